@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Panelsmith set-up and entry point.
+#   bash dev.sh run [ARGS...]   set up .venv (first time only) and start the app (sample project)
+#   bash dev.sh test [ARGS...]  set up .venv with the test extras and run the test suite
+#   bash dev.sh setup [test]    only set up
+# Set-up is idempotent and skips pip entirely when pyproject.toml and this script are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+VENV="$ROOT/.venv"
+PY="${PYTHON:-python3}"
+
+setup() {
+    local extras="$1"
+    local stamp="$VENV/.panelsmith-setup"
+    local hash want
+    hash="$(cat pyproject.toml dev.sh | sha256sum | cut -d' ' -f1)"
+    want="$hash $extras"
+    # A set-up with the test extras also satisfies a plain run.
+    if [[ -x "$VENV/bin/python" && -f "$stamp" ]] && { grep -qxF "$want" "$stamp" || { [[ -z "$extras" ]] && grep -q "^$hash " "$stamp"; }; }; then
+        return 0
+    fi
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        echo "dev.sh: creating virtual environment in .venv" >&2
+        "$PY" -m venv "$VENV"
+    fi
+    local pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
+    mapfile -t deps < <("$VENV/bin/python" - "$extras" <<'PYEOF'
+import sys, tomllib
+data = tomllib.load(open("pyproject.toml", "rb"))
+deps = list(data["project"]["dependencies"])
+for extra in filter(None, sys.argv[1].split(",")):
+    deps += data["project"]["optional-dependencies"][extra]
+print("\n".join(deps))
+PYEOF
+)
+    # Keep a torch the user already has; otherwise take the CPU/CUDA-agnostic pinned release.
+    if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+        deps=("torch==2.13.0" "${deps[@]}")
+    fi
+    echo "dev.sh: installing dependencies (${extras:-runtime})" >&2
+    "${pip[@]}" install -q "${deps[@]}"
+    mapfile -t nodeps < <("$VENV/bin/python" -c "import tomllib;print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['tool']['panelsmith']['nodeps']['packages']))")
+    "${pip[@]}" install -q --no-deps "${nodeps[@]}"
+    echo "$want" > "$stamp"
+}
+
+cmd="${1:-run}"
+shift || true
+case "$cmd" in
+    setup) setup "${1:-}" ;;
+    run)
+        setup ""
+        exec "$VENV/bin/python" main.py "$@" ;;
+    test)
+        setup "test"
+        export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+        "$VENV/bin/lint-imports" --config pyproject.toml
+        exec "$VENV/bin/python" -m pytest "$@" ;;
+    *) echo "usage: bash dev.sh run|test|setup" >&2; exit 2 ;;
+esac
