@@ -1,0 +1,175 @@
+"""The live document: a project, its undo stack, and signals views listen to.
+
+Views are projections of ``Document.project``. Nothing edits the project directly: edits build a
+new value and push a snapshot command (below) that swaps it in, so every change is one undo step
+and "modified" is simply ``not undo_stack.isClean()``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from .model import Balloon, CharacterCard, Page, Panel, Project, StyleCard
+
+PROJECT_ATTRS = ("dpi", "title", "settings")
+
+
+class Document(QObject):
+    pagesChanged = Signal()  # pages added, removed or reordered
+    pageChanged = Signal(str)  # a page's own properties or its set of items changed
+    itemsChanged = Signal(str, list)  # (page id, ids of panels/balloons whose properties changed)
+    cardsChanged = Signal()
+    projectChanged = Signal()  # dpi, title or settings
+    modifiedChanged = Signal(bool)
+    imagesChanged = Signal()
+
+    def __init__(self, project: Project | None = None, path: str | Path | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project if project is not None else Project()
+        self.path: Path | None = Path(path) if path else None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    def mark_saved(self, path: str | Path | None = None) -> None:
+        if path is not None:
+            self.path = Path(path)
+        self.undo_stack.setClean()
+
+    def reset(self, project: Project, path: str | Path | None = None) -> None:
+        """Replace the whole project (open/new): clears undo history."""
+        self.undo_stack.clear()
+        self.project = project
+        self.path = Path(path) if path else None
+        self.pagesChanged.emit()
+        self.cardsChanged.emit()
+        self.projectChanged.emit()
+        self.modifiedChanged.emit(False)
+
+    # --- primitive swaps, used only by the commands below ----------------------------------------
+
+    def _swap_page(self, page: Page) -> None:
+        index = self.project.page_index(page.id)
+        old = self.project.pages[index]
+        self.project.pages[index] = page
+        if _same_item_ids(old, page) and _page_attrs(old) == _page_attrs(page):
+            old_items = {i.id: i for i in [*old.panels, *old.balloons]}
+            changed = [i.id for i in [*page.panels, *page.balloons] if old_items[i.id] != i]
+            self.itemsChanged.emit(page.id, changed)
+        else:
+            self.pageChanged.emit(page.id)
+
+    def _swap_pages(self, pages: list[Page]) -> None:
+        self.project.pages = pages
+        self.pagesChanged.emit()
+
+    def _swap_cards(self, cards: tuple[list[CharacterCard], list[StyleCard]]) -> None:
+        self.project.characters, self.project.styles = cards
+        self.cardsChanged.emit()
+
+    def _swap_attrs(self, attrs: dict[str, Any]) -> None:
+        for name, value in attrs.items():
+            setattr(self.project, name, value)
+        self.projectChanged.emit()
+
+    def _add_images(self, images: dict[str, bytes]) -> None:
+        if images:
+            self.project.images.update(images)
+            self.imagesChanged.emit()
+
+    def _remove_images(self, keys: list[str]) -> None:
+        for key in keys:
+            self.project.images.pop(key, None)
+
+
+def _same_item_ids(a: Page, b: Page) -> bool:
+    return [i.id for i in a.panels] == [i.id for i in b.panels] and \
+        [i.id for i in a.balloons] == [i.id for i in b.balloons]
+
+
+def _page_attrs(page: Page) -> dict:
+    d = dict(vars(page))
+    d.pop("panels")
+    d.pop("balloons")
+    return d
+
+
+class SnapshotCommand(QUndoCommand):
+    """Swap a part of the project for a new value; undo swaps the old value back.
+
+    ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)`` or ``("attrs",)``.
+    Images the new value needs are added on redo and removed again on undo (when they were new).
+    A non-empty ``merge_key`` merges consecutive commands with the same key (typing, slider drags).
+    """
+
+    _MERGE_ID = 0x5A17
+
+    def __init__(self, doc: Document, target: tuple, after: Any, text: str,
+                 images: dict[str, bytes] | None = None, merge_key: str = "") -> None:
+        super().__init__(text)
+        self.doc = doc
+        self.target = target
+        self.before = copy.deepcopy(_read(doc.project, target))
+        self.after = copy.deepcopy(after)
+        self.new_images = {k: v for k, v in (images or {}).items() if k not in doc.project.images}
+        self.merge_key = merge_key
+
+    def redo(self) -> None:
+        self.doc._add_images(self.new_images)
+        _write(self.doc, self.target, copy.deepcopy(self.after))
+
+    def undo(self) -> None:
+        _write(self.doc, self.target, copy.deepcopy(self.before))
+        self.doc._remove_images(list(self.new_images))
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return self._MERGE_ID if self.merge_key else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, SnapshotCommand) or other.merge_key != self.merge_key \
+                or other.target != self.target or other.new_images:
+            return False
+        self.after = other.after
+        return True
+
+
+def _read(project: Project, target: tuple) -> Any:
+    kind = target[0]
+    if kind == "page":
+        return project.page(target[1])
+    if kind == "pages":
+        return project.pages
+    if kind == "cards":
+        return (project.characters, project.styles)
+    if kind == "attrs":
+        return {name: getattr(project, name) for name in PROJECT_ATTRS}
+    raise ValueError(f"unknown snapshot target {target!r}")
+
+
+def _write(doc: Document, target: tuple, value: Any) -> None:
+    kind = target[0]
+    if kind == "page":
+        doc._swap_page(value)
+    elif kind == "pages":
+        doc._swap_pages(value)
+    elif kind == "cards":
+        doc._swap_cards(value)
+    elif kind == "attrs":
+        doc._swap_attrs(value)
+    else:
+        raise ValueError(f"unknown snapshot target {target!r}")
+
+
+ItemT = Panel | Balloon

@@ -1,0 +1,463 @@
+"""Every edit a user can make, each pushed as one undo command.
+
+Functions build the new value from a copy of the current one and push a :class:`SnapshotCommand`;
+they never modify ``doc.project`` in place. They raise ``ValueError``/``KeyError`` with a
+user-readable message for impossible edits, before anything is pushed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Iterable
+
+from PIL import Image
+
+from . import layout
+from .document import Document, SnapshotCommand
+from .images import encode_png, image_key
+from .model import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
+                    CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
+                    new_id)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _page_copy(doc: Document, page_id: str) -> Page:
+    return copy.deepcopy(doc.project.page(page_id))
+
+
+def _push_page(doc: Document, page: Page, text: str, images: dict | None = None, merge_key: str = "") -> None:
+    doc.push(SnapshotCommand(doc, ("page", page.id), page, text, images=images, merge_key=merge_key))
+
+
+def _panel_in(page: Page, panel_id: str) -> Panel:
+    try:
+        return page.panel(panel_id)
+    except KeyError:
+        raise KeyError(f"no panel {panel_id!r} on this page") from None
+
+
+def _points(shape: Rect | list[Point]) -> list[Point]:
+    return shape.points() if isinstance(shape, Rect) else [tuple(map(float, p)) for p in shape]
+
+
+def _encode_images(images: Iterable[Image.Image | bytes]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for img in images:
+        png = img if isinstance(img, bytes) else encode_png(img)
+        out[image_key(png)] = png
+    return out
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+def add_page(doc: Document, size: layout.PageSize | None = None, template: str | None = None,
+             index: int | None = None) -> str:
+    """Add a page (same size and settings as the last page unless ``size`` is given)."""
+    pages = copy.deepcopy(doc.project.pages)
+    if size is None and pages:
+        last = pages[-1]
+        page = Page(id=new_id("page"), width_mm=last.width_mm, height_mm=last.height_mm,
+                    size_name=last.size_name, bleed_mm=last.bleed_mm, safe_mm=last.safe_mm,
+                    gutter_mm=last.gutter_mm, stroke_mm=last.stroke_mm, reading_order=last.reading_order)
+        if template:
+            page.panels = layout.template_panels(page, template)
+            page.template = template
+    else:
+        page = layout.new_page(size or layout.PAGE_SIZES["A4"], template)
+    pages.insert(len(pages) if index is None else index, page)
+    doc.push(SnapshotCommand(doc, ("pages",), pages, "Add Page"))
+    return page.id
+
+
+def remove_page(doc: Document, page_id: str) -> None:
+    pages = [p for p in copy.deepcopy(doc.project.pages) if p.id != page_id]
+    if len(pages) == len(doc.project.pages):
+        raise KeyError(f"no page {page_id!r}")
+    doc.push(SnapshotCommand(doc, ("pages",), pages, "Remove Page"))
+
+
+def move_page(doc: Document, page_id: str, new_index: int) -> None:
+    pages = copy.deepcopy(doc.project.pages)
+    index = doc.project.page_index(page_id)
+    page = pages.pop(index)
+    pages.insert(max(0, min(new_index, len(pages))), page)
+    doc.push(SnapshotCommand(doc, ("pages",), pages, "Move Page"))
+
+
+def set_page_props(doc: Document, page_id: str, **attrs) -> None:
+    """Change page settings (size, bleed, safe area, stroke, reading order).
+
+    A changed ``gutter_mm`` re-flows the panels so that the gaps between them follow.
+    """
+    page = _page_copy(doc, page_id)
+    allowed = {"width_mm", "height_mm", "size_name", "bleed_mm", "safe_mm", "gutter_mm", "stroke_mm",
+               "reading_order"}
+    unknown = set(attrs) - allowed
+    if unknown:
+        raise ValueError(f"unknown page setting(s): {', '.join(sorted(unknown))}")
+    for name in ("bleed_mm", "safe_mm", "gutter_mm", "stroke_mm"):
+        if name in attrs and not 0 <= float(attrs[name]) <= 100:
+            raise ValueError(f"{name} must be between 0 and 100 mm")
+    old_gutter = page.gutter_mm
+    for name, value in attrs.items():
+        setattr(page, name, value)
+    if "gutter_mm" in attrs and attrs["gutter_mm"] != old_gutter:
+        for panel in page.panels:
+            panel.points = layout.reflow_gutter(panel.points, page.safe_rect, old_gutter, page.gutter_mm)
+    _push_page(doc, page, "Page Settings")
+
+
+def apply_template(doc: Document, page_id: str, template: str) -> None:
+    """Replace the page's panels by a template's (balloons stay)."""
+    page = _page_copy(doc, page_id)
+    page.panels = layout.template_panels(page, template)
+    page.template = template
+    _push_page(doc, page, f"Template {template}")
+
+
+# --- panels and balloons -------------------------------------------------------------------------------
+
+def _next_z(page: Page) -> int:
+    return max((p.z for p in page.panels), default=-1) + 1
+
+
+def add_panel(doc: Document, page_id: str, shape: Rect | list[Point], prompt: str = "") -> str:
+    page = _page_copy(doc, page_id)
+    points = _points(shape)
+    layout.validate_geometry(points, page)
+    panel = Panel(id=new_id("panel"), points=points, z=_next_z(page), prompt=prompt)
+    page.panels.append(panel)
+    _push_page(doc, page, "Add Panel")
+    return panel.id
+
+
+def add_balloon(doc: Document, page_id: str, kind: BalloonKind | str, rect: Rect, text: str = "",
+                tail: Point | None = None) -> str:
+    page = _page_copy(doc, page_id)
+    layout.validate_geometry(rect.points(), page)
+    z = max((b.z for b in page.balloons), default=999) + 1
+    balloon = Balloon(id=new_id("balloon"), kind=BalloonKind(kind), rect=rect, text=text, tail=tail, z=z)
+    page.balloons.append(balloon)
+    _push_page(doc, page, "Add Balloon")
+    return balloon.id
+
+
+def move_items(doc: Document, page_id: str, ids: Iterable[str], dx: float, dy: float) -> None:
+    """Move panels and balloons together (a drag or a nudge is one undo step)."""
+    page = _page_copy(doc, page_id)
+    ids = set(ids)
+    if not ids or (dx == 0 and dy == 0):
+        return
+    for panel in page.panels:
+        if panel.id in ids:
+            panel.points = [(x + dx, y + dy) for x, y in panel.points]
+            layout.validate_geometry(panel.points, page)
+    for balloon in page.balloons:
+        if balloon.id in ids:
+            balloon.rect = balloon.rect.translated(dx, dy)
+            if balloon.tail:
+                balloon.tail = (balloon.tail[0] + dx, balloon.tail[1] + dy)
+    _push_page(doc, page, "Move" if len(ids) == 1 else f"Move {len(ids)} Items")
+
+
+def set_geometry(doc: Document, page_id: str, shapes: dict[str, Rect | list[Point]], text: str = "Resize") -> None:
+    """Set new frames for panels (points or rect) and balloons (rect)."""
+    page = _page_copy(doc, page_id)
+    for item_id, shape in shapes.items():
+        item = page.item(item_id)
+        if isinstance(item, Panel):
+            points = _points(shape)
+            layout.validate_geometry(points, page)
+            item.points = points
+        else:
+            rect = shape if isinstance(shape, Rect) else Rect.bounding(_points(shape))
+            layout.validate_geometry(rect.points(), page)
+            item.rect = rect
+    _push_page(doc, page, text)
+
+
+def update_balloon(doc: Document, page_id: str, balloon_id: str, merge: bool = False, **fields) -> None:
+    """Change a balloon's text, kind, font, size or tail; ``merge`` folds consecutive typing into one step."""
+    page = _page_copy(doc, page_id)
+    balloon = page.balloon(balloon_id)
+    if "kind" in fields:
+        fields["kind"] = BalloonKind(fields["kind"])
+    for name, value in fields.items():
+        if not hasattr(balloon, name) or name == "id":
+            raise ValueError(f"unknown balloon field {name!r}")
+        setattr(balloon, name, value)
+    _push_page(doc, page, "Edit Balloon", merge_key=f"balloon:{balloon_id}:{','.join(sorted(fields))}" if merge else "")
+
+
+def split_panel(doc: Document, page_id: str, panel_id: str, a: Point, b: Point) -> tuple[str, str]:
+    """Frame knife: cut a panel along a→b, leaving the page's gutter between the halves."""
+    page = _page_copy(doc, page_id)
+    panel = _panel_in(page, panel_id)
+    first, second = layout.split_polygon(panel.points, a, b, page.gutter_mm)
+    panel.points = first
+    twin = replace(copy.deepcopy(panel), id=new_id("panel"), points=second, variants=[], current=None,
+                   placement=Placement(), z=_next_z(page))
+    page.panels.insert(page.panels.index(panel) + 1, twin)
+    page.template = None
+    _push_page(doc, page, "Split Panel")
+    return panel.id, twin.id
+
+
+def split_panel_evenly(doc: Document, page_id: str, panel_id: str, vertical: bool, at: float = 0.5) -> tuple[str, str]:
+    """Cut a panel with a horizontal (``vertical=False``) or vertical line at a fraction of its box."""
+    box = doc.project.page(page_id).panel(panel_id).bbox
+    if vertical:
+        x = box.x + box.w * at
+        return split_panel(doc, page_id, panel_id, (x, box.y - 1), (x, box.bottom + 1))
+    y = box.y + box.h * at
+    return split_panel(doc, page_id, panel_id, (box.x - 1, y), (box.right + 1, y))
+
+
+def merge_panels(doc: Document, page_id: str, ids: list[str]) -> str:
+    """Merge panels into the first one's frame (the hull of all); the first keeps its art and cards."""
+    if len(ids) < 2:
+        raise ValueError("select at least two panels to merge")
+    page = _page_copy(doc, page_id)
+    panels = [_panel_in(page, i) for i in ids]
+    keep = panels[0]
+    keep.points = layout.merge_polygons([p.points for p in panels])
+    page.panels = [p for p in page.panels if p.id not in ids[1:]]
+    page.template = None
+    _push_page(doc, page, "Merge Panels")
+    return keep.id
+
+
+def delete_items(doc: Document, page_id: str, ids: Iterable[str]) -> None:
+    ids = set(ids)
+    page = _page_copy(doc, page_id)
+    before = len(page.panels) + len(page.balloons)
+    page.panels = [p for p in page.panels if p.id not in ids]
+    page.balloons = [b for b in page.balloons if b.id not in ids]
+    if len(page.panels) + len(page.balloons) == before:
+        return
+    _push_page(doc, page, "Delete")
+
+
+def set_z_order(doc: Document, page_id: str, item_id: str, where: str) -> None:
+    """``where`` is front, back, up or down; z values are renumbered 0..n-1 (balloons from 1000)."""
+    page = _page_copy(doc, page_id)
+    item = page.item(item_id)
+    items = sorted(page.panels if isinstance(item, Panel) else page.balloons, key=lambda i: i.z)
+    i = items.index(item)
+    items.pop(i)
+    target = {"front": len(items), "back": 0, "up": min(i + 1, len(items)), "down": max(i - 1, 0)}[where]
+    items.insert(target, item)
+    base = 0 if isinstance(item, Panel) else 1000
+    for z, it in enumerate(items):
+        it.z = base + z
+    _push_page(doc, page, "Z-Order")
+
+
+# --- panel content -------------------------------------------------------------------------------------
+
+def set_panel_fields(doc: Document, panel_id: str, merge: bool = False, **fields) -> None:
+    """Set prompt, negative_prompt and/or seed; ``merge`` folds consecutive typing into one undo step."""
+    page, _ = doc.project.find_panel(panel_id)
+    page = copy.deepcopy(page)
+    panel = page.panel(panel_id)
+    for name, value in fields.items():
+        if name not in ("prompt", "negative_prompt", "seed"):
+            raise ValueError(f"unknown panel field {name!r}")
+        if name == "seed" and value is not None and not (0 <= int(value) < 2**32):
+            raise ValueError("seed must be between 0 and 4294967295")
+        setattr(panel, name, value)
+    _push_page(doc, page, "Edit Panel", merge_key=f"panel:{panel_id}:{','.join(sorted(fields))}" if merge else "")
+
+
+def set_placement(doc: Document, panel_id: str, placement: Placement, merge: bool = False) -> None:
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    if not 0.05 <= placement.scale <= 20:
+        raise ValueError("image scale must be between 0.05 and 20")
+    page.panel(panel_id).placement = placement
+    _push_page(doc, page, "Reframe Image", merge_key=f"place:{panel_id}" if merge else "")
+
+
+def bind_card(doc: Document, panel_id: str, card_id: str, weight: int | None = None, merge: bool = False) -> None:
+    """Bind a character (weight = cw 0–100) or style card (weight = sw 0–1000) to a panel.
+
+    Binding an already bound card changes its weight.
+    """
+    card = doc.project.card(card_id)
+    is_char = isinstance(card, CharacterCard)
+    lo, hi = CW_RANGE if is_char else SW_RANGE
+    weight = (DEFAULT_CW if is_char else DEFAULT_SW) if weight is None else int(weight)
+    if not lo <= weight <= hi:
+        raise ValueError(f"{'cw' if is_char else 'sw'} must be between {lo} and {hi}")
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    bindings = panel.characters if is_char else panel.styles
+    existing = next((b for b in bindings if b.card == card_id), None)
+    if existing:
+        existing.weight = weight
+    else:
+        bindings.append(CardBinding(card_id, weight))
+    _push_page(doc, page, f"Bind {card.name}", merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
+
+
+def unbind_card(doc: Document, panel_id: str, card_id: str) -> None:
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    panel.characters = [b for b in panel.characters if b.card != card_id]
+    panel.styles = [b for b in panel.styles if b.card != card_id]
+    _push_page(doc, page, "Unbind Card")
+
+
+def add_variant(doc: Document, panel_id: str, image: Image.Image | bytes, kind: str = "generate",
+                seed: int | None = None, prompt: str = "", params: dict | None = None,
+                select: bool = True, placement: Placement | None = None) -> str:
+    """Add an image to a panel's history (and show it when ``select``)."""
+    images = _encode_images([image])
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    variant = Variant(id=new_id("var"), image=next(iter(images)), kind=kind, seed=seed, prompt=prompt,
+                      created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      params=dict(params or {}))
+    panel.variants.append(variant)
+    if select:
+        panel.current = variant.id
+        if placement is not None:
+            panel.placement = placement
+    _push_page(doc, page, {"import": "Set Image"}.get(kind, f"{kind.title()} Result"), images=images)
+    return variant.id
+
+
+def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image | bytes, int | None]],
+                 kind: str, prompt: str, params: dict | None = None, select_first: bool = True,
+                 placement: Placement | None = None) -> list[str]:
+    """Add several generated images in one undo step; returns their variant ids."""
+    images_in = [img for img, _ in results]
+    images = _encode_images(images_in)
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ids = []
+    for img, seed in results:
+        png = img if isinstance(img, bytes) else encode_png(img)
+        variant = Variant(id=new_id("var"), image=image_key(png), kind=kind, seed=seed, prompt=prompt,
+                          created=now, params=dict(params or {}))
+        panel.variants.append(variant)
+        ids.append(variant.id)
+    if select_first and ids:
+        panel.current = ids[0]
+        if placement is not None:
+            panel.placement = placement
+    _push_page(doc, page, f"{kind.title()} ×{len(ids)}", images=images)
+    return ids
+
+
+def pick_variant(doc: Document, panel_id: str, variant_id: str | None) -> None:
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    if variant_id is not None and not any(v.id == variant_id for v in panel.variants):
+        raise KeyError(f"panel {panel_id} has no variant {variant_id!r}")
+    panel.current = variant_id
+    _push_page(doc, page, "Pick Variant")
+
+
+def discard_variant(doc: Document, panel_id: str, variant_id: str) -> None:
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    panel.variants = [v for v in panel.variants if v.id != variant_id]
+    if panel.current == variant_id:
+        panel.current = panel.variants[-1].id if panel.variants else None
+    _push_page(doc, page, "Discard Variant")
+
+
+def set_favourite(doc: Document, panel_id: str, variant_id: str, favourite: bool) -> None:
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    for v in page.panel(panel_id).variants:
+        if v.id == variant_id:
+            v.favourite = favourite
+    _push_page(doc, page, "Favourite")
+
+
+# --- cards ---------------------------------------------------------------------------------------------
+
+def _cards_copy(doc: Document) -> tuple[list[CharacterCard], list[StyleCard]]:
+    return copy.deepcopy((doc.project.characters, doc.project.styles))
+
+
+def add_card(doc: Document, kind: str, name: str, references: list[Image.Image | bytes] = (),
+             **fields) -> str:
+    """Create a character (``kind="character"``) or style card with reference images."""
+    if not name.strip():
+        raise ValueError("a card needs a name")
+    images = _encode_images(references)
+    refs = [Reference(image=k) for k in images]
+    chars, styles = _cards_copy(doc)
+    if kind == "character":
+        card = CharacterCard(id=new_id("char"), name=name, references=refs, **fields)
+        chars.append(card)
+    elif kind == "style":
+        card = StyleCard(id=new_id("style"), name=name, references=refs, **fields)
+        styles.append(card)
+    else:
+        raise ValueError(f"unknown card kind {kind!r}")
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), f"Add Card {name}", images=images))
+    return card.id
+
+
+def update_card(doc: Document, card_id: str, merge: bool = False, **fields) -> None:
+    chars, styles = _cards_copy(doc)
+    card = next(c for c in [*chars, *styles] if c.id == card_id)
+    for name, value in fields.items():
+        if not hasattr(card, name) or name in ("id", "references"):
+            raise ValueError(f"unknown card field {name!r}")
+        setattr(card, name, value)
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Edit Card",
+                             merge_key=f"card:{card_id}:{','.join(sorted(fields))}" if merge else ""))
+
+
+def add_references(doc: Document, card_id: str, images: list[Image.Image | bytes]) -> None:
+    new = _encode_images(images)
+    chars, styles = _cards_copy(doc)
+    card = next(c for c in [*chars, *styles] if c.id == card_id)
+    have = {r.image for r in card.references}
+    card.references += [Reference(image=k) for k in new if k not in have]
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Add Reference", images=new))
+
+
+def set_references(doc: Document, card_id: str, references: list[Reference]) -> None:
+    """Replace a card's reference list (remove, reweight, cache face analysis, pick a face)."""
+    chars, styles = _cards_copy(doc)
+    card = next(c for c in [*chars, *styles] if c.id == card_id)
+    missing = [r.image for r in references if r.image not in doc.project.images]
+    if missing:
+        raise KeyError(f"reference image {missing[0]} is not in the project")
+    card.references = copy.deepcopy(references)
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Edit References"))
+
+
+def remove_card(doc: Document, card_id: str) -> None:
+    """Remove a card and unbind it from every panel (one undo step)."""
+    doc.project.card(card_id)
+    doc.undo_stack.beginMacro("Remove Card")
+    try:
+        for page, panel in list(doc.project.iter_panels()):
+            if any(b.card == card_id for b in [*panel.characters, *panel.styles]):
+                unbind_card(doc, panel.id, card_id)
+        chars, styles = _cards_copy(doc)
+        chars = [c for c in chars if c.id != card_id]
+        styles = [c for c in styles if c.id != card_id]
+        doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Remove Card"))
+    finally:
+        doc.undo_stack.endMacro()
+
+
+def set_project_attrs(doc: Document, **attrs) -> None:
+    current = {"dpi": doc.project.dpi, "title": doc.project.title, "settings": copy.deepcopy(doc.project.settings)}
+    unknown = set(attrs) - set(current)
+    if unknown:
+        raise ValueError(f"unknown project setting(s): {', '.join(sorted(unknown))}")
+    if "dpi" in attrs and not 36 <= int(attrs["dpi"]) <= 2400:
+        raise ValueError("dpi must be between 36 and 2400")
+    current.update(attrs)
+    doc.push(SnapshotCommand(doc, ("attrs",), current, "Project Settings"))
