@@ -1,0 +1,75 @@
+"""Pick the device and dtype, and the memory options for small GPUs.
+
+torch is imported inside the functions only, so importing this module stays light.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from engine.jobs import EngineError
+
+
+@dataclass(frozen=True)
+class DeviceOptions:
+    """User overrides. `dtype`: auto, fp32, fp16 or bf16. `vae_tiling`: None = when the image is large."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    cpu_offload: bool = False
+    vae_tiling: Optional[bool] = None
+    attention_slicing: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # torch device string
+    dtype_name: str  # fp32, fp16, bf16
+
+    @property
+    def dtype(self) -> Any:
+        import torch
+
+        return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[self.dtype_name]
+
+
+def choose_device(options: DeviceOptions = DeviceOptions()) -> DeviceChoice:
+    """CUDA (fp16, or bf16 where supported) > MPS (fp16) > CPU (fp32), unless overridden."""
+    import torch
+
+    wanted = options.device
+    if wanted == "auto":
+        if torch.cuda.is_available():
+            wanted = "cuda"
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            wanted = "mps"
+        else:
+            wanted = "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError("device cuda was asked for but no CUDA GPU is available (use --device cpu)")
+    if wanted == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EngineError("device mps was asked for but Apple MPS is not available (use --device cpu)")
+    dtype = options.dtype
+    if dtype == "auto":
+        if wanted.startswith("cuda"):
+            dtype = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        elif wanted == "mps":
+            dtype = "fp16"
+        else:
+            dtype = "fp32"
+    if dtype not in ("fp32", "fp16", "bf16"):
+        raise EngineError(f"unknown dtype {dtype!r} (use fp32, fp16 or bf16)")
+    if wanted == "cpu" and dtype == "fp16":
+        raise EngineError("fp16 is not supported on the CPU (use fp32 or bf16)")
+    return DeviceChoice(wanted, dtype)
+
+
+def place_pipeline(pipe: Any, choice: DeviceChoice, options: DeviceOptions) -> None:
+    """Move a freshly loaded pipeline to its device, with the memory options applied."""
+    if options.cpu_offload and choice.device != "cpu":
+        pipe.enable_model_cpu_offload(device=choice.device)
+    else:
+        pipe.to(choice.device)
+    if options.attention_slicing:
+        pipe.enable_attention_slicing()
+    pipe.set_progress_bar_config(disable=True)

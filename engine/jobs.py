@@ -1,0 +1,180 @@
+"""Plain data for the engine: requests, progress, results and errors.
+
+Nothing here imports torch or Qt, so the document, the CLI and the widgets can build
+requests and read results freely. Images are PIL images.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from PIL import Image
+
+
+class JobKind(enum.Enum):
+    GENERATE = "generate"
+    VARY_REGION = "vary_region"
+    OUTPAINT = "outpaint"
+    UPSCALE = "upscale"
+
+
+class Preset(enum.Enum):
+    FAST = "fast"
+    QUALITY = "quality"
+
+
+class Direction(enum.Enum):
+    LEFT = "left"
+    RIGHT = "right"
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class PanSpec:
+    """Extend the image towards `direction` by `amount` times its width (left/right) or height."""
+
+    direction: Direction
+    amount: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not 0 < self.amount <= 4:
+            raise EngineError(f"pan amount must be in (0, 4], got {self.amount}")
+
+
+@dataclass(frozen=True)
+class ZoomOutSpec:
+    """Zoom out: the canvas grows by `factor` in both directions, the image stays centred."""
+
+    factor: float = 1.5
+
+    def __post_init__(self) -> None:
+        if not 1 < self.factor <= 4:
+            raise EngineError(f"zoom-out factor must be in (1, 4], got {self.factor}")
+
+
+OutpaintSpec = Union[PanSpec, ZoomOutSpec]
+
+
+@dataclass(frozen=True)
+class LoraConditioning:
+    """Apply a LoRA file from the registry (a character/style card's LoRA, or LCM-LoRA)."""
+
+    model: str
+    weight: float = 1.0
+
+
+# Identity/style adapters (issue 5) add their own dataclasses to this union.
+Conditioning = Union[LoraConditioning]
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class GenerationRequest:
+    """Everything one job needs. Sizes are in pixels; `None` means "engine picks".
+
+    Size: `width`+`height` give the exact output size (rounded to multiples of 8);
+    otherwise `aspect_ratio` (width/height) picks a size near the model's native area.
+    Sampling: `scheduler`, `steps` and `guidance` default from `preset` and the model family.
+    VARY_REGION needs `init_image` + `mask` (white = repaint); OUTPAINT needs `init_image`
+    + `outpaint`; UPSCALE needs `init_image` + `scale` or `width`/`height`.
+    """
+
+    kind: JobKind = JobKind.GENERATE
+    panel_id: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: Optional[int] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    aspect_ratio: Optional[float] = None
+    variants: int = 1
+    model: str = ""
+    scheduler: Optional[str] = None
+    preset: Preset = Preset.QUALITY
+    steps: Optional[int] = None
+    guidance: Optional[float] = None
+    strength: Optional[float] = None
+    init_image: Optional[Image.Image] = None
+    mask: Optional[Image.Image] = None
+    feather_px: int = 8
+    outpaint: Optional[OutpaintSpec] = None
+    scale: Optional[float] = None
+    device: str = "auto"
+    conditioning: list[Conditioning] = field(default_factory=list)
+    job_id: str = field(default_factory=new_job_id)
+
+    def validate(self) -> None:
+        """Raise EngineError with a one-line message when the request cannot run."""
+        if self.variants < 1 or self.variants > 64:
+            raise EngineError(f"variants must be between 1 and 64, got {self.variants}")
+        if self.steps is not None and not 1 <= self.steps <= 500:
+            raise EngineError(f"steps must be between 1 and 500, got {self.steps}")
+        if self.strength is not None and not 0 < self.strength <= 1:
+            raise EngineError(f"strength must be in (0, 1], got {self.strength}")
+        if self.feather_px < 0:
+            raise EngineError("feather must not be negative")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            raise EngineError(f"unknown device {self.device!r} (use auto, cpu, cuda or mps)")
+        for side in (self.width, self.height):
+            if side is not None and not 8 <= side <= 16384:
+                raise EngineError(f"image size {side} is out of range (8..16384)")
+        if self.kind is not JobKind.GENERATE and self.init_image is None:
+            raise EngineError(f"{self.kind.value} needs an input image")
+        if self.kind is JobKind.VARY_REGION and self.mask is None:
+            raise EngineError("vary region needs a mask (white where to repaint)")
+        if self.kind is JobKind.OUTPAINT and self.outpaint is None:
+            raise EngineError("outpaint needs a direction and amount, or a zoom-out factor")
+        if self.kind is not JobKind.UPSCALE and not self.model:
+            raise EngineError("no model chosen: pass a model name or path")
+
+
+@dataclass
+class JobProgress:
+    job_id: str
+    step: int
+    total: int
+    preview: Optional[Image.Image] = None
+
+
+@dataclass
+class JobResult:
+    """Images of a finished job. `seeds[i]` reproduces `images[i]` with the same request."""
+
+    job_id: str
+    request: GenerationRequest
+    images: list[Image.Image]
+    seeds: list[int]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobFailure:
+    job_id: str
+    request: GenerationRequest
+    message: str
+
+
+class EngineError(Exception):
+    """An error whose str() is one user-readable line; `detail` may add more lines (help)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(" ".join(str(message).split()))
+        self.detail = detail
+
+
+class ModelNotFoundError(EngineError):
+    """The named model is not in the models folder (the message says where to put it)."""
+
+
+class ModelLoadError(EngineError):
+    """The model was found but could not be loaded (corrupt or unsupported file)."""
+
+
+class JobCancelled(EngineError):
+    """The job was cancelled; it produced nothing."""

@@ -1,0 +1,275 @@
+"""Find and classify the models in the user's models folder, without loading any weights.
+
+Safetensors files are classified from their header (tensor names and shapes) only;
+pickled files (.bin/.pt/.pth/.ckpt) are never unpickled here: they are classified by
+folder and file name. `ModelRegistry.resolve(name_or_path)` returns a `ModelInfo` or
+raises `ModelNotFoundError` whose `detail` shows the expected folder layout.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from engine.jobs import ModelLoadError, ModelNotFoundError
+
+ENV_MODELS_DIR = "PANELSMITH_MODELS"
+
+FOLDER_LAYOUT = """\
+Expected layout of the models folder (subfolder names are hints; files are recognised anywhere):
+  checkpoints/      SD 1.5 / SDXL single-file .safetensors, or diffusers folders (with model_index.json)
+  loras/            LoRA .safetensors (including LCM-LoRA)
+  ipadapter/        IP-Adapter .safetensors (+ image_encoder/ folder)
+  controlnet/       ControlNet .safetensors or diffusers folders (config.json + weights)
+  instantid/        InstantID ip-adapter.safetensors and ControlNet (IdentityNet) folder
+  upscale_models/   ESRGAN-style upscalers (.safetensors/.pth; need the optional spandrel package)
+  insightface/      face packs as folders of .onnx files (antelopev2/, buffalo_l/) and inswapper_128.onnx"""
+
+
+class ModelKind(enum.Enum):
+    PIPELINE = "pipeline"  # diffusers folder
+    CHECKPOINT = "checkpoint"  # single-file SD checkpoint
+    LORA = "lora"
+    IP_ADAPTER = "ip_adapter"
+    CONTROLNET = "controlnet"
+    INSTANTID = "instantid"
+    UPSCALER = "upscaler"
+    FACE_PACK = "face_pack"
+    FACE_SWAPPER = "face_swapper"
+    IMAGE_ENCODER = "image_encoder"
+
+
+class Arch(enum.Enum):
+    SD15 = "sd15"
+    SDXL = "sdxl"
+    UNKNOWN = "unknown"
+
+
+GENERATORS = (ModelKind.PIPELINE, ModelKind.CHECKPOINT)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    kind: ModelKind
+    arch: Arch = Arch.UNKNOWN
+    inpaint: bool = False
+    variant: str = ""  # e.g. "faceid", "plus", "lcm", "lightning", "turbo"
+    files: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def family(self) -> str:
+        """Sampling family for presets: lcm, lightning, turbo or standard."""
+        lowered = self.name.lower()
+        for family in ("lcm", "lightning", "turbo", "hyper"):
+            if family in lowered or self.variant == family:
+                return "lightning" if family == "hyper" else family
+        return "standard"
+
+
+def default_models_dir() -> Path:
+    """$PANELSMITH_MODELS, else ~/.local/share/Panelsmith/models (XDG_DATA_HOME honoured)."""
+    if os.environ.get(ENV_MODELS_DIR):
+        return Path(os.environ[ENV_MODELS_DIR]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "Panelsmith" / "models"
+
+
+def read_safetensors_header(path: Path) -> dict[str, dict]:
+    """The tensor table of a .safetensors file ({name: {dtype, shape, data_offsets}})."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(8)
+            if len(raw) != 8:
+                raise ValueError("file is shorter than a safetensors header")
+            (size,) = struct.unpack("<Q", raw)
+            if size > 100_000_000 or size > path.stat().st_size - 8:
+                raise ValueError("header size is impossible")
+            header = json.loads(handle.read(size))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path.name} is not a valid .safetensors file ({exc}); re-download it") from None
+    header.pop("__metadata__", None)
+    if not isinstance(header, dict):
+        raise ModelLoadError(f"{path.name} is not a valid .safetensors file; re-download it")
+    return header
+
+
+def _has(keys: Iterable[str], *needles: str) -> bool:
+    return any(n in k for k in keys for n in needles)
+
+
+def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[ModelInfo]:
+    """Classify one .safetensors file from its tensor names; None if not recognised."""
+    header = header if header is not None else read_safetensors_header(path)
+    keys = list(header)
+    hint = _folder_hint(path)
+    name = path.stem
+    if _has(keys, "model.diffusion_model."):
+        arch = Arch.SDXL if _has(keys, "conditioner.embedders", "label_emb.0.0") else Arch.SD15
+        conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape", [0, 4])
+        return ModelInfo(name, path, ModelKind.CHECKPOINT, arch, inpaint=conv_in[1] == 9)
+    if _has(keys, "image_proj.", "ip_adapter."):
+        if _has(keys, "image_proj.proj.0.weight"):
+            variant = "faceid"
+        elif _has(keys, "image_proj.latents"):
+            proj_in = header.get("image_proj.proj_in.weight", {}).get("shape", [0, 0])
+            variant = "instantid" if proj_in[-1] == 512 else "plus"
+        else:
+            variant = "base"
+        kind = ModelKind.INSTANTID if variant == "instantid" or hint == "instantid" else ModelKind.IP_ADAPTER
+        cross = [v["shape"][1] for k, v in header.items() if k.endswith("to_k_ip.weight")]
+        arch = Arch.SDXL if cross and cross[0] == 2048 else Arch.SD15 if cross else Arch.UNKNOWN
+        return ModelInfo(name, path, kind, arch, variant=variant)
+    if _has(keys, "lora_unet_", "lora_te", ".lora_down.", ".lora_A.", ".lora.down", "lora_up"):
+        arch = Arch.SDXL if _has(keys, "lora_te2_", "text_encoder_2", "lora_te_2") else Arch.SD15
+        return ModelInfo(name, path, ModelKind.LORA, arch, variant="lcm" if "lcm" in name.lower() else "")
+    if _has(keys, "control_model.", "controlnet_cond_embedding", "input_hint_block"):
+        return ModelInfo(name, path, ModelKind.CONTROLNET)
+    if _has(keys, "conv_first.weight", "model.0.weight", "body.0.rdb1", "upconv1.weight") or hint == "upscale_models":
+        return ModelInfo(name, path, ModelKind.UPSCALER)
+    return None
+
+
+def _folder_hint(path: Path) -> str:
+    for part in reversed(path.parts[:-1]):
+        lowered = part.lower()
+        for hint in ("upscale_models", "instantid", "controlnet", "ipadapter", "ip_adapter", "loras", "lora", "insightface"):
+            if hint in lowered:
+                return {"ip_adapter": "ipadapter", "lora": "loras"}.get(hint, hint)
+    return ""
+
+
+def classify_folder(path: Path) -> Optional[ModelInfo]:
+    """Classify a directory: diffusers pipeline, ControlNet, image encoder or insightface pack."""
+    index = path / "model_index.json"
+    if index.is_file():
+        config = _read_json(index)
+        cls = str(config.get("_class_name", ""))
+        arch = Arch.SDXL if "XL" in cls or "text_encoder_2" in config else Arch.SD15
+        unet_cfg = path / "unet" / "config.json"
+        in_channels = _read_json(unet_cfg).get("in_channels", 4) if unet_cfg.is_file() else 4
+        inpaint = in_channels == 9 or "Inpaint" in cls
+        return ModelInfo(path.name, path, ModelKind.PIPELINE, arch, inpaint=inpaint)
+    config_path = path / "config.json"
+    if config_path.is_file():
+        config = _read_json(config_path)
+        cls = str(config.get("_class_name", ""))
+        archs = config.get("architectures") or []
+        if cls == "ControlNetModel":
+            arch = Arch.SDXL if config.get("addition_embed_type") == "text_time" else Arch.SD15
+            kind = ModelKind.INSTANTID if _folder_hint(path / "x") == "instantid" else ModelKind.CONTROLNET
+            return ModelInfo(path.name, path, kind, arch)
+        if "CLIPVisionModelWithProjection" in archs:
+            return ModelInfo(path.name, path, ModelKind.IMAGE_ENCODER)
+    onnx = sorted(p.name for p in path.glob("*.onnx"))
+    if onnx and any(n.startswith(("det_", "scrfd")) for n in onnx):
+        return ModelInfo(path.name, path, ModelKind.FACE_PACK, files=tuple(onnx))
+    return None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path} is not valid JSON ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def classify_path(path: Path) -> Optional[ModelInfo]:
+    """Classify a file or folder; None when it is no model Panelsmith knows."""
+    if path.is_dir():
+        return classify_folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        return classify_safetensors(path)
+    if suffix == ".onnx" and path.name.lower().startswith("inswapper"):
+        return ModelInfo(path.stem, path, ModelKind.FACE_SWAPPER)
+    if suffix in (".bin", ".pt", ".pth", ".ckpt"):
+        # Pickled: never opened here. Classified by folder only.
+        hint = _folder_hint(path)
+        kind = {
+            "upscale_models": ModelKind.UPSCALER,
+            "instantid": ModelKind.INSTANTID,
+            "ipadapter": ModelKind.IP_ADAPTER,
+        }.get(hint)
+        if kind:
+            return ModelInfo(path.stem, path, kind, variant="pickle")
+    return None
+
+
+class ModelRegistry:
+    """The models of one folder, scanned lazily and re-scannable with `refresh()`."""
+
+    def __init__(self, models_dir: Optional[os.PathLike | str] = None) -> None:
+        self.models_dir = Path(models_dir).expanduser() if models_dir else default_models_dir()
+        self._models: Optional[list[ModelInfo]] = None
+        self.problems: list[str] = []  # unreadable files found while scanning
+
+    def refresh(self) -> list[ModelInfo]:
+        models: list[ModelInfo] = []
+        self.problems = []
+        if self.models_dir.is_dir():
+            self._scan(self.models_dir, models)
+        self._models = models
+        return models
+
+    def _scan(self, folder: Path, out: list[ModelInfo]) -> None:
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            try:
+                info = classify_path(entry)
+            except ModelLoadError as exc:
+                self.problems.append(str(exc))
+                continue
+            if info is not None:
+                out.append(info)
+            elif entry.is_dir():
+                self._scan(entry, out)
+
+    def models(self, kinds: Iterable[ModelKind] = ()) -> list[ModelInfo]:
+        wanted = set(kinds)
+        found = self._models if self._models is not None else self.refresh()
+        return [m for m in found if not wanted or m.kind in wanted]
+
+    def resolve(self, name_or_path: str, kinds: Iterable[ModelKind] = GENERATORS) -> ModelInfo:
+        """Find a model by path, by name (file/folder stem), or by unique name prefix."""
+        kinds = tuple(kinds)
+        what = " or ".join(k.value for k in kinds)
+        if not name_or_path:
+            raise ModelNotFoundError(f"no {what} model chosen", detail=self.help())
+        path = Path(name_or_path).expanduser()
+        if path.exists():
+            info = classify_path(path)
+            if info is None or info.kind not in kinds:
+                found = info.kind.value if info else "nothing Panelsmith recognises"
+                raise ModelNotFoundError(f"{path} is {found}, not a {what} model", detail=self.help())
+            return info
+        if path.is_absolute() or os.sep in name_or_path:
+            raise ModelNotFoundError(f"model file {path} does not exist", detail=self.help())
+        candidates = self.models(kinds)
+        lowered = name_or_path.lower()
+        for match in (
+            [m for m in candidates if m.name == name_or_path],
+            [m for m in candidates if m.name.lower() == lowered],
+            [m for m in candidates if m.name.lower().startswith(lowered)],
+        ):
+            if len(match) == 1:
+                return match[0]
+            if len(match) > 1:
+                names = ", ".join(str(m.path.relative_to(self.models_dir)) for m in match)
+                raise ModelNotFoundError(f"model name {name_or_path!r} is ambiguous: {names}")
+        raise ModelNotFoundError(
+            f"no {what} model named {name_or_path!r} in {self.models_dir}; "
+            f"put it there (e.g. {self.models_dir / 'checkpoints' / (name_or_path + '.safetensors')}) "
+            "or pass --models DIR",
+            detail=self.help(),
+        )
+
+    def help(self) -> str:
+        return f"Models folder: {self.models_dir}\n{FOLDER_LAYOUT}"
