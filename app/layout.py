@@ -150,6 +150,8 @@ def polygon_area(points: list[Point]) -> float:
 def split_polygon(points: list[Point], a: Point, b: Point, gutter: float) -> tuple[list[Point], list[Point]]:
     """Cut a convex polygon along the line a→b, leaving ``gutter`` mm between the two halves.
 
+    The upper (or, for a vertical cut, the left) piece comes first.
+
     Raises ValueError when the line does not cross the polygon with room for both halves.
     """
     dx, dy = b[0] - a[0], b[1] - a[1]
@@ -161,7 +163,9 @@ def split_polygon(points: list[Point], a: Point, b: Point, gutter: float) -> tup
     right = _clip_half_plane(points, a, (-n[0], -n[1]), gutter / 2)
     if len(left) < 3 or len(right) < 3 or polygon_area(left) < 1.0 or polygon_area(right) < 1.0:
         raise ValueError("the cut does not cross the panel with room for the gutter")
-    return _normalize_rect(left), _normalize_rect(right)
+    first, second = sorted((_normalize_rect(left), _normalize_rect(right)),
+                           key=lambda pts: (round(Rect.bounding(pts).y, 3), Rect.bounding(pts).x))
+    return first, second  # top (or left) piece first
 
 
 def _normalize_rect(points: list[Point]) -> list[Point]:
