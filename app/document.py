@@ -34,7 +34,12 @@ class Document(QObject):
         self.project = project if project is not None else Project()
         self.path: Path | None = Path(path) if path else None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        # A bound slot (not a lambda) is disconnected when the document is destroyed, so tearing
+        # down a document at exit does not emit through a deleted object.
+        self.modifiedChanged.emit(not clean)
 
     @property
     def modified(self) -> bool:

@@ -1,0 +1,170 @@
+"""Render pages: white page, panel art clipped to its frame, frame borders, balloons above.
+
+:func:`paint_page` draws in page millimetres on any QPainter (raster image, PDF, or the canvas), so
+every output shares one drawing code. :func:`render_page` rasterises a page at a dpi.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+from PIL import Image
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
+
+from . import lettering
+from .layout import MM_PER_INCH
+from .model import Page, Panel, Placement, Project
+from .qtgui import ensure_gui
+
+ImageSource = Callable[[str], QImage]
+
+
+def px(mm: float, dpi: float) -> int:
+    """Millimetres to whole pixels at ``dpi`` (round(mm / 25.4 * dpi))."""
+    return round(mm / MM_PER_INCH * dpi)
+
+
+def page_pixel_size(page: Page, dpi: float, bleed: bool = False) -> tuple[int, int]:
+    """Output size in pixels: the trim size, or the trim plus the bleed on each side.
+
+    With bleed the trim box stays at a whole-pixel offset, so the image is exactly
+    ``2 * px(bleed)`` larger than the trim-size image.
+    """
+    w, h = px(page.width_mm, dpi), px(page.height_mm, dpi)
+    if bleed:
+        b = px(page.bleed_mm, dpi)
+        return w + 2 * b, h + 2 * b
+    return w, h
+
+
+def panel_path(panel: Panel) -> QPainterPath:
+    path = QPainterPath()
+    path.addPolygon(QPolygonF([QPointF(x, y) for x, y in panel.points]))
+    path.closeSubpath()
+    return path
+
+
+def image_rect(panel: Panel, width: int, height: int, placement: Placement | None = None) -> QRectF:
+    """Where a ``width`` × ``height`` px image lies on the page (mm) for a panel's placement.
+
+    Scale 1.0 covers the frame's bounding box (the image just fills it, cropping the excess);
+    the offset moves the image centre from the box centre.
+    """
+    place = placement or panel.placement
+    box = panel.bbox
+    if width <= 0 or height <= 0:
+        return QRectF(box.x, box.y, box.w, box.h)
+    mm_per_px = max(box.w / width, box.h / height) * place.scale
+    w, h = width * mm_per_px, height * mm_per_px
+    cx, cy = box.x + box.w / 2 + place.offset_x, box.y + box.h / 2 + place.offset_y
+    return QRectF(cx - w / 2, cy - h / 2, w, h)
+
+
+def qimage_from_png(png: bytes) -> QImage:
+    image = QImage.fromData(png, "PNG")
+    if image.isNull():
+        raise ValueError("an image of the project could not be decoded")
+    return image
+
+
+def project_images(project: Project) -> ImageSource:
+    """A decoder for the project's image keys that decodes each image once."""
+    cache: dict[str, QImage] = {}
+
+    def get(key: str) -> QImage:
+        if key not in cache:
+            cache[key] = qimage_from_png(project.images[key])
+        return cache[key]
+    return get
+
+
+def paint_panel_art(painter: QPainter, panel: Panel, image: QImage) -> None:
+    """Draw a panel's image with its placement, clipped to the panel polygon (painter in mm)."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    painter.setClipPath(panel_path(panel), Qt.ClipOperation.IntersectClip)
+    painter.drawImage(image_rect(panel, image.width(), image.height()), image)
+    painter.restore()
+
+
+def paint_panel_border(painter: QPainter, panel: Panel, stroke_mm: float) -> None:
+    if stroke_mm <= 0:
+        return
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    pen = QPen(QColor(Qt.GlobalColor.black), stroke_mm)
+    pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(panel_path(panel))
+    painter.restore()
+
+
+def paint_page(painter: QPainter, project: Project, page: Page, images: ImageSource | None = None,
+               bleed: bool = True, balloons: bool = True) -> None:
+    """Draw a whole page in page mm: white paper (including the bleed when ``bleed``), panels by z
+    (art clipped to the frame, then the border), then balloons by z."""
+    images = images or project_images(project)
+    paper = page.bleed_rect if bleed else page.trim
+    painter.fillRect(QRectF(paper.x, paper.y, paper.w, paper.h), QColor(Qt.GlobalColor.white))
+    for panel in sorted(page.panels, key=lambda p: p.z):
+        key = panel.image
+        if key is not None and key in project.images:
+            paint_panel_art(painter, panel, images(key))
+        paint_panel_border(painter, panel, page.stroke_mm)
+    if balloons:
+        for balloon in sorted(page.balloons, key=lambda b: b.z):
+            lettering.paint_balloon(painter, balloon)
+
+
+def render_page(project: Project, page: Page | int | str, dpi: float | None = None, bleed: bool = False,
+                images: ImageSource | None = None) -> QImage:
+    """Rasterise a page (object, index or id) at ``dpi`` (default the project's) to an RGB QImage."""
+    ensure_gui()
+    page = _page(project, page)
+    dpi = float(dpi or project.dpi)
+    width, height = page_pixel_size(page, dpi, bleed)
+    if width * height > 400_000_000:
+        raise ValueError(f"{width} × {height} px is too large to render; lower the dpi")
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(Qt.GlobalColor.white))
+    dots_per_meter = round(dpi / MM_PER_INCH * 1000)
+    image.setDotsPerMeterX(dots_per_meter)
+    image.setDotsPerMeterY(dots_per_meter)
+    painter = QPainter(image)
+    try:
+        scale = dpi / MM_PER_INCH
+        if bleed:
+            b = px(page.bleed_mm, dpi)
+            painter.translate(b, b)
+        painter.scale(scale, scale)
+        paint_page(painter, project, page, images, bleed=bleed)
+    finally:
+        painter.end()
+    return image
+
+
+def qimage_to_pil(image: QImage) -> Image.Image:
+    """An RGB PIL image with the pixels of a QImage."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    data = bytes(rgb.constBits())[: rgb.bytesPerLine() * rgb.height()]
+    return Image.frombuffer("RGB", (rgb.width(), rgb.height()), data, "raw", "RGB", rgb.bytesPerLine(), 1).copy()
+
+
+def qimage_to_png(image: QImage, dpi: float | None = None) -> bytes:
+    """PNG bytes of a QImage (with its dpi recorded when given)."""
+    pil = qimage_to_pil(image)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", compress_level=6, **({"dpi": (dpi, dpi)} if dpi else {}))
+    return buf.getvalue()
+
+
+def _page(project: Project, page: Page | int | str) -> Page:
+    if isinstance(page, Page):
+        return page
+    if isinstance(page, int):
+        return project.pages[page]
+    return project.page(page)
