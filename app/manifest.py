@@ -1,0 +1,343 @@
+"""The project manifest: dataclasses ⇄ JSON-ready dicts, strictly typed, with schema migrations.
+
+Encoding follows the dataclasses in :mod:`app.model` field by field, so a field added there is saved
+without touching this module. Decoding checks every value against the field's type hint and
+reports the first problem as a path such as ``pages[0].panels[2].points[1]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import types
+import typing
+from typing import Any, Callable
+
+from . import layout
+from .model import SCHEMA_VERSION, Page, Project, Rect
+
+MAX_DEPTH = 32
+
+
+class ManifestError(ValueError):
+    """The manifest does not describe a valid project (one-line message)."""
+
+
+# --- encoding --------------------------------------------------------------------------------------------
+
+def encode(obj: Any) -> Any:
+    """A JSON-ready value for a model object (dataclasses become dicts, enums their values)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return [encode(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): encode(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError("the project holds a non-finite number")
+    return obj
+
+
+def project_to_manifest(project: Project) -> dict:
+    """The manifest dict of a project (images are listed by key with their pixel size)."""
+    from .images import png_size
+
+    data = encode(dataclasses.replace(project, images={}))
+    data.pop("images")
+    keys = sorted(project.referenced_images())
+    data["images"] = {k: list(png_size(project.images[k])) for k in keys}
+    return {"schema": SCHEMA_VERSION, "app": "panelsmith", **data}
+
+
+# --- decoding --------------------------------------------------------------------------------------------
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _type_name(tp: Any) -> str:
+    if tp is float:
+        return "a number"
+    if tp is int:
+        return "an integer"
+    if tp is str:
+        return "a string"
+    if tp is bool:
+        return "true or false"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        return "a list"
+    if origin is dict or tp is dict or (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
+        return "an object"
+    return str(tp)
+
+
+def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
+    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``."""
+    if depth > MAX_DEPTH:
+        raise ManifestError(f"{where}: nested too deeply")
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        real = [a for a in args if a is not type(None)]
+        if len(real) == 1:
+            return decode(real[0], value, where, depth)
+        for arg in real:
+            try:
+                return decode(arg, value, where, depth)
+            except ManifestError:
+                continue
+        raise ManifestError(f"{where}: unexpected value {_short(value)}")
+    if tp is Any:
+        return _plain_json(value, where, depth)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ManifestError(f"{where}: expected true or false, got {_short(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ManifestError(f"{where}: expected an integer, got {_short(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ManifestError(f"{where}: expected a number, got {_short(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ManifestError(f"{where}: expected a string, got {_short(value)}")
+        return value
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ManifestError(f"{where}: expected {_type_name(tp)}, got {_short(value)}") from None
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where}: expected an object, got {_short(value)}")
+        return _plain_json(value, where, depth)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ManifestError(f"{where}: expected a list, got {_short(value)}")
+        (item,) = typing.get_args(tp)
+        return [decode(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list) or len(value) != len(args):
+            raise ManifestError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
+        return tuple(decode(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where}: expected an object, got {_short(value)}")
+        hints = _hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            if f.name in value:
+                kwargs[f.name] = decode(hints[f.name], value[f.name], f"{where}.{f.name}", depth + 1)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ManifestError(f"{where}: missing {f.name!r}")
+        return tp(**kwargs)
+    raise ManifestError(f"{where}: unsupported type {tp!r}")
+
+
+def _plain_json(value: Any, where: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ManifestError(f"{where}: nested too deeply")
+    if isinstance(value, dict):
+        return {k: _plain_json(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ManifestError(f"{where}: non-finite number")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- checks beyond types ---------------------------------------------------------------------------------
+
+def check_project(project: Project, image_keys: set[str]) -> None:
+    """Semantic checks: page sizes, geometry, unique ids, card bindings, image references."""
+    if not 36 <= project.dpi <= 2400:
+        raise ManifestError(f"dpi {project.dpi} is out of range (36–2400)")
+    ids: set[str] = set()
+
+    def unique(item_id: str, where: str) -> None:
+        if not item_id or item_id in ids:
+            raise ManifestError(f"{where}: duplicate or empty id {item_id!r}")
+        ids.add(item_id)
+
+    for c, card in enumerate(project.characters):
+        unique(card.id, f"characters[{c}]")
+    for c, card in enumerate(project.styles):
+        unique(card.id, f"styles[{c}]")
+    char_ids = {c.id for c in project.characters}
+    style_ids = {c.id for c in project.styles}
+    for p, page in enumerate(project.pages):
+        where = f"pages[{p}]"
+        unique(page.id, where)
+        _check_page(page, where)
+        for i, panel in enumerate(page.panels):
+            pw = f"{where}.panels[{i}]"
+            unique(panel.id, pw)
+            _geometry(panel.points, page, pw)
+            if not 0.05 <= panel.placement.scale <= 20:
+                raise ManifestError(f"{pw}.placement.scale {panel.placement.scale} is out of range (0.05–20)")
+            if abs(panel.placement.offset_x) > 10_000 or abs(panel.placement.offset_y) > 10_000:
+                raise ManifestError(f"{pw}.placement offset is absurd")
+            for b in panel.characters:
+                if b.card not in char_ids:
+                    raise ManifestError(f"{pw} is bound to unknown character card {b.card!r}")
+                if not 0 <= b.weight <= 100:
+                    raise ManifestError(f"{pw}: cw {b.weight} is out of range (0–100)")
+            for b in panel.styles:
+                if b.card not in style_ids:
+                    raise ManifestError(f"{pw} is bound to unknown style card {b.card!r}")
+                if not 0 <= b.weight <= 1000:
+                    raise ManifestError(f"{pw}: sw {b.weight} is out of range (0–1000)")
+            vids = set()
+            for v, variant in enumerate(panel.variants):
+                unique(variant.id, f"{pw}.variants[{v}]")
+                vids.add(variant.id)
+                if variant.image not in image_keys:
+                    raise ManifestError(f"{pw}.variants[{v}] refers to missing image {variant.image!r}")
+            if panel.current is not None and panel.current not in vids:
+                raise ManifestError(f"{pw}.current refers to unknown variant {panel.current!r}")
+        for i, balloon in enumerate(page.balloons):
+            bw = f"{where}.balloons[{i}]"
+            unique(balloon.id, bw)
+            _geometry(balloon.rect.points(), page, bw)
+            if balloon.tail is not None:
+                _geometry([balloon.tail, (balloon.tail[0] + 1, balloon.tail[1]), (balloon.tail[0], balloon.tail[1] + 1)],
+                          page, f"{bw}.tail")
+            if not 0.5 <= balloon.font_size <= 500:
+                raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
+    for card in [*project.characters, *project.styles]:
+        for r, ref in enumerate(card.references):
+            if ref.image not in image_keys:
+                raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
+
+
+def _check_page(page: Page, where: str) -> None:
+    if not (1 <= page.width_mm <= 10_000 and 1 <= page.height_mm <= 10_000):
+        raise ManifestError(f"{where}: page size {page.width_mm:g} × {page.height_mm:g} mm is absurd")
+    for name in ("bleed_mm", "safe_mm", "gutter_mm", "stroke_mm"):
+        value = getattr(page, name)
+        if not 0 <= value <= 100:
+            raise ManifestError(f"{where}.{name} {value:g} is out of range (0–100 mm)")
+
+
+def _geometry(points: list, page: Page, where: str) -> None:
+    try:
+        layout.validate_geometry(points, page)
+    except ValueError as exc:
+        raise ManifestError(f"{where}: {exc}") from None
+
+
+# --- migrations ------------------------------------------------------------------------------------------
+
+def _migrate_1_to_2(data: dict) -> dict:
+    """Schema 1 (Panelsmith 0.0): panels had ``rect: [x, y, w, h]`` and one ``image`` key; cards listed
+    reference image keys as plain strings; bindings were ``{"card", "cw"}`` / ``{"card", "sw"}``."""
+    out = dict(data)
+    pages = []
+    for p, page in enumerate(_list(data.get("pages", []), "pages")):
+        page = dict(_obj(page, f"pages[{p}]"))
+        panels = []
+        for i, panel in enumerate(_list(page.get("panels", []), f"pages[{p}].panels")):
+            where = f"pages[{p}].panels[{i}]"
+            panel = dict(_obj(panel, where))
+            rect = panel.pop("rect", None)
+            if not isinstance(rect, list) or len(rect) != 4 or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in rect):
+                raise ManifestError(f"{where}.rect: expected [x, y, w, h]")
+            panel["points"] = Rect(*map(float, rect)).points()
+            panel["points"] = [list(pt) for pt in panel["points"]]
+            image = panel.pop("image", None)
+            if image is not None:
+                if not isinstance(image, str):
+                    raise ManifestError(f"{where}.image: expected an image key")
+                vid = f"var-{panel.get('id', i)}-1"
+                panel["variants"] = [{"id": vid, "image": image, "kind": "import"}]
+                panel["current"] = vid
+            for group, weight in (("characters", "cw"), ("styles", "sw")):
+                bindings = []
+                for b, binding in enumerate(_list(panel.get(group, []), f"{where}.{group}")):
+                    binding = _obj(binding, f"{where}.{group}[{b}]")
+                    bindings.append({"card": binding.get("card"), "weight": binding.get(weight, 100)})
+                panel[group] = bindings
+            panels.append(panel)
+        page["panels"] = panels
+        pages.append(page)
+    out["pages"] = pages
+    for group in ("characters", "styles"):
+        cards = []
+        for c, card in enumerate(_list(data.get(group, []), group)):
+            card = dict(_obj(card, f"{group}[{c}]"))
+            card["references"] = [{"image": r} if isinstance(r, str) else r
+                                  for r in _list(card.get("references", []), f"{group}[{c}].references")]
+            cards.append(card)
+        out[group] = cards
+    out["schema"] = 2
+    return out
+
+
+def _list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ManifestError(f"{where}: expected a list")
+    return value
+
+
+def _obj(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ManifestError(f"{where}: expected an object")
+    return value
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _migrate_1_to_2}
+
+
+def migrate(data: dict) -> dict:
+    """Bring manifest data of an older schema up to :data:`SCHEMA_VERSION`, one step at a time."""
+    version = data.get("schema")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ManifestError("the manifest has no valid schema version")
+    if version > SCHEMA_VERSION:
+        raise ManifestError(f"the project was saved by a newer Panelsmith (schema {version}; "
+                            f"this version reads up to {SCHEMA_VERSION})")
+    if version < 1:
+        raise ManifestError(f"unknown schema version {version}")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema"]
+    return data
+
+
+def manifest_to_project(data: Any, images: dict[str, bytes]) -> Project:
+    """Migrate, type-check and validate manifest data; ``images`` are the PNG entries by key."""
+    if not isinstance(data, dict):
+        raise ManifestError("the manifest is not a JSON object")
+    data = migrate(data)
+    listed = data.get("images", {})
+    if not isinstance(listed, (dict, list)):
+        raise ManifestError("images: expected an object")
+    fields = {f.name for f in dataclasses.fields(Project)} - {"images"}
+    project = decode(Project, {k: v for k, v in data.items() if k in fields}, "manifest")
+    check_project(project, set(images))
+    project.images = {k: images[k] for k in sorted(project.referenced_images())}
+    return project
+

@@ -1,0 +1,391 @@
+"""The ``.comic`` project file: a zip container, saved atomically, loaded defensively.
+
+Layout (like OpenRaster's): the first entry is an uncompressed ``mimetype`` holding
+``application/x-panelsmith-comic``; then ``manifest.json`` (schema version and all document data,
+see :mod:`app.manifest`), ``thumbnail.png`` (first page, about 256 px) and ``images/<key>.png``
+(stored, not deflated: they are PNG already). Only images the document refers to are written.
+
+Loading never decodes pixels: PNG entries are checked by their header and trailer only, so big
+projects open fast. Anything hostile or broken raises :class:`ProjectFileError` with one line.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from .images import MAX_IMAGE_PIXELS
+from .manifest import ManifestError, manifest_to_project, project_to_manifest
+from .model import Project
+
+log = logging.getLogger(__name__)
+
+MIMETYPE = "application/x-panelsmith-comic"
+SUFFIX = ".comic"
+BACKUP_SUFFIX = ".bak"
+MANIFEST = "manifest.json"
+THUMBNAIL = "thumbnail.png"
+THUMBNAIL_PX = 256
+
+MAX_ENTRIES = 100_000
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+MAX_ENTRY_BYTES = 1024 * 1024 * 1024  # one image
+MAX_TOTAL_BYTES = 32 * 1024 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed, for entries over RATIO_MIN_BYTES
+RATIO_MIN_BYTES = 1024 * 1024
+
+_IMAGE_NAME = re.compile(r"^images/([0-9a-f]{8,64})\.png$")
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+class ProjectFileError(Exception):
+    """A project file that cannot be opened; ``str()`` is one line for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_one_line(message))
+
+
+class ProjectSaveError(OSError):
+    """Saving failed; the previous file (if any) is untouched. ``str()`` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_one_line(message))
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# --- saving ----------------------------------------------------------------------------------------------
+
+# The function that wraps the temporary file's descriptor; tests swap it to simulate a full disk.
+_open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # noqa: E731
+
+
+def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True) -> Path:
+    """Write ``project`` to ``path`` atomically; keep the previous file as ``<name>.bak``.
+
+    The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
+    over the old one, and the folder is fsynced. On any failure the old file is left as it was and
+    :class:`ProjectSaveError` is raised. Unreferenced images are not written.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        manifest = json.dumps(project_to_manifest(project), ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False).encode("utf-8")
+        keys = sorted(project.referenced_images())
+        missing = [k for k in keys if k not in project.images]
+        if missing:
+            raise ValueError(f"image {missing[0]} is missing from the project")
+    except (ValueError, TypeError) as exc:
+        raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
+    thumb = _thumbnail(project) if thumbnail else None
+
+    tmp: Path | None = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        tmp = Path(tmp_name)
+        with _open_for_write(fd) as f:
+            _write_zip(f, manifest, thumb, ((k, project.images[k]) for k in keys))
+            f.flush()
+            os.fsync(f.fileno())
+        _set_mode(tmp, path)
+        with zipfile.ZipFile(tmp) as check:  # the central directory must read back
+            if check.namelist()[:1] != ["mimetype"]:
+                raise OSError(errno.EIO, "the written file does not read back")
+        if backup and path.exists():
+            _make_backup(path)
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(folder)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
+                               f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
+    finally:
+        if tmp is not None:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    return path
+
+
+def _write_zip(f: IO[bytes], manifest: bytes, thumb: bytes | None, images) -> None:
+    now = time.localtime()[:6]
+    with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+        def put(name: str, data: bytes, method: int) -> None:
+            info = zipfile.ZipInfo(name, date_time=now)
+            info.compress_type = method
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+
+        put("mimetype", MIMETYPE.encode("ascii"), zipfile.ZIP_STORED)
+        put(MANIFEST, manifest, zipfile.ZIP_DEFLATED)
+        if thumb:
+            put(THUMBNAIL, thumb, zipfile.ZIP_STORED)
+        for key, png in images:
+            put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+
+
+def _thumbnail(project: Project) -> bytes | None:
+    """A PNG of the first page about 256 px high; None when there is no page or it cannot be drawn."""
+    if not project.pages:
+        return None
+    try:
+        from PySide6.QtCore import QCoreApplication
+
+        if QCoreApplication.instance() is None and threading.current_thread() is not threading.main_thread():
+            return None  # a Gui application can only be created on the main thread
+        from . import render
+
+        page = project.pages[0]
+        dpi = THUMBNAIL_PX / (max(page.width_mm, page.height_mm) / 25.4)
+        return render.qimage_to_png(render.render_page(project, page, dpi=dpi))
+    except Exception as exc:  # a thumbnail is optional: never let it block a save
+        log.warning("project thumbnail skipped: %s", exc)
+        return None
+
+
+def _set_mode(tmp: Path, path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
+def _make_backup(path: Path) -> None:
+    """Make ``<name>.bak`` a copy of the current file, itself replaced atomically."""
+    backup = path.with_name(path.name + BACKUP_SUFFIX)
+    staging = path.with_name(f".{path.name}{BACKUP_SUFFIX}.tmp")
+    try:
+        staging.unlink()
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(path, staging)  # no copy needed: the save replaces the name, not the data
+    except OSError:
+        shutil.copyfile(path, staging)
+        with open(staging, "rb+") as f:
+            os.fsync(f.fileno())
+    os.replace(staging, backup)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT if hasattr(errno, "EDQUOT") else -1):
+        return "the disk is full"
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return "the file is too large for this disk (file size limit reached)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() + (f" ({exc.filename})" if exc.filename else "")
+    return str(exc) or type(exc).__name__
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read a ``.comic`` file. Raises :class:`ProjectFileError` (one line) for anything wrong with it."""
+    path = Path(path)
+    name = path.name or str(path)
+
+    def fail(reason: str) -> ProjectFileError:
+        return ProjectFileError(f"cannot open {name}: {reason}")
+
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("it is a folder, not a project file") from None
+    except OSError as exc:
+        raise fail(_os_reason(exc)) from None
+    with f:
+        try:
+            head = f.read(4)
+            f.seek(0)
+            if not zipfile.is_zipfile(f):
+                if head == b"PK\x03\x04":
+                    raise fail("the file is truncated or damaged (its zip directory is missing)")
+                raise fail("not a Panelsmith project (not a zip file)")
+            f.seek(0)
+            zf = zipfile.ZipFile(f)
+        except ProjectFileError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            raise fail(f"the file is truncated or damaged ({exc})") from None
+        except OSError as exc:
+            raise fail(_os_reason(exc)) from None
+        with zf:
+            try:
+                entries = _check_entries(zf.infolist(), path)
+                _read_mimetype(zf, entries)
+                manifest = _read_manifest(zf, entries)
+                images = _read_images(zf, entries)
+            except _Refused as exc:
+                raise fail(str(exc)) from None
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+                raise fail(f"the file is damaged ({_one_line(str(exc)) or type(exc).__name__})") from None
+            except OSError as exc:
+                raise fail(_os_reason(exc)) from None
+    try:
+        return manifest_to_project(manifest, images)
+    except ManifestError as exc:
+        raise fail(str(exc)) from None
+
+
+class _Refused(Exception):
+    pass
+
+
+def _check_entries(infos: list[zipfile.ZipInfo], path: Path) -> dict[str, zipfile.ZipInfo]:
+    if not infos:
+        raise _Refused("the zip file is empty")
+    if len(infos) > MAX_ENTRIES:
+        raise _Refused(f"too many entries ({len(infos)})")
+    try:
+        file_size = path.stat().st_size
+    except OSError:
+        file_size = 0
+    entries: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        entry = info.filename
+        if _unsafe_name(info.orig_filename) or _unsafe_name(entry):
+            raise _Refused(f"unsafe entry name {entry!r}")
+        if entry in entries:
+            raise _Refused(f"duplicate entry {entry!r}")
+        if info.flag_bits & 0x1:
+            raise _Refused(f"entry {entry!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(f"entry {entry!r} uses an unsupported compression method")
+        limit = MAX_MANIFEST_BYTES if entry == MANIFEST else MAX_ENTRY_BYTES
+        if info.file_size > limit:
+            raise _Refused(f"entry {entry!r} is oversized ({info.file_size} bytes declared)")
+        if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise _Refused(f"entry {entry!r} looks like a zip bomb (compression ratio "
+                           f"{info.file_size // max(1, info.compress_size)}:1)")
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise _Refused(f"entry {entry!r} declares inconsistent sizes")
+        if file_size and info.header_offset + info.compress_size > file_size:
+            raise _Refused(f"the file is truncated (entry {entry!r} runs past its end)")
+        total += info.file_size
+        entries[entry] = info
+    if total > MAX_TOTAL_BYTES:
+        raise _Refused(f"the entries add up to {total} bytes, over the {MAX_TOTAL_BYTES} byte limit")
+    return entries
+
+
+def _unsafe_name(name: str) -> bool:
+    if not name or "\x00" in name or "\\" in name:
+        return True
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return True
+    return any(part == ".." for part in name.split("/"))
+
+
+def _read_mimetype(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> None:
+    first = zf.infolist()[0]
+    if first.filename != "mimetype":
+        raise _Refused("not a Panelsmith project (the first entry is not 'mimetype')")
+    if first.file_size > 256:
+        raise _Refused("not a Panelsmith project (bad mimetype entry)")
+    value = zf.read(first).decode("ascii", "replace").strip()
+    if value != MIMETYPE:
+        raise _Refused(f"not a Panelsmith project (mimetype {value[:60]!r})")
+
+
+def _read_manifest(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> Any:
+    info = entries.get(MANIFEST)
+    if info is None:
+        raise _Refused("the file has no manifest.json")
+    with zf.open(info) as stream:
+        raw = stream.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise _Refused("manifest.json is oversized")
+
+    def no_constants(token: str) -> Any:
+        raise ValueError(f"{token} is not allowed")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+    except UnicodeDecodeError:
+        raise _Refused("manifest.json is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"manifest.json is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise _Refused(f"manifest.json is not valid JSON ({_one_line(str(exc))[:80]})") from None
+
+
+def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> dict[str, bytes]:
+    images: dict[str, bytes] = {}
+    for entry, info in entries.items():
+        m = _IMAGE_NAME.match(entry)
+        if m is None:
+            continue
+        png = zf.read(info)  # the zip layer checks the CRC
+        reason = png_problem(png)
+        if reason:
+            raise _Refused(f"image {entry!r} is corrupt ({reason})")
+        images[m.group(1)] = png
+    return images
+
+
+def png_problem(png: bytes) -> str | None:
+    """Why these bytes are not a sound PNG, from the signature, IHDR chunk and trailer; None if fine.
+
+    Pixels are not decoded, so this is cheap even for large images.
+    """
+    if png[:8] != _PNG_SIG:
+        return "not a PNG"
+    if len(png) < 8 + 25 + 12 or png[8:16] != b"\x00\x00\x00\x0dIHDR":
+        return "missing IHDR header"
+    if zlib.crc32(png[12:29]) != int.from_bytes(png[29:33], "big"):
+        return "bad IHDR checksum"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    if not (0 < width and 0 < height and width * height <= MAX_IMAGE_PIXELS):
+        return f"absurd size {width} × {height}"
+    if not png.endswith(_PNG_END):
+        return "truncated (no IEND)"
+    return None
+
+
+def read_thumbnail(path: str | os.PathLike) -> bytes | None:
+    """The thumbnail PNG of a project file (for open dialogs and recent files); None if absent."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(THUMBNAIL)
+            if info.file_size > 16 * 1024 * 1024:
+                return None
+            data = zf.read(info)
+        return data if png_problem(data) is None else None
+    except (OSError, KeyError, zipfile.BadZipFile, EOFError, zlib.error):
+        return None
