@@ -1,0 +1,149 @@
+"""A panel frame: its image clipped to the polygon, the border at the page's stroke width, handles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from app.model import Panel, Placement, Point, Project, Rect
+
+from . import style
+from .badges import Badge, BadgeStripItem, initials
+from .geometry import image_rect, polygon, polygon_path
+from .handles import ROLES, HandleItem, place_handles
+from .pixmaps import PixmapCache
+
+
+class PanelItem(QGraphicsItem):
+    """Projection of one :class:`Panel`. Previews (drag, resize, reframe) never touch the model."""
+
+    kind = "panel"
+
+    def __init__(self, panel: Panel, stroke_mm: float, project: Project, pixmaps: PixmapCache) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.project = project
+        self.pixmaps = pixmaps
+        self.handles = {role: HandleItem(role, self) for role in ROLES}
+        self.badges = BadgeStripItem(self)
+        self.item_id = panel.id
+        self._path = QPainterPath()
+        self.set_panel(panel, stroke_mm)
+        self._show_handles(False)
+
+    # --- model → item --------------------------------------------------------------------------
+
+    def set_panel(self, panel: Panel, stroke_mm: float) -> None:
+        self.prepareGeometryChange()
+        self.panel = panel
+        self.stroke_mm = stroke_mm
+        self.points: list[Point] = list(panel.points)
+        self.placement: Placement = panel.placement
+        self.setPos(0, 0)
+        self.setZValue(panel.z)
+        self._update_shape()
+        self._update_badges()
+        self.update()
+
+    def preview_points(self, points: list[Point]) -> None:
+        self.prepareGeometryChange()
+        self.points = list(points)
+        self._update_shape()
+        self.update()
+
+    def preview_placement(self, placement: Placement) -> None:
+        self.placement = placement
+        self.update()
+
+    @property
+    def box(self) -> Rect:
+        return Rect.bounding(self.points)
+
+    def _update_shape(self) -> None:
+        self._path = polygon_path(self.points)
+        box = self.box
+        place_handles(self.handles, box)
+        self.badges.setPos(box.x + 1.5, box.y + 1.5)
+
+    def _update_badges(self) -> None:
+        badges: list[Badge] = []
+        for binding, is_style in [*((b, False) for b in self.panel.characters), *((b, True) for b in self.panel.styles)]:
+            try:
+                card = self.project.card(binding.card)
+                name = card.name
+            except KeyError:
+                name = "?"
+            unit = "sw" if is_style else "cw"
+            badges.append(Badge(binding.card, f"{initials(name)} {binding.weight}",
+                                f"{name} ({unit} {binding.weight}) — click × to unbind", is_style))
+        self.badges.set_badges(badges)
+
+    def _show_handles(self, on: bool) -> None:
+        for h in self.handles.values():
+            h.setVisible(on)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._show_handles(bool(value))
+        return super().itemChange(change, value)
+
+    # --- QGraphicsItem ---------------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        m = self.stroke_mm / 2 + 0.5
+        return self._path.boundingRect().adjusted(-m, -m, m, m)
+
+    def shape(self) -> QPainterPath:
+        return self._path
+
+    def image_key(self) -> str | None:
+        return self.panel.image
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        key = self.panel.image
+        pix = self.pixmaps.get(self.project.images, key) if key else None
+        if pix is not None:
+            painter.save()
+            painter.setClipPath(self._path)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            target = image_rect(self.box, pix.width(), pix.height(), self.placement)
+            painter.drawPixmap(target, pix, QRectF(pix.rect()))
+            painter.restore()
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(style.EMPTY_PANEL)
+            painter.drawPath(self._path)
+            self._paint_hint(painter)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self.stroke_mm > 0:
+            pen = QPen(Qt.GlobalColor.black, self.stroke_mm)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolygon(polygon(self.points))
+        if self.isSelected():
+            pen = QPen(style.SELECTION, 2)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolygon(polygon(self.points))
+
+    def _paint_hint(self, painter: QPainter) -> None:
+        """An empty frame shows its prompt (or a hint) faintly, like a storyboard note."""
+        box = self.box
+        if box.w < 15 or box.h < 10:
+            return
+        text = self.panel.prompt.strip() or "empty panel"
+        font = QFont()
+        font.setPointSizeF(3.2)  # scene units are mm: ~3.2 mm high text
+        font.setItalic(not self.panel.prompt.strip())
+        painter.setFont(font)
+        painter.setPen(style.EMPTY_TEXT)
+        rect = QRectF(box.x + 4, box.y + 4, box.w - 8, box.h - 8)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text[:200])
+
+    def badge_at(self, scene_pos: QPointF) -> tuple[str, bool] | None:
+        if not self.badges.isVisible():
+            return None
+        return self.badges.hit(self.badges.mapFromScene(scene_pos))

@@ -1,0 +1,178 @@
+"""The scene: a projection of one page of the document, rebuilt or patched from its signals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+
+from app.document import Document
+from app.model import Page
+
+from . import style
+from .balloon_item import BalloonItem
+from .overlays import OrderNumberItem, SnapGuideItem, knife_line, rubber_rect
+from .page_item import PageItem
+from .panel_item import PanelItem
+from .pixmaps import PixmapCache
+
+CanvasItem = PanelItem | BalloonItem
+
+
+class PageScene(QGraphicsScene):
+    """Shows ``page_id`` of ``doc``; never edits the model (tools call :mod:`app.edits`)."""
+
+    pageShown = Signal(str)  # the page now shown ("" for none)
+
+    def __init__(self, doc: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.pixmaps = PixmapCache()
+        self.page_id = ""
+        self.items_by_id: dict[str, CanvasItem] = {}
+        self.page_item: PageItem | None = None
+        self.show_order = False
+        self._order_items: list[OrderNumberItem] = []
+        self.setBackgroundBrush(style.DESK)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items, many moves
+        self.snap_guide = SnapGuideItem()
+        self.knife = knife_line()
+        self.rubber = rubber_rect()
+        for item in (self.snap_guide, self.knife, self.rubber):
+            self.addItem(item)
+        self.snap_guide.setVisible(False)
+        doc.pagesChanged.connect(self._on_pages_changed)
+        doc.pageChanged.connect(self._on_page_changed)
+        doc.itemsChanged.connect(self._on_items_changed)
+        doc.cardsChanged.connect(self._on_cards_changed)
+        self._on_pages_changed()
+
+    # --- which page ----------------------------------------------------------------------------
+
+    @property
+    def page(self) -> Page | None:
+        try:
+            return self.doc.project.page(self.page_id)
+        except KeyError:
+            return None
+
+    def set_page(self, page_id: str) -> None:
+        if page_id != self.page_id:
+            self.page_id = page_id
+            self.rebuild(keep_selection=False)
+            self.pageShown.emit(page_id)
+
+    def _on_pages_changed(self) -> None:
+        pages = self.doc.project.pages
+        if not any(p.id == self.page_id for p in pages):
+            self.page_id = ""
+            self.set_page(pages[0].id if pages else "")
+            if not pages:
+                self.rebuild(keep_selection=False)
+        else:
+            self.rebuild()
+
+    def _on_page_changed(self, page_id: str) -> None:
+        if page_id == self.page_id:
+            self.rebuild()
+
+    def _on_cards_changed(self) -> None:
+        for item in self.items_by_id.values():
+            if isinstance(item, PanelItem):
+                item.set_panel(item.panel, item.stroke_mm)  # re-reads card names for badges
+
+    def _on_items_changed(self, page_id: str, ids: list) -> None:
+        page = self.page
+        if page_id != self.page_id or page is None:
+            return
+        for item_id in ids:
+            item = self.items_by_id.get(item_id)
+            model = page.item(item_id)
+            if isinstance(item, PanelItem):
+                item.set_panel(model, page.stroke_mm)
+            elif isinstance(item, BalloonItem):
+                item.set_balloon(model)
+        self._update_order()
+
+    # --- building ------------------------------------------------------------------------------
+
+    def rebuild(self, keep_selection: bool = True) -> None:
+        selected = set(self.selected_ids()) if keep_selection else set()
+        for item in self.items_by_id.values():
+            self.removeItem(item)
+        self.items_by_id.clear()
+        if self.page_item is not None:
+            self.removeItem(self.page_item)
+            self.page_item = None
+        page = self.page
+        if page is None:
+            self._update_order()
+            return
+        self.page_item = PageItem(page)
+        self.addItem(self.page_item)
+        for panel in page.panels:
+            item = PanelItem(panel, page.stroke_mm, self.doc.project, self.pixmaps)
+            self.addItem(item)
+            self.items_by_id[panel.id] = item
+        for balloon in page.balloons:
+            item = BalloonItem(balloon)
+            self.addItem(item)
+            self.items_by_id[balloon.id] = item
+        for item_id in selected & set(self.items_by_id):
+            self.items_by_id[item_id].setSelected(True)
+        margin = max(page.width_mm, page.height_mm) * 0.25
+        self.setSceneRect(QRectF(-margin, -margin, page.width_mm + 2 * margin, page.height_mm + 2 * margin))
+        self._update_order()
+
+    def _update_order(self) -> None:
+        for item in self._order_items:
+            self.removeItem(item)
+        self._order_items = []
+        page = self.page
+        if not self.show_order or page is None:
+            return
+        for n, panel in enumerate(page.panels_in_reading_order(), start=1):
+            item = OrderNumberItem(n)
+            b = panel.bbox
+            rtl = page.reading_order.value == "rtl"
+            item.setPos(b.right - 5 if rtl else b.x + 5, b.bottom - 5)
+            self.addItem(item)
+            self._order_items.append(item)
+
+    def set_show_order(self, on: bool) -> None:
+        self.show_order = on
+        self._update_order()
+
+    def set_show_guides(self, on: bool) -> None:
+        if self.page_item is not None:
+            self.page_item.show_guides = on
+            self.page_item.update()
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def selected_ids(self) -> list[str]:
+        return [i.item_id for i in self.selectedItems() if isinstance(i, (PanelItem, BalloonItem))]
+
+    def selected_panel_ids(self) -> list[str]:
+        return [i.item_id for i in self.selectedItems() if isinstance(i, PanelItem)]
+
+    def select_ids(self, ids: list[str]) -> None:
+        self.clearSelection()
+        for item_id in ids:
+            if item_id in self.items_by_id:
+                self.items_by_id[item_id].setSelected(True)
+
+    def canvas_item_at(self, pos, transform) -> QGraphicsItem | None:
+        """Topmost handle, panel or balloon under a scene point."""
+        for item in self.items(pos, deviceTransform=transform):
+            if isinstance(item, (PanelItem, BalloonItem)) or getattr(item, "role", None):
+                return item
+            parent = item.parentItem()
+            if isinstance(parent, PanelItem):
+                return item
+        return None
+
+    def panel_at(self, pos, transform) -> PanelItem | None:
+        for item in self.items(pos, deviceTransform=transform):
+            if isinstance(item, PanelItem):
+                return item
+        return None

@@ -1,0 +1,435 @@
+"""The page view: zoom/pan, tool dispatch, keyboard nudges, drops of cards and images, context menu."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QMouseEvent,
+                           QPainter, QWheelEvent)
+from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
+
+from app import edits
+from app.document import Document
+from app.model import BalloonKind, Placement
+
+from .. import mime
+from . import style
+from .badges import BadgeStripItem
+from .balloon_item import BalloonItem
+from .panel_item import PanelItem
+from .scene import PageScene
+from .text_editor import BalloonTextEditor
+from .tools import (TOOL_CURSORS, CreateBalloonGesture, CreatePanelGesture, Gesture, KnifeGesture, MoveGesture,
+                    PanGesture, ReframeGesture, ResizeGesture, TailGesture, Tool)
+
+MIN_PX_PER_MM, MAX_PX_PER_MM = 0.15, 80.0
+
+
+class PageView(QGraphicsView):
+    zoomChanged = Signal(float)          # percent of real size
+    cursorMoved = Signal(float, float)   # page mm
+    message = Signal(str)                # a short notice for the status bar (failed edit, hint)
+    panelActivated = Signal(str)         # double-click on a panel: focus its prompt
+    toolChanged = Signal(str)
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.page_scene = PageScene(doc, self)
+        self.setScene(self.page_scene)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.tool = Tool.SELECT
+        self.balloon_kind = BalloonKind.SPEECH
+        self.snapping = True
+        self.gesture: Gesture | None = None
+        self._qt_drag = False
+        self._space = False
+        self._editor: BalloonTextEditor | None = None
+        self._fit_pending = True
+        doc.itemsChanged.connect(self._editor_follow)
+        self.page_scene.pageShown.connect(lambda _: self.fit_page())
+
+    # --- edits ------------------------------------------------------------------------------------
+
+    def run_edit(self, fn: Callable, *args, **kwargs) -> Any:
+        """Run an :mod:`app.edits` function; a refused edit becomes a status message, not a traceback."""
+        try:
+            result = fn(*args, **kwargs)
+        except (ValueError, KeyError) as exc:
+            self.message.emit(str(exc).strip("'\""))
+            return None
+        return True if result is None else result
+
+    @property
+    def page_id(self) -> str:
+        return self.page_scene.page_id
+
+    def nudge(self, dx: float, dy: float) -> None:
+        ids = self.page_scene.selected_ids()
+        if ids:
+            self.run_edit(edits.move_items, self.doc, self.page_id, ids, dx, dy)
+
+    # --- tools and zoom ---------------------------------------------------------------------------
+
+    def set_tool(self, tool: Tool | str) -> None:
+        self.finish_text_edit()
+        self.tool = Tool(tool)
+        self.update_cursor()
+        self.toolChanged.emit(self.tool.value)
+
+    def update_cursor(self) -> None:
+        cursor = Qt.CursorShape.OpenHandCursor if self._space else TOOL_CURSORS[self.tool]
+        self.viewport().setCursor(cursor)
+
+    def px_per_mm(self) -> float:
+        return self.transform().m11()
+
+    def zoom_percent(self) -> float:
+        return self.px_per_mm() / (self.logicalDpiX() / 25.4) * 100
+
+    def zoom_by(self, factor: float, anchor_under_mouse: bool = True) -> None:
+        target = max(MIN_PX_PER_MM, min(MAX_PX_PER_MM, self.px_per_mm() * factor))
+        factor = target / self.px_per_mm()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse if anchor_under_mouse
+                                     else QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.scale(factor, factor)
+        self.zoomChanged.emit(self.zoom_percent())
+
+    def set_zoom_percent(self, percent: float) -> None:
+        self.zoom_by(percent / self.zoom_percent(), anchor_under_mouse=False)
+
+    def fit_page(self) -> None:
+        page = self.page_scene.page
+        if page is None:
+            return
+        b = page.bleed_rect
+        margin = max(b.w, b.h) * 0.03
+        self.fitInView(QRectF(b.x - margin, b.y - margin, b.w + 2 * margin, b.h + 2 * margin),
+                       Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoomChanged.emit(self.zoom_percent())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fit_pending and self.isVisible():
+            self._fit_pending = False
+            self.fit_page()
+
+    # --- mouse -------------------------------------------------------------------------------------
+
+    def _scene_pos(self, event: QMouseEvent) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
+
+    def _in_editor(self, pos: QPointF) -> bool:
+        return self._editor is not None and self._editor.sceneBoundingRect().contains(pos)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = self._scene_pos(event)
+        if self._in_editor(pos):
+            super().mousePressEvent(event)
+            return
+        self.finish_text_edit()
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        button, mods = event.button(), event.modifiers()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and (
+                self._space or self.tool == Tool.HAND or mods & Qt.KeyboardModifier.ControlModifier)):
+            self.gesture = PanGesture(self, event.position())
+            return
+        if button != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+            return
+        if self.tool == Tool.SELECT:
+            self._press_select(event, pos)
+        elif self.tool == Tool.PANEL:
+            self.gesture = CreatePanelGesture(self, pos)
+        elif self.tool == Tool.BALLOON:
+            self.gesture = CreateBalloonGesture(self, pos)
+        elif self.tool == Tool.KNIFE:
+            self.gesture = KnifeGesture(self, pos)
+        elif self.tool == Tool.REFRAME:
+            item = self.page_scene.panel_at(pos, self.viewportTransform())
+            if item is not None and item.panel.image:
+                self.gesture = ReframeGesture(self, pos, item)
+            else:
+                self.message.emit("Reframe: drag inside a panel that has an image; the wheel scales it")
+
+    def _press_select(self, event: QMouseEvent, pos: QPointF) -> None:
+        scene = self.page_scene
+        hit = scene.canvas_item_at(pos, self.viewportTransform())
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        role = getattr(hit, "role", None)
+        if role == "tail":
+            self.gesture = TailGesture(self, pos, hit.parentItem())
+            return
+        if role:
+            self.gesture = ResizeGesture(self, pos, hit.parentItem(), role)
+            return
+        if isinstance(hit, BadgeStripItem):
+            panel_item = hit.parentItem()
+            found = panel_item.badge_at(pos)
+            if found and found[1]:
+                self.run_edit(edits.unbind_card, self.doc, panel_item.item_id, found[0])
+                return
+            hit = panel_item
+        if isinstance(hit, (PanelItem, BalloonItem)):
+            if shift:
+                hit.setSelected(not hit.isSelected())
+                return
+            if not hit.isSelected():
+                scene.clearSelection()
+                hit.setSelected(True)
+            items = [i for i in scene.selectedItems() if isinstance(i, (PanelItem, BalloonItem))]
+            self.gesture = MoveGesture(self, pos, items)
+            return
+        if not shift:
+            scene.clearSelection()
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self._qt_drag = True
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = self._scene_pos(event)
+        self.cursorMoved.emit(pos.x(), pos.y())
+        if isinstance(self.gesture, PanGesture):
+            self.gesture.move_view(event.position())
+        elif self.gesture is not None:
+            self.gesture.move(pos, event.modifiers())
+        else:
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        gesture, self.gesture = self.gesture, None
+        if gesture is not None:
+            gesture.finish(self._scene_pos(event), event.modifiers())
+            return
+        super().mouseReleaseEvent(event)
+        if self._qt_drag:
+            self._qt_drag = False
+            self.setDragMode(QGraphicsView.DragMode.NoDrag)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = self._scene_pos(event)
+        if self._in_editor(pos):
+            super().mouseDoubleClickEvent(event)
+            return
+        hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
+        if isinstance(hit, BalloonItem):
+            self.edit_balloon_text(hit.item_id)
+        elif isinstance(hit, PanelItem):
+            self.panelActivated.emit(hit.item_id)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if not steps:
+            return
+        pos = self.mapToScene(event.position().toPoint())
+        if self.tool == Tool.REFRAME or event.modifiers() & Qt.KeyboardModifier.AltModifier:
+            item = self.page_scene.panel_at(pos, self.viewportTransform())
+            if item is not None and item.panel.image:
+                p = item.panel.placement
+                scale = max(0.05, min(20.0, p.scale * 1.08 ** steps))
+                self.run_edit(edits.set_placement, self.doc, item.item_id,
+                              Placement(p.offset_x, p.offset_y, round(scale, 4)), merge=True)
+                return
+        self.zoom_by(1.2 ** steps)
+
+    # --- keyboard ---------------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if self._editor is not None and self._editor.hasFocus():
+            super().keyPressEvent(event)
+            return
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.update_cursor()
+            return
+        step = style.NUDGE_BIG_MM if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else style.NUDGE_MM
+        moves = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
+                 Qt.Key.Key_Up: (0, -step), Qt.Key.Key_Down: (0, step)}
+        if key in moves and self.page_scene.selected_ids():
+            self.nudge(*moves[key])
+            return
+        if key == Qt.Key.Key_Escape:
+            if self.gesture is not None:
+                self.gesture.cancel()
+                self.gesture = None
+            else:
+                self.page_scene.clearSelection()
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            ids = self.page_scene.selected_ids()
+            balloons = [i for i in ids if isinstance(self.page_scene.items_by_id.get(i), BalloonItem)]
+            if len(balloons) == 1:
+                self.edit_balloon_text(balloons[0])
+                return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.update_cursor()
+            return
+        super().keyReleaseEvent(event)
+
+    # --- balloon text -----------------------------------------------------------------------------
+
+    def edit_balloon_text(self, balloon_id: str) -> BalloonTextEditor | None:
+        self.finish_text_edit()
+        page = self.page_scene.page
+        item = self.page_scene.items_by_id.get(balloon_id)
+        if page is None or not isinstance(item, BalloonItem):
+            return None
+        page_id = page.id
+
+        def on_text(text: str) -> None:
+            self.run_edit(edits.update_balloon, self.doc, page_id, balloon_id, merge=True, text=text)
+
+        editor = BalloonTextEditor(page.balloon(balloon_id), on_text, self.finish_text_edit)
+        self._editor = editor
+        item.editing = True
+        item.update()
+        self.page_scene.addItem(editor)
+        self.setFocus()
+        self.page_scene.setFocusItem(editor)
+        cursor = editor.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        editor.setTextCursor(cursor)
+        return editor
+
+    def text_editor(self) -> BalloonTextEditor | None:
+        return self._editor
+
+    def finish_text_edit(self) -> None:
+        editor, self._editor = self._editor, None
+        if editor is None:
+            return
+        editor.finish()
+        item = self.page_scene.items_by_id.get(editor.balloon_id)
+        if isinstance(item, BalloonItem):
+            item.editing = False
+            item.update()
+        editor.clearFocus()
+        editor.setVisible(False)
+        QTimer.singleShot(0, lambda: editor.scene() and editor.scene().removeItem(editor))
+
+    def _editor_follow(self, page_id: str, ids: list) -> None:
+        editor = self._editor
+        page = self.page_scene.page
+        if editor is None or page is None or editor.balloon_id not in ids:
+            return
+        try:
+            balloon = page.balloon(editor.balloon_id)
+        except KeyError:
+            self.finish_text_edit()
+            return
+        editor.place(balloon)
+        item = self.page_scene.items_by_id.get(editor.balloon_id)
+        if isinstance(item, BalloonItem):
+            item.editing = True
+
+    # --- drag and drop ------------------------------------------------------------------------------
+
+    def _drop_target(self, event) -> PanelItem | None:
+        return self.page_scene.panel_at(self.mapToScene(event.position().toPoint()), self.viewportTransform())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        data = event.mimeData()
+        if mime.card_id(data) or mime.image_paths(data):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        target = self._drop_target(event)
+        if target is not None and (mime.card_id(event.mimeData()) or mime.image_paths(event.mimeData())):
+            self.page_scene.select_ids([target.item_id])
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        target = self._drop_target(event)
+        data = event.mimeData()
+        if target is None:
+            event.ignore()
+            return
+        card = mime.card_id(data)
+        if card:
+            if self.run_edit(edits.bind_card, self.doc, target.item_id, card):
+                event.acceptProposedAction()
+            return
+        paths = mime.image_paths(data)
+        if paths:
+            try:
+                image = mime.load_image(paths[0])
+            except ValueError as exc:
+                self.message.emit(str(exc))
+                return
+            if self.run_edit(edits.add_variant, self.doc, target.item_id, image, kind="import"):
+                event.acceptProposedAction()
+
+    # --- context menu -----------------------------------------------------------------------------
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        pos = self.mapToScene(event.pos())
+        hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
+        if isinstance(hit, BadgeStripItem) or getattr(hit, "role", None):
+            hit = hit.parentItem()
+        if not isinstance(hit, (PanelItem, BalloonItem)):
+            return
+        if not hit.isSelected():
+            self.page_scene.select_ids([hit.item_id])
+        menu = QMenu(self)
+        self.fill_item_menu(menu, hit)
+        menu.exec(event.globalPos())
+
+    def fill_item_menu(self, menu: QMenu, hit: PanelItem | BalloonItem) -> None:
+        doc, page_id, item_id = self.doc, self.page_id, hit.item_id
+        if isinstance(hit, PanelItem):
+            panel = hit.panel
+            for binding in [*panel.characters, *panel.styles]:
+                try:
+                    name = doc.project.card(binding.card).name
+                except KeyError:
+                    name = binding.card
+                menu.addAction(f"Unbind {name}",
+                               lambda c=binding.card: self.run_edit(edits.unbind_card, doc, item_id, c))
+            if panel.characters or panel.styles:
+                menu.addSeparator()
+            menu.addAction("Split Horizontally", lambda: self.run_edit(
+                edits.split_panel_evenly, doc, page_id, item_id, False))
+            menu.addAction("Split Vertically", lambda: self.run_edit(
+                edits.split_panel_evenly, doc, page_id, item_id, True))
+            if len(self.page_scene.selected_panel_ids()) > 1:
+                menu.addAction("Merge Panels", lambda: self.run_edit(
+                    edits.merge_panels, doc, page_id, self.page_scene.selected_panel_ids()))
+            if panel.image:
+                menu.addAction("Reset Image Framing", lambda: self.run_edit(
+                    edits.set_placement, doc, item_id, Placement()))
+        else:
+            menu.addAction("Edit Text", lambda: self.edit_balloon_text(item_id))
+            kinds = menu.addMenu("Balloon Kind")
+            for kind in BalloonKind:
+                act = kinds.addAction(kind.value.title(), lambda k=kind: self.run_edit(
+                    edits.update_balloon, doc, page_id, item_id, kind=k))
+                act.setCheckable(True)
+                act.setChecked(hit.balloon.kind == kind)
+        menu.addSeparator()
+        for label, where in (("Bring to Front", "front"), ("Bring Forward", "up"), ("Send Backward", "down"),
+                             ("Send to Back", "back")):
+            menu.addAction(label, lambda w=where: self.run_edit(edits.set_z_order, doc, page_id, item_id, w))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.run_edit(edits.delete_items, doc, page_id,
+                                                       self.page_scene.selected_ids()))

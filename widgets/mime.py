@@ -1,0 +1,45 @@
+"""Drag-and-drop payloads: library cards (a custom MIME type with the card id) and image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from PySide6.QtCore import QMimeData
+
+CARD_MIME = "application/x-panelsmith-card"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def card_mime_data(card_id: str) -> QMimeData:
+    data = QMimeData()
+    data.setData(CARD_MIME, card_id.encode())
+    data.setText(card_id)
+    return data
+
+
+def card_id(data: QMimeData | None) -> str:
+    if data is None or not data.hasFormat(CARD_MIME):
+        return ""
+    return bytes(data.data(CARD_MIME)).decode(errors="replace")
+
+
+def image_paths(data: QMimeData | None) -> list[str]:
+    """Local image files among dropped URLs."""
+    if data is None or not data.hasUrls():
+        return []
+    out = []
+    for url in data.urls():
+        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
+            out.append(url.toLocalFile())
+    return out
+
+
+def load_image(path: str) -> Image.Image:
+    """Open an image file for import; a readable one-line error otherwise."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ValueError(f"cannot read image {Path(path).name}: {exc}") from None
