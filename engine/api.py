@@ -1,0 +1,213 @@
+"""The synchronous engine: `Engine.run(request, progress_cb, cancel_event) -> JobResult`.
+
+Used directly by the command line, and by `engine.worker.EngineWorker` in its thread.
+The diffusion backend (torch, diffusers) is imported on first use only.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
+import numpy as np
+from PIL import Image
+
+from engine import imageops, upscale
+from engine.device import DeviceOptions
+from engine.jobs import (
+    EngineError,
+    GenerationRequest,
+    JobCancelled,
+    JobKind,
+    JobProgress,
+    JobResult,
+    LoraConditioning,
+    ModelLoadError,
+)
+from engine.registry import ModelInfo, ModelKind, ModelRegistry
+from engine.sampling import Sampling, sampling_for
+
+if TYPE_CHECKING:
+    from engine.diffusion.backend import DiffusionBackend
+    from engine.diffusion.pipelines import LoadedModel
+
+ProgressCallback = Callable[[JobProgress], None]
+
+
+class Engine:
+    """Runs one request at a time; keeps the last model loaded between jobs.
+
+    models_dir: the models folder (default: $PANELSMITH_MODELS or ~/.local/share/Panelsmith/models).
+    options: device/dtype and memory options (a request's `device` overrides the device).
+    """
+
+    def __init__(self, models_dir: Optional[str | Path] = None, options: DeviceOptions = DeviceOptions(),
+                 registry: Optional[ModelRegistry] = None) -> None:
+        self.registry = registry or ModelRegistry(models_dir)
+        self.options = options
+        self._backend: Optional[DiffusionBackend] = None
+
+    @property
+    def backend(self) -> "DiffusionBackend":
+        if self._backend is None:
+            from engine.diffusion.backend import DiffusionBackend
+
+            self._backend = DiffusionBackend(self.options)
+        return self._backend
+
+    @property
+    def loads(self) -> int:
+        """How many times a model was really loaded (not taken from the cache)."""
+        return self._backend.cache.loads if self._backend else 0
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+    def run(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback] = None,
+            cancel_event: Optional[threading.Event] = None) -> JobResult:
+        """Run `request` to completion. Raises EngineError (JobCancelled when cancelled)."""
+        cancel = cancel_event or threading.Event()
+        request.validate()
+        started = time.perf_counter()
+        if request.kind is JobKind.UPSCALE:
+            result = self._upscale(request)
+        else:
+            result = self._diffuse(request, progress_cb, cancel)
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        result.metadata["seconds"] = round(time.perf_counter() - started, 3)
+        return result
+
+    # -- diffusion jobs ---------------------------------------------------------------------------
+
+    def _diffuse(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback],
+                 cancel: threading.Event) -> JobResult:
+        from engine.diffusion.backend import Prompt
+
+        info = self.registry.resolve(request.model)
+        loras = self._loras(request)
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        model = self.backend.model(info, request.device)
+        family = next((i.variant for i, _w in loras if i.variant == "lcm"), None) or info.family
+        sampling = sampling_for(family, request.preset, request.scheduler, request.steps, request.guidance)
+        first_seed = request.seed if request.seed is not None else random.randrange(2**32)
+        seeds = [(first_seed + i) % 2**32 for i in range(request.variants)]
+        prompt = Prompt(request.prompt, request.negative_prompt)
+
+        def step_cb(index: int) -> Optional[Callable]:
+            if progress_cb is None:
+                return None
+
+            def on_step(done: int, total: int, preview: Optional[Image.Image]) -> None:
+                progress_cb(JobProgress(request.job_id, index * total + done, total * len(seeds), preview))
+
+            return on_step
+
+        if request.kind is JobKind.GENERATE:
+            size = self._generate_size(request, model)
+            images = [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, loras)
+                      for i, seed in enumerate(seeds)]
+        else:
+            images = self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, loras)
+            size = images[0].size
+        metadata = dict(model=info.name, model_path=str(info.path), arch=model.arch.value,
+                        scheduler=sampling.scheduler, steps=sampling.steps, guidance=sampling.guidance,
+                        width=size[0], height=size[1], device=model.choice.device, dtype=model.choice.dtype_name,
+                        loras=[(i.name, w) for i, w in loras])
+        return JobResult(request.job_id, request, images, seeds, metadata)
+
+    @staticmethod
+    def _call(fn: Callable, *args) -> Image.Image:
+        try:
+            return fn(*args)
+        except (EngineError, MemoryError):
+            raise
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise EngineError("the GPU ran out of memory: try a smaller size, fewer variants, "
+                                  "or CPU offload in Preferences") from exc
+            raise
+
+    def _loras(self, request: GenerationRequest) -> list[tuple[ModelInfo, float]]:
+        loras = []
+        for cond in request.conditioning:
+            if isinstance(cond, LoraConditioning):
+                loras.append((self.registry.resolve(cond.model, (ModelKind.LORA,)), cond.weight))
+            else:
+                raise EngineError(f"conditioning {type(cond).__name__} is not supported by this engine")
+        return loras
+
+    @staticmethod
+    def _generate_size(request: GenerationRequest, model: "LoadedModel") -> tuple[int, int]:
+        native_w, native_h = model.native_size
+        if request.width and request.height:
+            return imageops.round8(request.width), imageops.round8(request.height)
+        aspect = request.aspect_ratio
+        if aspect is None and (request.width or request.height):
+            raise EngineError("give both width and height, or an aspect ratio")
+        return imageops.size_for_aspect(aspect or native_w / native_h, native_w * native_h)
+
+    def _repaint(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
+                 sampling: Sampling, step_cb: Callable, cancel: threading.Event,
+                 loras: list[tuple[ModelInfo, float]]) -> list[Image.Image]:
+        """Vary region and outpaint: inpaint a context crop at native size, paste back feathered."""
+        source = request.init_image.convert("RGB")
+        if request.kind is JobKind.OUTPAINT:
+            canvas, mask, _offset = imageops.outpaint_canvas(source, request.outpaint)
+            context = 1.0
+        else:
+            canvas, mask, context = source, imageops.mask_to_bool(request.mask, source.size), 0.25
+        native_w, native_h = model.native_size
+        feather = request.feather_px
+        region = imageops.plan_region(mask, native_w * native_h, feather, context)
+        left, top, right, bottom = region.box
+        original = np.asarray(canvas)
+        distance = imageops.distance_outside(mask)
+        alpha = imageops.feather_alpha(distance, feather)[top:bottom, left:right]
+        crop_dist = distance[top:bottom, left:right]
+        repaint = Image.fromarray(((crop_dist <= feather) * 255).astype(np.uint8), "L")
+        ring = (crop_dist > 0) & (crop_dist <= 2 * feather + 4)
+        crop = canvas.crop(region.box)
+        crop_original = original[top:bottom, left:right]
+        model_image = crop.resize(region.process_size, Image.Resampling.LANCZOS)
+        model_mask = repaint.resize(region.process_size, Image.Resampling.NEAREST)
+        strength = request.strength if request.strength is not None else 1.0
+        images = []
+        for index, seed in enumerate(seeds):
+            out = self._call(self.backend.inpaint, model, prompt, model_image, model_mask, seed, sampling, strength,
+                             step_cb(index), cancel, loras)
+            generated = np.asarray(out.convert("RGB").resize(crop.size, Image.Resampling.LANCZOS))
+            matched = imageops.colour_match(generated, crop_original, ring)
+            result = original.copy()
+            result[top:bottom, left:right] = imageops.blend_into(crop_original, matched, alpha)
+            images.append(Image.fromarray(result, "RGB"))
+        return images
+
+    # -- upscale ----------------------------------------------------------------------------------
+
+    def _upscale(self, request: GenerationRequest) -> JobResult:
+        image = request.init_image
+        size = upscale.target_size(image.size, request.scale, request.width, request.height)
+        if request.model:
+            info = self.registry.resolve(request.model, (ModelKind.UPSCALER,))
+            device = self.backend.device_for(request.device).device
+            out, method = upscale.model_upscale(image, size, info, device), info.name
+        else:
+            out, method = upscale.lanczos(image, size), "lanczos"
+        return JobResult(request.job_id, request, [out], [request.seed or 0],
+                         dict(method=method, width=size[0], height=size[1]))
+
+
+def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:
+    """A copy of `request` with a fresh job id and `changes` applied (for repeat xN)."""
+    from engine.jobs import new_job_id
+
+    return dataclasses.replace(request, job_id=new_job_id(), **changes)
+
+
+__all__ = ["Engine", "ProgressCallback", "with_defaults", "ModelLoadError"]

@@ -1,0 +1,58 @@
+"""cw / sw to adapter scales. The tables are in MAPPING.md; tests check they agree.
+
+All mappings are piecewise linear between the knots below, hence monotonic (non-decreasing).
+"""
+from __future__ import annotations
+
+from engine.jobs import EngineError
+
+#: cw knots -> (face/identity adapter, IdentityNet ControlNet, appearance adapter).
+CW_KNOTS: tuple[tuple[int, tuple[float, float, float]], ...] = (
+    (0, (0.60, 0.50, 0.00)),
+    (50, (0.70, 0.65, 0.25)),
+    (100, (0.80, 0.80, 0.50)),
+)
+
+#: sw knots -> style adapter scale on the style blocks (InstantStyle).
+SW_KNOTS: tuple[tuple[int, float], ...] = ((0, 0.0), (100, 0.65), (1000, 1.2))
+
+#: Guidance InstantID works best with (its authors' 4-5); applied only when the request leaves
+#: guidance to the engine and the model is not a few-step one (LCM/Lightning/Turbo keep theirs).
+INSTANTID_GUIDANCE = 5.0
+DEFAULT_CW = 100
+DEFAULT_SW = 100
+
+
+def _interp(x: float, xs: list[float], ys: list[float]) -> float:
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return ys[-1]
+
+
+def cw_to_scales(cw: int) -> tuple[float, float, float]:
+    """(face_adapter_scale, controlnet_scale, appearance_adapter_scale) for cw in 0..100.
+
+    cw=0 keeps only the face identity (appearance 0); cw=100 adds hair/clothing from the full
+    reference and gives InstantID's defaults (adapter 0.8, IdentityNet 0.8).
+    """
+    if not 0 <= cw <= 100:
+        raise EngineError(f"cw must be in 0..100, got {cw}")
+    xs = [k for k, _ in CW_KNOTS]
+    out = tuple(round(_interp(cw, xs, [v[i] for _, v in CW_KNOTS]), 4) for i in range(3))
+    return out  # type: ignore[return-value]
+
+
+def sw_to_scale(sw: int) -> float:
+    """Style adapter scale for sw in 0..1000 (default 100 -> 0.65, 1000 -> 1.2)."""
+    if not 0 <= sw <= 1000:
+        raise EngineError(f"sw must be in 0..1000, got {sw}")
+    return round(_interp(sw, [k for k, _ in SW_KNOTS], [v for _, v in SW_KNOTS]), 4)
+
+
+def mapping_table_cw(step: int = 10) -> list[tuple[int, tuple[float, float, float]]]:
+    return [(cw, cw_to_scales(cw)) for cw in range(0, 101, step)]
+
+
+def mapping_table_sw(points: tuple[int, ...] = (0, 25, 50, 100, 200, 300, 500, 750, 1000)) -> list[tuple[int, float]]:
+    return [(sw, sw_to_scale(sw)) for sw in points]

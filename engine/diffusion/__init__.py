@@ -1,0 +1,1 @@
+"""Diffusers backend. Imports torch/diffusers: load it lazily (the engine does)."""

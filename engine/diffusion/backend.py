@@ -1,0 +1,122 @@
+"""Run diffusion on a cached pipeline: per-step progress with previews, cancel, LoRAs.
+
+`DiffusionBackend` is the only object the engine uses from this package.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+import torch
+from PIL import Image
+
+from engine.device import DeviceChoice, DeviceOptions, choose_device
+from engine.diffusion.pipelines import LoadedModel, PipelineCache
+from engine.diffusion.preview import latents_to_preview
+from engine.diffusion.schedulers import make_scheduler
+from engine.jobs import JobCancelled
+from engine.registry import ModelInfo
+from engine.sampling import Sampling
+
+# on_step(step_done, total_steps, preview)
+StepCallback = Callable[[int, int, Optional[Image.Image]], None]
+
+
+@dataclass
+class Prompt:
+    text: str
+    negative: str = ""
+
+
+class DiffusionBackend:
+    def __init__(self, options: DeviceOptions = DeviceOptions(), preview_every: int = 1) -> None:
+        self.options = options
+        self.cache = PipelineCache(options)
+        self.preview_every = max(1, preview_every)
+
+    def device_for(self, device: str) -> DeviceChoice:
+        wanted = self.options.device if device == "auto" else device
+        return choose_device(DeviceOptions(device=wanted, dtype=self.options.dtype))
+
+    def model(self, info: ModelInfo, device: str = "auto") -> LoadedModel:
+        return self.cache.get(info, self.device_for(device))
+
+    def txt2img(self, model: LoadedModel, prompt: Prompt, size: tuple[int, int], seed: int,
+                sampling: Sampling, on_step: Optional[StepCallback] = None,
+                cancel: Optional[threading.Event] = None, loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+        if model.info.inpaint:  # inpaint-only models generate with a full mask
+            grey = Image.new("RGB", size, (127, 127, 127))
+            return self.inpaint(model, prompt, grey, Image.new("L", size, 255), seed, sampling, 1.0,
+                                on_step, cancel, loras)
+        pipe = model.pipe("txt2img")
+        return self._run(model, pipe, prompt, size, seed, sampling, on_step, cancel, loras, {})
+
+    def inpaint(self, model: LoadedModel, prompt: Prompt, image: Image.Image, mask: Image.Image, seed: int,
+                sampling: Sampling, strength: float = 1.0, on_step: Optional[StepCallback] = None,
+                cancel: Optional[threading.Event] = None, loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+        """Repaint where `mask` is white; image and mask have the processing size (multiples of 8)."""
+        pipe = model.pipe("inpaint")
+        extra = dict(image=image, mask_image=mask, strength=strength)
+        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, loras, extra)
+
+    def _run(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
+             sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
+             loras: list[tuple[ModelInfo, float]], extra: dict) -> Image.Image:
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        pipe.scheduler = make_scheduler(sampling.scheduler, model.scheduler_config)
+        width, height = size
+        native_w, native_h = model.native_size
+        self._vae_tiling(pipe, width * height > 2 * native_w * native_h)
+        preview_every = self.preview_every
+
+        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True
+            elif on_step is not None:
+                done = index + 1
+                preview = None
+                if done % preview_every == 0 and "latents" in tensors:
+                    preview = latents_to_preview(tensors["latents"], model.arch)
+                on_step(done, p.num_timesteps, preview)
+            return tensors
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        with self._loras(pipe, loras), torch.inference_mode():
+            out = pipe(
+                prompt=prompt.text, negative_prompt=prompt.negative or None, width=width, height=height,
+                num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
+                callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
+            )
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        return out.images[0]
+
+    def _vae_tiling(self, pipe: Any, large: bool) -> None:
+        wanted = self.options.vae_tiling if self.options.vae_tiling is not None else large
+        if wanted:
+            pipe.vae.enable_tiling()
+        else:
+            pipe.vae.disable_tiling()
+
+    @contextlib.contextmanager
+    def _loras(self, pipe: Any, loras: list[tuple[ModelInfo, float]]) -> Iterator[None]:
+        if not loras:
+            yield
+            return
+        names = []
+        try:
+            for index, (info, _weight) in enumerate(loras):
+                name = f"panelsmith_{index}"
+                pipe.load_lora_weights(str(info.path.parent), weight_name=info.path.name, adapter_name=name)
+                names.append(name)
+            pipe.set_adapters(names, [w for _info, w in loras])
+            yield
+        finally:
+            if names:
+                pipe.unload_lora_weights()
+
+    def close(self) -> None:
+        self.cache.clear()

@@ -1,0 +1,144 @@
+"""`EngineWorker`: runs engine jobs one at a time in a background QThread, with Qt signals.
+
+    worker = EngineWorker(Engine(models_dir))
+    worker.result.connect(on_result)          # JobResult
+    worker.progress.connect(on_progress)      # JobProgress (with a small preview image)
+    worker.failed.connect(on_failed)          # JobFailure (message is one readable line)
+    worker.cancelled.connect(on_cancelled)    # job id (str): the job produced nothing
+    worker.start()
+    job_id = worker.submit(request)
+    worker.cancel(job_id); worker.cancel_all()
+    worker.stop()                             # cancels everything and joins the thread
+
+Signals are emitted from the worker thread; Qt queues them to receivers in the GUI thread.
+This module imports no torch: the engine loads its backend in the worker thread.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import weakref
+from typing import Optional
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.api import Engine
+from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobFailure, JobProgress
+
+log = logging.getLogger(__name__)
+
+#: Every worker thread ever started and not yet garbage collected (tests check none is left running).
+live_threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+
+_STOP = object()
+
+
+class EngineWorker(QObject):
+    started = Signal(str)  # job id
+    progress = Signal(object)  # JobProgress
+    result = Signal(object)  # JobResult
+    failed = Signal(object)  # JobFailure
+    cancelled = Signal(str)  # job id
+    idle = Signal()  # the queue is empty
+
+    def __init__(self, engine: Optional[Engine] = None) -> None:
+        super().__init__()
+        self.engine = engine or Engine()
+        self._queue: "queue.Queue[object]" = queue.Queue()
+        self._lock = threading.Lock()
+        self._cancel_events: dict[str, threading.Event] = {}
+        self._thread: Optional[QThread] = None
+
+    # -- GUI-thread API -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        thread = QThread()
+        thread.setObjectName("panelsmith-engine")
+        self.moveToThread(thread)
+        thread.started.connect(self._loop)
+        live_threads.add(thread)
+        self._thread = thread
+        thread.start()
+
+    def submit(self, request: GenerationRequest) -> str:
+        """Queue a job; returns its id. Raises EngineError at once if the request is invalid."""
+        request.validate()
+        with self._lock:
+            self._cancel_events[request.job_id] = threading.Event()
+        self._queue.put(request)
+        return request.job_id
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued or running job: it emits `cancelled` and no result."""
+        with self._lock:
+            event = self._cancel_events.get(job_id)
+        if event is not None:
+            event.set()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            events = list(self._cancel_events.values())
+        for event in events:
+            event.set()
+
+    def pending(self) -> int:
+        """Jobs queued or running."""
+        with self._lock:
+            return len(self._cancel_events)
+
+    def stop(self, timeout_ms: int = 30000) -> bool:
+        """Cancel everything, finish the thread and wait for it. True if it ended in time."""
+        self.cancel_all()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        self._queue.put(_STOP)
+        thread.quit()
+        ended = thread.wait(timeout_ms)
+        if ended:
+            live_threads.discard(thread)
+        return ended
+
+    # -- worker thread --------------------------------------------------------------------------
+
+    @Slot()
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            self._run(item)
+            if self._queue.empty():
+                self.idle.emit()
+        self.engine.close()
+
+    def _run(self, request: GenerationRequest) -> None:
+        job_id = request.job_id
+        with self._lock:
+            cancel = self._cancel_events.get(job_id) or threading.Event()
+        try:
+            if cancel.is_set():
+                raise JobCancelled("cancelled")
+            self.started.emit(job_id)
+            result = self.engine.run(request, self._emit_progress, cancel)
+        except JobCancelled:
+            self.cancelled.emit(job_id)
+        except EngineError as exc:
+            self.failed.emit(JobFailure(job_id, request, str(exc)))
+        except Exception as exc:  # a bug or a library error: report it, keep the worker alive
+            log.exception("job %s failed", job_id)
+            self.failed.emit(JobFailure(job_id, request, f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        else:
+            if cancel.is_set():
+                self.cancelled.emit(job_id)
+            else:
+                self.result.emit(result)
+        finally:
+            with self._lock:
+                self._cancel_events.pop(job_id, None)
+
+    def _emit_progress(self, progress: JobProgress) -> None:
+        self.progress.emit(progress)

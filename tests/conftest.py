@@ -1,0 +1,20 @@
+"""Shared test set-up: offscreen Qt, and no test may leave an engine worker thread running."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_running_worker_threads():
+    yield
+    from engine import worker
+
+    running = [t for t in list(worker.live_threads) if t.isRunning()]
+    for thread in running:
+        thread.quit()
+        thread.wait(10000)
+    assert not running, f"test left {len(running)} engine worker thread(s) running: call worker.stop()"
