@@ -1,0 +1,416 @@
+"""Apply character/style conditioning to a diffusers pipeline, and remove it exactly (torch).
+
+`apply_conditioning` loads the adapters a job needs onto the cached base pipeline (IP-Adapter
+for style and appearance, FaceID on SD 1.5 or InstantID + IdentityNet on SDXL, the cards'
+LoRAs), sets per-block / per-character scales and masks, and returns what to call and with
+which extra arguments. `remove_conditioning` unloads all of it so that the base pipeline gives
+bit-identical output again. Adapter weights are cached in memory (see `weights.py`).
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from engine.conditioning.mapping import cw_to_scales, sw_to_scale
+from engine.conditioning.regions import draw_keypoints, place_keypoints, resolve_regions
+from engine.conditioning.types import AdapterFiles, CharacterCondition, StyleCondition
+from engine.conditioning import weights
+from engine.jobs import EngineError, ModelLoadError, ModelNotFoundError
+
+LORA_PREFIX = "panelsmith_"
+_CN_PIPES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class AppliedConditioning:
+    """What the generate op needs after `apply_conditioning`.
+
+    Call `pipe` (the base pipeline, or its ControlNet variant for InstantID) with the job's own
+    arguments plus `call_kwargs`, the prompt through `prompt()` and `negative()`; then always
+    call `remove_conditioning(applied)`.
+    """
+
+    base: Any
+    pipe: Any
+    call_kwargs: dict = field(default_factory=dict)
+    prompt_suffix: str = ""
+    negative_prompt: str = ""
+    roles: list[str] = field(default_factory=list)  # adapter order: identity/appearance/style
+    scale_configs: list = field(default_factory=list)
+    lora_names: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def prompt(self, prompt: str) -> str:
+        return ", ".join(p for p in (prompt.strip(), self.prompt_suffix.strip()) if p)
+
+    def negative(self, negative: str) -> str:
+        return ", ".join(p for p in (negative.strip(), self.negative_prompt.strip()) if p)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.roles or self.lora_names)
+
+
+def is_sdxl(pipe: Any) -> bool:
+    return getattr(pipe.unet.config, "addition_embed_type", None) == "text_time"
+
+
+def style_block_scales(unet: Any, scale: float, sdxl: bool) -> dict:
+    """InstantStyle's per-block scale dict: the adapter acts on the style blocks only.
+
+    SDXL: `up_blocks.0.attentions.1` ({"up": {"block_0": [0, s, 0]}}). SD 1.5: all of
+    `up_blocks.1` (InstantStyle's `infer_style_sd15.py`), i.e. the first up block that has
+    attention, since SD 1.5's `up_blocks.0` has none. Computed from the UNet's layout.
+    """
+    with_attn = [i for i, b in enumerate(unet.up_blocks) if hasattr(b, "attentions")]
+    if not with_attn:
+        raise EngineError("this model's UNet has no attention up-blocks; style references cannot apply")
+    first = with_attn[0]
+    n = len(unet.up_blocks[first].attentions)
+    layers = [scale] * n
+    if sdxl and n >= 2:
+        layers = [0.0] * n
+        layers[1] = scale
+    return {"up": {f"block_{first}": layers}}
+
+
+def ip_scales_by_layer(unet: Any) -> dict[str, list]:
+    """{attention processor name: its IP-Adapter scales} for every IP-Adapter processor."""
+    return {name: list(p.scale) for name, p in unet.attn_processors.items() if hasattr(p, "to_k_ip")}
+
+
+def _check_cross_dim(sd: dict, unet: Any, what: str) -> None:
+    dims = {v.shape[1] for k, v in sd["ip_adapter"].items() if k.endswith("to_k_ip.weight")}
+    want = unet.config.cross_attention_dim
+    if dims and dims != {want}:
+        raise ModelLoadError(
+            f"{what} was made for a model with text width {sorted(dims)[0]}, but this model has {want} "
+            "(SD 1.5 is 768, SDXL 2048): choose the adapter that matches the model"
+        )
+
+
+def _identity_kind(sd: dict) -> str:
+    proj = sd["image_proj"]
+    if "proj.0.weight" in proj and "norm.weight" in proj:
+        return "faceid"
+    if "latents" in proj and proj["proj_in.weight"].shape[-1] == 512:
+        return "instantid"
+    raise ModelLoadError("the identity adapter is neither IP-Adapter FaceID nor InstantID")
+
+
+class _Plan:
+    """The adapters of one job, in load order."""
+
+    def __init__(self) -> None:
+        self.roles: list[str] = []
+        self.state_dicts: list[dict] = []
+        self.scales: list = []
+        self.embeds: list[torch.Tensor] = []
+        self.masks: list[Optional[torch.Tensor]] = []
+
+    def add(self, role: str, sd: dict, scale: Any, embeds: torch.Tensor, mask: Optional[torch.Tensor]) -> None:
+        self.roles.append(role)
+        self.state_dicts.append(sd)
+        self.scales.append(scale)
+        self.embeds.append(embeds)
+        self.masks.append(mask)
+
+
+def _pair(pos: torch.Tensor, neg: torch.Tensor, cfg: bool) -> torch.Tensor:
+    return torch.cat([neg, pos]) if cfg else pos
+
+
+def _encode_images(enc_proc: tuple, images: Sequence[Image.Image], hidden: bool, device, dtype):
+    """(positive, negative) CLIP features as diffusers' encode_image computes them."""
+    enc, proc = enc_proc
+    pix = proc(images=[im.convert("RGB") for im in images], return_tensors="pt").pixel_values.to(device=device, dtype=dtype)
+    with torch.no_grad():
+        if hidden:
+            pos = enc(pix, output_hidden_states=True).hidden_states[-2]
+            neg = enc(torch.zeros_like(pix), output_hidden_states=True).hidden_states[-2]
+        else:
+            pos = enc(pix).image_embeds
+            neg = torch.zeros_like(pos)
+    return pos, neg
+
+
+def _weighted(t: torch.Tensor, w: Sequence[float]) -> torch.Tensor:
+    wt = torch.tensor(list(w), dtype=t.dtype, device=t.device)
+    wt = wt / wt.sum() if float(wt.sum()) > 0 else torch.full_like(wt, 1.0 / len(w))
+    return (t * wt.view(-1, *([1] * (t.ndim - 1)))).sum(0)
+
+
+def _lora_modules(pipe: Any):
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for comp in ("unet", "text_encoder", "text_encoder_2"):
+        model = getattr(pipe, comp, None)
+        if model is None:
+            continue
+        for mod in model.modules():
+            if isinstance(mod, BaseTunerLayer) and isinstance(getattr(mod, "scaling", None), dict):
+                yield mod
+
+
+class _LoraSnapshot:
+    """The pipeline's own LoRAs (e.g. the engine's LCM-LoRA): names, active set, scalings."""
+
+    def __init__(self, pipe: Any) -> None:
+        try:
+            listed = pipe.get_list_adapters()
+        except Exception:  # noqa: BLE001 - no PEFT state at all
+            listed = {}
+        self.names = sorted({n for names in listed.values() for n in names})
+        self.active = list(pipe.get_active_adapters()) if self.names else []
+        self.scalings = [(m, dict(m.scaling)) for m in _lora_modules(pipe)] if self.names else []
+
+    def restore_scalings(self) -> None:
+        for mod, scaling in self.scalings:
+            for name, value in scaling.items():
+                if name in mod.scaling:
+                    mod.scaling[name] = value
+
+
+def apply_conditioning(
+    pipe: Any,
+    conditions: Any,
+    *,
+    width: int,
+    height: int,
+    guidance: float,
+    adapters: AdapterFiles,
+) -> AppliedConditioning:
+    """Load the job's identity/style conditioning onto `pipe` (see the module docstring).
+
+    `conditions`: a GenerationRequest or a list; items other than Character/StyleCondition are
+    ignored. `guidance` is the guidance the job will run with (it decides whether negative
+    embeddings are prepended for classifier-free guidance).
+    """
+    items = getattr(conditions, "conditioning", conditions) or []
+    chars = [c for c in items if isinstance(c, CharacterCondition)]
+    styles = [s for s in items if isinstance(s, StyleCondition)]
+    applied = AppliedConditioning(base=pipe, pipe=pipe)
+    applied.prompt_suffix = ", ".join(s.prompt_suffix for s in styles if s.prompt_suffix)
+    applied.negative_prompt = ", ".join(s.negative_prompt for s in styles if s.negative_prompt)
+    if not chars and not styles:
+        return applied
+    try:
+        _apply(applied, pipe, chars, styles, width, height, guidance, adapters)
+    except BaseException:
+        remove_conditioning(applied)
+        raise
+    return applied
+
+
+def _apply(applied, pipe, chars, styles, width, height, guidance, adapters: AdapterFiles) -> None:
+    unet = pipe.unet
+    device, dtype = unet.device, unet.dtype
+    sdxl = is_sdxl(pipe)
+    cfg = guidance > 1 and getattr(unet.config, "time_cond_proj_dim", None) is None
+    plan = _Plan()
+    n = len(chars)
+    masks_np = None
+    mask_t = None
+    if chars and (n > 1 or any(c.region is not None for c in chars)):
+        from diffusers.image_processor import IPAdapterMaskProcessor
+
+        masks_np = resolve_regions([c.region for c in chars], (width, height))
+        pil = [Image.fromarray((m * 255).astype(np.uint8), "L") for m in masks_np]
+        mask_t = IPAdapterMaskProcessor().preprocess(pil, height=height, width=width)
+        mask_t = mask_t.reshape(1, n, mask_t.shape[-2], mask_t.shape[-1])
+
+    def per_char(values: list[float]):
+        return values[0] if n == 1 else values
+
+    identity_kind = None
+    if chars:
+        path = adapters.instantid if sdxl and adapters.instantid else adapters.faceid
+        if path is None:
+            need = "InstantID (instantid/ip-adapter.bin + ControlNetModel/)" if sdxl else "IP-Adapter FaceID (ipadapter/ip-adapter-faceid_sd15.bin)"
+            raise ModelNotFoundError(f"character cards need {need} in the models folder")
+        sd = weights.load_ip_adapter_state_dict(path)
+        _check_cross_dim(sd, unet, path.name)
+        identity_kind = _identity_kind(sd)
+        emb = []
+        for c in chars:
+            e = torch.from_numpy(c.face_embedding)
+            if identity_kind == "instantid" and c.face_embedding_norm:
+                e = e * float(c.face_embedding_norm)  # InstantID was trained on raw insightface vectors
+            emb.append(e)
+        pos = torch.stack(emb).to(device=device, dtype=dtype)[None]  # (1, n, 512)
+        if identity_kind == "instantid":
+            pos = pos[:, :, None, :]  # (1, n, 1, 512): one token into the Resampler
+        scales = [cw_to_scales(c.cw) for c in chars]
+        plan.add(identity_kind, sd, per_char([s[0] for s in scales]), _pair(pos, torch.zeros_like(pos), cfg), mask_t)
+
+        if any(c.wants_appearance for c in chars):
+            if adapters.ip_adapter is None or adapters.image_encoder is None:
+                applied.warnings.append("cw > 0 needs an IP-Adapter and its image encoder: only the face is kept")
+            else:
+                sd_a = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
+                _check_cross_dim(sd_a, unet, adapters.ip_adapter.name)
+                enc = weights.load_image_encoder(adapters.image_encoder, dtype, device)
+                hidden = "proj.weight" not in sd_a["image_proj"]
+                pos_l, neg_l, sc = [], [], []
+                for c, s in zip(chars, scales):
+                    if c.wants_appearance:
+                        p, q = _encode_images(enc, c.reference_images, hidden, device, dtype)
+                        pos_l.append(_weighted(p, c.reference_weights))
+                        neg_l.append(_weighted(q, c.reference_weights))
+                        sc.append(s[2])
+                    else:
+                        shape = _encode_images(enc, [Image.new("RGB", (8, 8))], hidden, device, dtype)[0].shape[1:]
+                        pos_l.append(torch.zeros(shape, device=device, dtype=dtype))
+                        neg_l.append(torch.zeros(shape, device=device, dtype=dtype))
+                        sc.append(0.0)
+                pos_a, neg_a = torch.stack(pos_l)[None], torch.stack(neg_l)[None]
+                plan.add("appearance", sd_a, per_char(sc), _pair(pos_a, neg_a, cfg), mask_t)
+
+    style_refs = [s for s in styles if s.reference_images and s.sw > 0]
+    if style_refs:
+        if adapters.ip_adapter is None or adapters.image_encoder is None:
+            applied.warnings.append("style references need an IP-Adapter and its image encoder: only the style's prompt is used")
+        else:
+            sd_s = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
+            _check_cross_dim(sd_s, unet, adapters.ip_adapter.name)
+            enc = weights.load_image_encoder(adapters.image_encoder, dtype, device)
+            hidden = "proj.weight" not in sd_s["image_proj"]
+            images = [im for s in style_refs for im in s.reference_images]
+            p, q = _encode_images(enc, images, hidden, device, dtype)
+            scale = sw_to_scale(max(s.sw for s in style_refs))
+            plan.add("style", sd_s, style_block_scales(unet, scale, sdxl), _pair(p[None], q[None], cfg), None)
+
+    lora_before = _LoraSnapshot(pipe)
+    saved = {k: getattr(pipe, k) for k in ("image_encoder", "feature_extractor") if hasattr(pipe, k)}
+    saved_cfg = {k: pipe.config[k] for k in saved if k in pipe.config}
+
+    def undo_loras() -> None:
+        mine = [n for n in _all_adapter_names(pipe) if n not in lora_before.names]
+        if mine:
+            pipe.delete_adapters(mine)
+        if not lora_before.names:
+            if _all_adapter_names(pipe) or any(True for _ in _lora_modules(pipe)):
+                pipe.unload_lora_weights()
+        else:
+            pipe.set_adapters(lora_before.active, adapter_weights=[1.0] * len(lora_before.active))
+            lora_before.restore_scalings()
+
+    applied._undo.append(undo_loras)
+
+    if plan.roles:
+        def undo_ip() -> None:
+            if getattr(pipe.unet, "encoder_hid_proj", None) is not None:
+                pipe.unload_ip_adapter()
+            for k, v in saved.items():
+                setattr(pipe, k, v)
+                if k in saved_cfg:
+                    pipe.register_to_config(**{k: saved_cfg[k]})
+
+        applied._undo.append(undo_ip)
+        pipe.load_ip_adapter(
+            plan.state_dicts, subfolder=[""] * len(plan.roles), weight_name=[""] * len(plan.roles),
+            image_encoder_folder=None,
+        )
+        pipe.set_ip_adapter_scale(plan.scales)
+        applied.roles = list(plan.roles)
+        applied.scale_configs = list(plan.scales)
+        applied.call_kwargs["ip_adapter_image_embeds"] = plan.embeds
+        if any(m is not None for m in plan.masks):
+            applied.call_kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": plan.masks}
+
+    # Cards' LoRAs, then activate them together with the pipeline's own and FaceID's.
+    loras = [(f"{LORA_PREFIX}char{i}", c.lora) for i, c in enumerate(chars) if c.lora]
+    loras += [(f"{LORA_PREFIX}style{i}", s.lora) for i, s in enumerate(styles) if s.lora]
+    for name, ref in loras:
+        pipe.load_lora_weights(dict(weights.load_lora_state_dict(ref.path)), adapter_name=name)
+    applied.lora_names = [name for name, _ in loras]
+    extra = [n for n in _all_adapter_names(pipe) if n.startswith("faceid_") and n not in lora_before.names]
+    if loras or extra:
+        names = lora_before.active + extra + applied.lora_names
+        weights_ = [1.0] * (len(lora_before.active) + len(extra)) + [ref.weight for _, ref in loras]
+        pipe.set_adapters(names, adapter_weights=weights_)
+        lora_before.restore_scalings()
+
+    if identity_kind == "instantid" and adapters.identitynet is not None:
+        _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg, adapters)
+    elif identity_kind == "instantid":
+        applied.warnings.append("InstantID's IdentityNet (ControlNetModel/) is missing: identity comes from the adapter only")
+
+
+def _all_adapter_names(pipe: Any) -> list[str]:
+    try:
+        listed = pipe.get_list_adapters()
+    except Exception:  # noqa: BLE001
+        return []
+    return sorted({n for names in listed.values() for n in names})
+
+
+def _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg, adapters) -> None:
+    """Switch to the ControlNet variant of the pipeline with IdentityNet on the keypoint image.
+
+    As in InstantID, IdentityNet cross-attends to the projected face tokens, not to the text:
+    a forward pre-hook swaps its `encoder_hidden_states` for them.
+    """
+    unet = pipe.unet
+    cn = weights.load_controlnet(adapters.identitynet, unet.dtype, unet.device)
+    cache = _CN_PIPES.setdefault(pipe, {})
+    key = (str(adapters.identitynet), id(cn))
+    if key not in cache:
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
+
+        name = type(pipe).__name__
+        auto = AutoPipelineForInpainting if "Inpaint" in name else AutoPipelineForImage2Image if "Img2Img" in name else AutoPipelineForText2Image
+        cache[key] = auto.from_pipe(pipe, controlnet=cn)
+        cache[key].set_progress_bar_config(**getattr(pipe, "_progress_bar_config", {}))
+    cn_pipe = cache[key]
+    regions = masks_np or resolve_regions([None], (width, height))
+    kps = [place_keypoints(c.face_kps, c.kps_size, r) for c, r in zip(chars, regions)]
+    control = draw_keypoints(kps, (width, height))
+    idx = plan.roles.index("instantid")
+    proj = unet.encoder_hid_proj.image_projection_layers[idx]
+    emb = plan.embeds[idx]  # (2|1, n, 1, 512)
+    with torch.no_grad():
+        tokens = proj(emb.reshape(-1, *emb.shape[2:]))  # (rows*n, q, dim)
+    tokens = tokens.reshape(emb.shape[0], -1, tokens.shape[-1])  # all characters' tokens side by side
+
+    def swap_tokens(_module, args, kwargs):
+        ehs = kwargs.get("encoder_hidden_states")
+        if ehs is None:
+            return None
+        b = ehs.shape[0]
+        t = tokens.to(device=ehs.device, dtype=ehs.dtype)
+        if cfg and t.shape[0] == 2 and b % 2 == 0:
+            new = torch.cat([t[:1].expand(b // 2, -1, -1), t[1:].expand(b // 2, -1, -1)])
+        else:
+            new = t[-1:].expand(b, -1, -1)
+        kwargs["encoder_hidden_states"] = new
+        return args, kwargs
+
+    handle = cn.register_forward_pre_hook(swap_tokens, with_kwargs=True)
+    applied._undo.insert(0, handle.remove)
+    applied.pipe = cn_pipe
+    scale = max(cw_to_scales(c.cw)[1] for c in chars)
+    image_arg = "control_image" if "control_image" in inspect.signature(cn_pipe.__call__).parameters else "image"
+    applied.call_kwargs[image_arg] = control
+    applied.call_kwargs["controlnet_conditioning_scale"] = scale
+
+
+def remove_conditioning(applied: AppliedConditioning) -> None:
+    """Undo `apply_conditioning`: hooks, IP-Adapters, LoRAs; the base pipeline is as before."""
+    errors = []
+    while applied._undo:
+        step = applied._undo.pop()
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - keep undoing the rest
+            errors.append(exc)
+    applied.roles, applied.lora_names = [], []
+    if errors:
+        raise EngineError(f"could not fully remove the conditioning: {errors[0]}")
