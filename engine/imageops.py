@@ -40,8 +40,10 @@ def distance_outside(mask: np.ndarray) -> np.ndarray:
 
 def feather_alpha(distance: np.ndarray, feather: int) -> np.ndarray:
     """1 inside the mask, a smooth fall-off over `feather` px, exactly 0 beyond it."""
-    t = np.clip((feather + 1 - distance) / (feather + 1), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    t = np.clip(1 - distance / (feather + 1), 0.0, 1.0)
+    alpha = t * t * (3 - 2 * t)
+    alpha[distance > feather] = 0.0
+    return alpha.astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,8 +12,9 @@ import pytest  # noqa: E402
 @pytest.fixture(autouse=True)
 def no_running_worker_threads():
     yield
-    from engine import worker
-
+    worker = sys.modules.get("engine.worker")
+    if worker is None:
+        return
     running = [t for t in list(worker.live_threads) if t.isRunning()]
     for thread in running:
         thread.quit()

@@ -190,3 +190,25 @@ def write_models_dir(root: Path) -> Path:
     write_single_file_checkpoint(root / "checkpoints" / "tiny-sd15-single.safetensors")
     write_lora(root / "loras" / "tiny-lora.safetensors", root / "checkpoints" / "tiny-sd")
     return root
+
+
+# --- pytest fixtures (import them into a test module) ---------------------------------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory) -> Path:
+    """A models folder holding every tiny model, written once per test session."""
+    return write_models_dir(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def tiny_engine(tiny_models_dir):
+    """A CPU Engine over the tiny models folder (its own pipeline cache)."""
+    from engine.api import Engine
+    from engine.device import DeviceOptions
+
+    engine = Engine(tiny_models_dir, DeviceOptions(device="cpu"))
+    yield engine
+    engine.close()

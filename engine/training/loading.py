@@ -1,7 +1,7 @@
 """Load the base pipeline for training: a diffusers folder or a single-file SD 1.5/SDXL checkpoint.
 
-Loads offline only (``local_files_only=True``); a single-file checkpoint gets its config folder from
-``engine.diffusion.single_file_config`` (the shipped SD 1.5/SDXL configs), as generation does.
+Reuses the generation engine's loader (``engine.diffusion.pipelines.load_model``): offline only, a
+single-file checkpoint gets its config folder from the shipped SD 1.5/SDXL configs.
 """
 from __future__ import annotations
 
@@ -29,27 +29,18 @@ def arch_name(info: ModelInfo) -> str:
     return "sdxl" if info.arch is Arch.SDXL else "sd15"
 
 
-def load_base_pipeline(info: ModelInfo, dtype: Any = None) -> Any:
-    """A diffusers pipeline (on the CPU) with all components needed for training."""
-    from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+def load_base_pipeline(info: ModelInfo, choice: Any = None) -> Any:
+    """The base pipeline for training, loaded by the engine's own loader (same offline rules).
 
-    kwargs: dict[str, Any] = {"local_files_only": True}
-    if dtype is not None:
-        kwargs["torch_dtype"] = dtype
-    try:
-        if info.kind is ModelKind.PIPELINE:
-            pipe = DiffusionPipeline.from_pretrained(str(info.path), **kwargs)
-        else:
-            from engine.diffusion.single_file_config import config_folder_for
+    ``choice`` is an ``engine.device.DeviceChoice`` (default: CPU, fp32).
+    """
+    from engine.device import DeviceChoice, DeviceOptions
+    from engine.diffusion.pipelines import load_model
 
-            cls = StableDiffusionXLPipeline if info.arch is Arch.SDXL else StableDiffusionPipeline
-            pipe = cls.from_single_file(str(info.path), config=str(config_folder_for(info.path, info.arch)),
-                                        **kwargs)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load {info.path.name} for training: {str(exc).splitlines()[0]}") from exc
-    if not hasattr(pipe, "unet") or not hasattr(pipe, "vae"):
-        raise ModelLoadError(f"{info.path.name} is not a Stable Diffusion pipeline (needs a UNet and a VAE)")
-    if info.inpaint or pipe.unet.config.in_channels != 4:
+    if info.inpaint:
         raise ModelLoadError(f"{info.path.name} is an inpainting model: train on the plain base model")
-    pipe.set_progress_bar_config(disable=True)
+    choice = choice or DeviceChoice("cpu", "fp32")
+    pipe = load_model(info, choice, DeviceOptions(device=choice.device, dtype=choice.dtype_name)).base
+    if not hasattr(pipe, "unet") or not hasattr(pipe, "vae") or pipe.unet.config.in_channels != 4:
+        raise ModelLoadError(f"{info.path.name} is not a plain Stable Diffusion pipeline (UNet with 4 channels)")
     return pipe

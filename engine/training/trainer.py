@@ -78,7 +78,10 @@ def _prepare(req: TrainingRequest, info: Any, pipeline: Any, warnings: list[str]
         mixed = "no"
     autocast_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed)
     weight_dtype = autocast_dtype or torch.float32
-    pipe = pipeline if pipeline is not None else load_base_pipeline(info)
+    from engine.device import DeviceChoice
+
+    load_choice = DeviceChoice(choice.device, mixed if mixed != "no" else "fp32")
+    pipe = pipeline if pipeline is not None else load_base_pipeline(info, load_choice)
     if getattr(pipe.unet, "peft_config", None):
         raise EngineError("the base model already has a LoRA loaded: unload it before training")
     gc = on_gpu if req.gradient_checkpointing is None else req.gradient_checkpointing
