@@ -23,7 +23,7 @@ from engine.conditioning.types import AdapterFiles, CharacterCondition, StyleCon
 from engine.conditioning import weights
 from engine.jobs import EngineError, ModelLoadError, ModelNotFoundError
 
-LORA_PREFIX = "panelsmith_"
+LORA_PREFIX = "ps_card_"
 _CN_PIPES: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
