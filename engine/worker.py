@@ -10,7 +10,8 @@
     worker.cancel(job_id); worker.cancel_all()
     worker.stop()                             # cancels everything and joins the thread
 
-Signals are emitted from the worker thread; Qt queues them to receivers in the GUI thread.
+Jobs run in the worker thread; the signals are re-emitted from the thread that created the
+worker (the GUI thread), so every receiver, a lambda included, runs there.
 This module imports no torch: the engine loads its backend in the worker thread.
 """
 from __future__ import annotations
@@ -34,7 +35,60 @@ live_threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 _STOP = object()
 
 
+class _Runner(QObject):
+    """Lives in the worker thread and runs the queued jobs; reports through internal signals."""
+
+    started = Signal(str)
+    progress = Signal(object)
+    result = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal(str)
+    idle = Signal()
+
+    def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for) -> None:
+        super().__init__()
+        self.engine = engine
+        self._jobs = jobs
+        self._cancel_event_for = cancel_event_for
+
+    @Slot()
+    def loop(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is _STOP:
+                break
+            self._run(item)
+            if self._jobs.empty():
+                self.idle.emit()
+        self.engine.close()
+
+    def _run(self, request: GenerationRequest) -> None:
+        job_id = request.job_id
+        cancel = self._cancel_event_for(job_id)
+        try:
+            if cancel.is_set():
+                raise JobCancelled("cancelled")
+            self.started.emit(job_id)
+            result = self.engine.run(request, self.progress.emit, cancel)
+        except JobCancelled:
+            self.cancelled.emit(job_id)
+        except EngineError as exc:
+            self.failed.emit(JobFailure(job_id, request, str(exc)))
+        except Exception as exc:  # a bug or a library error: report it, keep the worker alive
+            log.exception("job %s failed", job_id)
+            self.failed.emit(JobFailure(job_id, request, f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        else:
+            if cancel.is_set():
+                self.cancelled.emit(job_id)
+            else:
+                self.result.emit(result)
+
+
 class EngineWorker(QObject):
+    """The engine's Qt face. It lives in the thread that creates it (the GUI thread) and
+    re-emits there what its runner reports from the worker thread, so any receiver,
+    a lambda included, runs in the GUI thread."""
+
     started = Signal(str)  # job id
     progress = Signal(object)  # JobProgress
     result = Signal(object)  # JobResult
@@ -42,25 +96,34 @@ class EngineWorker(QObject):
     cancelled = Signal(str)  # job id
     idle = Signal()  # the queue is empty
 
-    def __init__(self, engine: Optional[Engine] = None) -> None:
-        super().__init__()
+    def __init__(self, engine: Optional[Engine] = None, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
         self.engine = engine or Engine()
         self._queue: "queue.Queue[object]" = queue.Queue()
         self._lock = threading.Lock()
         self._cancel_events: dict[str, threading.Event] = {}
         self._thread: Optional[QThread] = None
+        self._runner: Optional[_Runner] = None
 
     # -- GUI-thread API -------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the worker thread (once)."""
         if self._thread is not None:
             return
         thread = QThread()
         thread.setObjectName("panelsmith-engine")
-        self.moveToThread(thread)
-        thread.started.connect(self._loop)
+        runner = _Runner(self.engine, self._queue, self._cancel_event)
+        runner.moveToThread(thread)
+        thread.started.connect(runner.loop)
+        runner.started.connect(self.started)
+        runner.progress.connect(self._on_progress)
+        runner.result.connect(self._on_result)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        runner.idle.connect(self.idle)
         live_threads.add(thread)
-        self._thread = thread
+        self._thread, self._runner = thread, runner
         thread.start()
 
     def submit(self, request: GenerationRequest) -> str:
@@ -90,7 +153,7 @@ class EngineWorker(QObject):
             return len(self._cancel_events)
 
     def stop(self, timeout_ms: int = 30000) -> bool:
-        """Cancel everything, finish the thread and wait for it. True if it ended in time."""
+        """Cancel everything, end the thread and wait for it. True if it ended in time."""
         self.cancel_all()
         thread, self._thread = self._thread, None
         if thread is None:
@@ -100,45 +163,36 @@ class EngineWorker(QObject):
         ended = thread.wait(timeout_ms)
         if ended:
             live_threads.discard(thread)
+            self._runner = None
         return ended
 
-    # -- worker thread --------------------------------------------------------------------------
+    # -- relays (GUI thread) ----------------------------------------------------------------------
 
-    @Slot()
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            self._run(item)
-            if self._queue.empty():
-                self.idle.emit()
-        self.engine.close()
-
-    def _run(self, request: GenerationRequest) -> None:
-        job_id = request.job_id
+    def _cancel_event(self, job_id: str) -> threading.Event:
         with self._lock:
-            cancel = self._cancel_events.get(job_id) or threading.Event()
-        try:
-            if cancel.is_set():
-                raise JobCancelled("cancelled")
-            self.started.emit(job_id)
-            result = self.engine.run(request, self._emit_progress, cancel)
-        except JobCancelled:
-            self.cancelled.emit(job_id)
-        except EngineError as exc:
-            self.failed.emit(JobFailure(job_id, request, str(exc)))
-        except Exception as exc:  # a bug or a library error: report it, keep the worker alive
-            log.exception("job %s failed", job_id)
-            self.failed.emit(JobFailure(job_id, request, f"{type(exc).__name__}: {exc}".splitlines()[0]))
-        else:
-            if cancel.is_set():
-                self.cancelled.emit(job_id)
-            else:
-                self.result.emit(result)
-        finally:
-            with self._lock:
-                self._cancel_events.pop(job_id, None)
+            return self._cancel_events.get(job_id) or threading.Event()
 
-    def _emit_progress(self, progress: JobProgress) -> None:
-        self.progress.emit(progress)
+    def _done(self, job_id: str) -> None:
+        with self._lock:
+            self._cancel_events.pop(job_id, None)
+
+    @Slot(object)
+    def _on_progress(self, progress: JobProgress) -> None:
+        event = self._cancel_events.get(progress.job_id)
+        if event is not None and not event.is_set():
+            self.progress.emit(progress)
+
+    @Slot(object)
+    def _on_result(self, result) -> None:
+        self._done(result.job_id)
+        self.result.emit(result)
+
+    @Slot(object)
+    def _on_failed(self, failure: JobFailure) -> None:
+        self._done(failure.job_id)
+        self.failed.emit(failure)
+
+    @Slot(str)
+    def _on_cancelled(self, job_id: str) -> None:
+        self._done(job_id)
+        self.cancelled.emit(job_id)
