@@ -51,6 +51,13 @@ class Arch(enum.Enum):
 
 GENERATORS = (ModelKind.PIPELINE, ModelKind.CHECKPOINT)
 
+SUBFOLDERS = {
+    ModelKind.PIPELINE: "checkpoints", ModelKind.CHECKPOINT: "checkpoints", ModelKind.LORA: "loras",
+    ModelKind.IP_ADAPTER: "ipadapter", ModelKind.CONTROLNET: "controlnet", ModelKind.INSTANTID: "instantid",
+    ModelKind.UPSCALER: "upscale_models", ModelKind.FACE_PACK: "insightface", ModelKind.FACE_SWAPPER: "insightface",
+    ModelKind.IMAGE_ENCODER: "ipadapter",
+}
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -266,7 +273,7 @@ class ModelRegistry:
                 raise ModelNotFoundError(f"model name {name_or_path!r} is ambiguous: {names}")
         raise ModelNotFoundError(
             f"no {what} model named {name_or_path!r} in {self.models_dir}; "
-            f"put it there (e.g. {self.models_dir / 'checkpoints' / (name_or_path + '.safetensors')}) "
+            f"put it in {self.models_dir / SUBFOLDERS[kinds[0]]}/ (any file or folder name) "
             "or pass --models DIR",
             detail=self.help(),
         )

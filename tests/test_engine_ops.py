@@ -182,3 +182,20 @@ def test_invalid_requests_fail_before_loading(tiny_engine):
                                           mask=Image.new("L", (64, 64), 0), **FAST))
     with pytest.raises(EngineError, match="unknown scheduler"):
         tiny_engine.run(GenerationRequest(model="tiny-sd", scheduler="magic"))
+
+
+def test_sdxl_lightning_preset_generate_and_outpaint(tiny_engine):
+    from engine.jobs import Preset
+
+    result = tiny_engine.run(GenerationRequest(model="tiny-sdxl-lightning", prompt="a robot", seed=1,
+                                               preset=Preset.FAST))
+    meta = result.metadata
+    assert meta["arch"] == "sdxl" and meta["scheduler"] == "lightning" and meta["steps"] == 4 and meta["guidance"] == 0
+    assert result.images[0].size == (64, 64)
+    source = noise_image(64, 64, seed=5)
+    out = tiny_engine.run(GenerationRequest(kind=JobKind.OUTPAINT, model="tiny-sdxl-lightning", seed=1, init_image=source,
+                                            outpaint=PanSpec(Direction.LEFT, 0.5), feather_px=4, preset=Preset.FAST))
+    image = pixels(out.images[0])
+    assert out.images[0].size == (96, 64)
+    assert np.array_equal(image[:, 32 + 5:], pixels(source)[:, 5:])
+    assert tiny_engine.loads == 1

@@ -78,6 +78,31 @@ def write_diffusers_model(folder: Path, inpaint: bool = False) -> Path:
     return folder
 
 
+def write_sdxl_model(folder: Path, seed: int = 4) -> Path:
+    """A tiny SDXL-like pipeline (two text encoders, text_time embedding), diffusers format."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
+    from transformers import CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = byte_tokenizer()
+    unet = UNet2DConditionModel(
+        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=64, attention_head_dim=(2, 4), use_linear_projection=True,
+        addition_embed_type="text_time", addition_time_embed_dim=8, projection_class_embeddings_input_dim=32 + 6 * 8,
+    )
+    te_config = text_encoder(len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id).config
+    pipe = StableDiffusionXLPipeline(
+        vae=tiny_vae(), text_encoder=CLIPTextModel(te_config), text_encoder_2=CLIPTextModelWithProjection(te_config),
+        tokenizer=tokenizer, tokenizer_2=byte_tokenizer(), unet=unet,
+        scheduler=EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                         steps_offset=1),
+        image_encoder=None, feature_extractor=None, force_zeros_for_empty_prompt=True,
+    )
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
 # --- single-file checkpoint in the original LDM layout -------------------------------------------
 
 def _unet_key_map() -> list[tuple[str, str]]:
@@ -182,12 +207,14 @@ def write_lora(path: Path, model_folder: Path, seed: int = 3) -> Path:
 
 
 def write_models_dir(root: Path) -> Path:
-    """The full tiny models folder: checkpoints/{tiny-sd, tiny-sd-inpaint, tiny-sd15-single.safetensors}, loras/."""
+    """The full tiny models folder: checkpoints/{tiny-sd, tiny-sd-inpaint, tiny-sd15-single.safetensors,
+    tiny-sdxl-lightning}, loras/tiny-lora.safetensors."""
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
     (root / "loras").mkdir(exist_ok=True)
     write_diffusers_model(root / "checkpoints" / "tiny-sd")
     write_diffusers_model(root / "checkpoints" / "tiny-sd-inpaint", inpaint=True)
     write_single_file_checkpoint(root / "checkpoints" / "tiny-sd15-single.safetensors")
+    write_sdxl_model(root / "checkpoints" / "tiny-sdxl-lightning")
     write_lora(root / "loras" / "tiny-lora.safetensors", root / "checkpoints" / "tiny-sd")
     return root
 
