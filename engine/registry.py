@@ -259,10 +259,24 @@ class ModelRegistry:
             return info
         if path.is_absolute() or os.sep in name_or_path:
             raise ModelNotFoundError(f"model file {path} does not exist", detail=self.help())
+        found = self._by_name(name_or_path, kinds)
+        if found is None and self._models is not None:
+            self.refresh()  # the user may have added the model since the last scan
+            found = self._by_name(name_or_path, kinds)
+        if found is not None:
+            return found
+        raise ModelNotFoundError(
+            f"no {what} model named {name_or_path!r} in {self.models_dir}; "
+            f"put it in {self.models_dir / SUBFOLDERS[kinds[0]]}/ (any file or folder name) "
+            "or pass --models DIR",
+            detail=self.help(),
+        )
+
+    def _by_name(self, name: str, kinds: tuple[ModelKind, ...]) -> Optional[ModelInfo]:
         candidates = self.models(kinds)
-        lowered = name_or_path.lower()
+        lowered = name.lower()
         for match in (
-            [m for m in candidates if m.name == name_or_path],
+            [m for m in candidates if m.name == name],
             [m for m in candidates if m.name.lower() == lowered],
             [m for m in candidates if m.name.lower().startswith(lowered)],
         ):
@@ -270,13 +284,8 @@ class ModelRegistry:
                 return match[0]
             if len(match) > 1:
                 names = ", ".join(str(m.path.relative_to(self.models_dir)) for m in match)
-                raise ModelNotFoundError(f"model name {name_or_path!r} is ambiguous: {names}")
-        raise ModelNotFoundError(
-            f"no {what} model named {name_or_path!r} in {self.models_dir}; "
-            f"put it in {self.models_dir / SUBFOLDERS[kinds[0]]}/ (any file or folder name) "
-            "or pass --models DIR",
-            detail=self.help(),
-        )
+                raise ModelNotFoundError(f"model name {name!r} is ambiguous: {names}")
+        return None
 
     def help(self) -> str:
         return f"Models folder: {self.models_dir}\n{FOLDER_LAYOUT}"

@@ -115,3 +115,10 @@ def test_light_imports():
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'onnxruntime', 'peft') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_model_added_after_scan_is_found(models):
+    registry = ModelRegistry(models)
+    assert len(registry.models()) > 0
+    _st(models / "checkpoints" / "new-model.safetensors", {"model.diffusion_model.input_blocks.0.0.weight": (8, 4, 3, 3)})
+    assert registry.resolve("new-model").kind is ModelKind.CHECKPOINT
