@@ -250,11 +250,13 @@ def _run(setup: _Setup, on_step: Optional[StepCallback], cancel: Optional[thread
 
 def save_lora(pipe: Any, output: Path) -> Path:
     """Save the UNet's LoRA in diffusers' ``save_lora_weights`` format, atomically, to ``output``."""
-    from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
 
     unet = pipe.unet
-    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    # peft key names (``lora_A``/``lora_B``), which ``load_lora_weights`` reads as they are. diffusers'
+    # convert_state_dict_to_diffusers renames only attention keys, and a file mixing both namings
+    # loads without its attention LoRA when convolutions are targeted too.
+    layers = get_peft_model_state_dict(unet)
     layers = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in layers.items()}
     metadata = unet.peft_config["default"].to_dict()
     output.parent.mkdir(parents=True, exist_ok=True)
