@@ -17,6 +17,16 @@ from tests.tiny_models import tiny_engine, tiny_models_dir  # noqa: F401 - fixtu
 CAPTION = "psmira, a girl in a green coat"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and on a loaded 2-core machine torch's spinning worker
+    threads make them several times slower; restored afterwards for the other test modules."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _request(base: Path, out: Path, **kw) -> TrainingRequest:
     args = dict(base_model=str(base), images=training_images(2, 64), captions=[CAPTION], output=str(out),
                 steps=12, rank=4, learning_rate=1e-2, resolution=64, batch_size=2, checkpoint_every=0, seed=7)
