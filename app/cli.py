@@ -1,0 +1,348 @@
+"""The command line: ``python main.py SUBCOMMAND …``.
+
+Subcommands are registered by ``register(subparsers)`` functions: this module's own
+(:func:`register`) and those of the modules in :data:`EXTENSION_MODULES` that exist (for instance
+``app.cli_ai`` adding ``generate``, ``vary``…). A handler takes the parsed arguments and returns an
+exit code (None means 0). Bad input raises :class:`CliError` (or ValueError/KeyError, or a project
+file error), which :func:`main` turns into exit status 2 and one line ``error: …`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Sequence
+
+EXTENSION_MODULES: list[str] = ["app.cli_ai", "app.cli_faces", "app.cli_train"]
+
+# Hooks that add keys to ``info`` output, e.g. the lead's ``"identity"`` scores:
+# INFO_PANEL_HOOKS get (project, page, panel, panel_dict); INFO_HOOKS get (project, info_dict).
+INFO_PANEL_HOOKS: list[Callable[..., None]] = []
+INFO_HOOKS: list[Callable[..., None]] = []
+
+
+class CliError(Exception):
+    """Bad command-line input; reported as ``error: …`` with exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises :class:`CliError` instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see {self.prog} --help)")
+
+
+Handler = Callable[[argparse.Namespace], "int | None"]
+
+
+def command(subparsers: argparse._SubParsersAction, name: str, handler: Handler, help: str,
+            description: str | None = None) -> argparse.ArgumentParser:
+    """Add a subcommand whose handler is ``handler``; returns its parser for adding arguments."""
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="panelsmith", description="Panelsmith: compose comic pages with AI-generated "
+                            "panels on your own GPU. Without a subcommand, opens the window (with PROJECT if given).")
+    parser.add_argument("--version", action="version", version=f"panelsmith {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    register(subparsers)
+    for name in EXTENSION_MODULES:
+        if _module_exists(name):
+            importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("panelsmith")
+    except Exception:  # noqa: BLE001 - not installed as a package
+        return "0.1.0"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; returns the exit status (0 ok, 2 bad input, 1 unexpected failure)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            raise CliError("no command given (see panelsmith --help)")
+        return int(args.func(args) or 0)
+    except SystemExit as exc:  # --help and --version exit 0 through argparse
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        if os.environ.get("PANELSMITH_DEBUG"):
+            raise
+        code, message = _describe(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+
+def _describe(exc: BaseException) -> tuple[int, str]:
+    from .export import ExportError
+    from .project_io import ProjectFileError, ProjectSaveError
+
+    text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
+    if isinstance(exc, (CliError, ProjectFileError, ExportError, ValueError, KeyError)):
+        return 2, text or type(exc).__name__
+    if isinstance(exc, ProjectSaveError):
+        return 2, text
+    if isinstance(exc, OSError):
+        reason = (exc.strerror or str(exc)).lower()
+        return 2, f"{exc.filename}: {reason}" if exc.filename else reason
+    return 1, f"unexpected {type(exc).__name__}: {text} (set PANELSMITH_DEBUG=1 for details)"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+def _load(path: str):
+    from .project_io import load_project
+
+    return load_project(path)
+
+
+def _document(path: str):
+    from .document import Document
+
+    return Document(_load(path), path)
+
+
+def _save(doc) -> None:
+    from .project_io import save_project
+
+    save_project(doc.project, doc.path)
+    doc.mark_saved()
+
+
+def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+# --- new -------------------------------------------------------------------------------------------------
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from . import edits, layout
+    from .document import Document
+    from .project_io import save_project
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} already exists (use --force to replace it)")
+    if not path.parent.is_dir():
+        raise CliError(f"folder {path.parent} does not exist")
+    size = layout.parse_page_size(args.size)
+    if args.template and args.template not in layout.TEMPLATES:
+        raise CliError(f"unknown template {args.template!r}: use one of {', '.join(layout.TEMPLATES)}")
+    doc = Document()
+    for _ in range(args.pages):
+        edits.add_page(doc, size, args.template)
+    edits.set_project_attrs(doc, dpi=args.dpi or size.dpi, title=path.stem)
+    save_project(doc.project, path)
+    print(path)
+    return 0
+
+
+# --- info ------------------------------------------------------------------------------------------------
+
+def project_info(project) -> dict[str, Any]:
+    """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order."""
+    from .images import png_size
+    from .model import SCHEMA_VERSION
+
+    pages = []
+    for page in project.pages:
+        panels = []
+        for panel in page.panels:
+            key = panel.image
+            image = None
+            if key is not None and key in project.images:
+                w, h = png_size(project.images[key])
+                image = {"width": w, "height": h}
+            entry = {"id": panel.id, "bbox_mm": [round(v, 3) for v in panel.bbox.as_list()],
+                     "prompt": panel.prompt,
+                     "characters": [{"card": b.card, "cw": b.weight} for b in panel.characters],
+                     "styles": [{"card": b.card, "sw": b.weight} for b in panel.styles],
+                     "image": image, "variants": len(panel.variants)}
+            for hook in INFO_PANEL_HOOKS:
+                hook(project, page, panel, entry)
+            panels.append(entry)
+        pages.append({"id": page.id, "size_mm": [round(page.width_mm, 3), round(page.height_mm, 3)],
+                      "direction": page.reading_order.value,
+                      "reading_order": [p.id for p in page.panels_in_reading_order()],
+                      "balloons": len(page.balloons), "panels": panels})
+    info = {"schema": SCHEMA_VERSION, "pages": pages,
+            "characters": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.characters],
+            "styles": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.styles]}
+    for hook in INFO_HOOKS:
+        hook(project, info)
+    return info
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    print(json.dumps(project_info(_load(args.path)), indent=2, ensure_ascii=False))
+    return 0
+
+
+# --- export ----------------------------------------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import export
+
+    project = _load(args.path)
+    if args.panel:
+        if args.format or args.bleed:
+            raise CliError("--panel writes one panel's image: it takes no --format or --bleed")
+        written = [export.export_panel(project, args.panel, args.out)]
+    else:
+        if not args.format:
+            raise CliError("choose --format png, pdf or cbz (or --panel ID)")
+        written = export.export(project, args.format, args.out, args.dpi, args.bleed)
+    for path in written:
+        print(path)
+    return 0
+
+
+# --- doctor ----------------------------------------------------------------------------------------------
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from engine import sysinfo
+
+    report = sysinfo.collect(args.models)
+    print(json.dumps(report, indent=2) if args.json else sysinfo.format_report(report))
+    return 0
+
+
+# --- cards -----------------------------------------------------------------------------------------------
+
+def _read_reference(path: str):
+    from PIL import Image, UnidentifiedImageError
+
+    from .images import MAX_IMAGE_PIXELS
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    except FileNotFoundError:
+        raise CliError(f"reference image {path} does not exist") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+        raise CliError(f"cannot read reference image {path}: {' '.join(str(exc).split())}") from None
+
+
+def cmd_card_add(args: argparse.Namespace) -> int:
+    from . import edits
+
+    doc = _document(args.path)
+    kind, name = ("character", args.character) if args.character is not None else ("style", args.style)
+    images = [_read_reference(p) for p in args.ref]
+    card_id = edits.add_card(doc, kind, name, images)
+    _save(doc)
+    print(card_id)
+    return 0
+
+
+def cmd_bind(args: argparse.Namespace) -> int:
+    from . import edits
+    from .model import CharacterCard
+
+    doc = _document(args.path)
+    try:
+        card = doc.project.card(args.card)
+    except KeyError:
+        raise CliError(f"no card {args.card!r} in {args.path}") from None
+    try:
+        doc.project.find_panel(args.panel)
+    except KeyError:
+        raise CliError(f"no panel {args.panel!r} in {args.path}") from None
+    is_char = isinstance(card, CharacterCard)
+    if is_char and args.sw is not None:
+        raise CliError(f"{args.card} is a character card: give its weight with --cw")
+    if not is_char and args.cw is not None:
+        raise CliError(f"{args.card} is a style card: give its weight with --sw")
+    edits.bind_card(doc, args.panel, args.card, args.cw if is_char else args.sw)
+    _save(doc)
+    return 0
+
+
+def _card_usage(args: argparse.Namespace) -> int:
+    raise CliError("card needs an action: card add PATH --character NAME|--style NAME --ref IMG…")
+
+
+# --- registration ----------------------------------------------------------------------------------------
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """The core subcommands: new, info, export, doctor, card, bind."""
+    p = command(subparsers, "new", cmd_new, "create a project file")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--size", default="A4", metavar="NAME|WxHmm",
+                   help="A4, B5, US-comic, webtoon, or a custom size such as 150x200mm (default A4)")
+    p.add_argument("--pages", type=_int_in(1, 1000, "--pages"), default=1, metavar="N")
+    p.add_argument("--template", metavar="NAME", help="panel template for each page (e.g. grid-2x2, manga-5)")
+    p.add_argument("--dpi", type=_int_in(36, 2400, "--dpi"), metavar="N", help="export resolution")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+
+    p = command(subparsers, "info", cmd_info, "print a project's pages, panels and cards as JSON")
+    p.add_argument("path", metavar="PATH")
+
+    p = command(subparsers, "export", cmd_export, "export pages as PNG, PDF or CBZ, or one panel's image")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--format", choices=["png", "pdf", "cbz"])
+    p.add_argument("--panel", metavar="ID", help="write this panel's current image at full resolution")
+    p.add_argument("--out", required=True, metavar="OUT", help="folder (png), file (pdf, cbz, --panel)")
+    p.add_argument("--dpi", type=_int_in(36, 2400, "--dpi"), metavar="N", help="default: the project's (300)")
+    p.add_argument("--bleed", action="store_true", help="include the bleed around the trim")
+
+    p = command(subparsers, "doctor", cmd_doctor, "report Python, Qt, torch, devices, onnxruntime and models")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS)")
+
+    card = command(subparsers, "card", _card_usage, "manage character and style cards")
+    card_sub = card.add_subparsers(dest="card_command", metavar="ACTION", parser_class=ArgumentParser)
+    p = command(card_sub, "add", cmd_card_add, "add a character or style card with reference images")
+    p.add_argument("path", metavar="PATH")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--character", metavar="NAME")
+    who.add_argument("--style", metavar="NAME")
+    p.add_argument("--ref", nargs="+", default=[], metavar="IMG", help="reference images")
+
+    p = command(subparsers, "bind", cmd_bind, "bind a card to a panel")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--panel", required=True, metavar="ID")
+    p.add_argument("--card", required=True, metavar="ID")
+    weight = p.add_mutually_exclusive_group()
+    weight.add_argument("--cw", type=_int_in(0, 100, "--cw"), metavar="N", help="character weight 0-100")
+    weight.add_argument("--sw", type=_int_in(0, 1000, "--sw"), metavar="N", help="style weight 0-1000")
