@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional
+
+from engine.training import TrainingRequest, captions_for, default_trigger
 
 from . import edits, layout
 from .document import Document, SnapshotCommand
@@ -171,3 +175,48 @@ def training_set(doc: Document, card_id: str) -> tuple[list, list[tuple[str, ...
         images.append(decode_png(doc.project.images[ref.image]).convert("RGB"))
         tags.append(tags_by_image.get(ref.image, ()))
     return images, tags
+
+
+# --- from card to training request and back (plain data; the engine job trains) ------------------
+
+def default_lora_path(doc: Document, card_id: str) -> Path:
+    """``<project folder>/loras/<card name>-<card id>.safetensors``: the LoRA lives beside the project."""
+    if doc.path is None:
+        raise ValueError("save the project first: a card's LoRA is stored beside the project file")
+    card = doc.project.card(card_id)
+    slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "card"
+    return doc.path.parent / "loras" / f"{slug}-{card.id}.safetensors"
+
+
+def card_training_request(doc: Document, card_id: str, base_model: str, output: Optional[str] = None,
+                          **overrides: Any) -> TrainingRequest:
+    """A TrainingRequest for a character card: its references, captions from description + trigger
+    (+ view tags for sheet tiles). A card without a trigger word gets one from its name."""
+    card = doc.project.card(card_id)
+    if not isinstance(card, CharacterCard):
+        raise ValueError(f"{card.name} is a style card: LoRA training needs a character card")
+    images, tags = training_set(doc, card_id)
+    if not images:
+        raise ValueError(f"{card.name} has no reference images to train on")
+    trigger = card.trigger.strip() or default_trigger(card.name)
+    return TrainingRequest(base_model=base_model, images=images,
+                           captions=captions_for(card.description, trigger, len(images), tags),
+                           output=str(output or default_lora_path(doc, card_id)), **overrides)
+
+
+def attach_lora(doc: Document, card_id: str, lora_path: str, weight: Optional[float] = None) -> None:
+    """Reference a trained LoRA from the card (relative to the project folder where possible), and
+    store the trigger word the captions used (one undo step)."""
+    card = doc.project.card(card_id)
+    path = Path(lora_path)
+    if doc.path is not None:
+        try:
+            path = path.resolve().relative_to(doc.path.parent.resolve())
+        except ValueError:
+            pass
+    fields: dict[str, Any] = {"lora": path.as_posix()}
+    if weight is not None:
+        fields["lora_weight"] = float(weight)
+    if isinstance(card, CharacterCard) and not card.trigger.strip():
+        fields["trigger"] = default_trigger(card.name)
+    edits.update_card(doc, card_id, **fields)

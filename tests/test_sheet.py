@@ -114,3 +114,28 @@ def test_add_tiles_to_card_adds_their_images_as_references_and_training_tags():
         assert "generate" in str(exc)
     else:
         raise AssertionError("tiles without images were added")
+
+
+def test_card_training_request_and_attach_lora(tmp_path):
+    doc, card_id = _doc_with_card()
+    page_id = sheet.create_sheet_page(doc, card_id, seed=9)
+    panel = doc.project.page(page_id).panels[1]
+    edits.add_variant(doc, panel.id, Image.new("RGB", (40, 40), (1, 2, 3)))
+    sheet.add_tiles_to_card(doc, card_id, [panel.id])
+    try:
+        sheet.card_training_request(doc, card_id, "base")
+    except ValueError as exc:
+        assert "save the project" in str(exc)
+    doc.path = tmp_path / "book.panelsmith"
+    req = sheet.card_training_request(doc, card_id, "base-model", steps=50, rank=4)
+    view = sheet.view_of(panel)
+    assert len(req.images) == 2 and (req.steps, req.rank) == (50, 4)
+    assert req.captions[0] == "psmira, a young woman with short red hair and a green coat"
+    assert req.captions[1] == req.captions[0] + ", " + ", ".join(view.tags)
+    assert req.output == str(tmp_path / "loras" / f"mira-{card_id}.safetensors")
+    assert "usual count" in req.validate()[0]
+    sheet.attach_lora(doc, card_id, req.output, weight=0.7)
+    card = doc.project.card(card_id)
+    assert (card.lora, card.lora_weight) == (f"loras/mira-{card_id}.safetensors", 0.7)
+    doc.undo_stack.undo()
+    assert doc.project.card(card_id).lora is None

@@ -201,3 +201,27 @@ def test_request_defaults_validation_and_captions():
     assert default_trigger("Mira Vale") == "psmiravale"
     caps = captions_for("a girl,  green coat ", "psmira", 2, [("full body", "front view"), ()])
     assert caps == ["psmira, a girl,  green coat, full body, front view".replace(",  ", ", "), "psmira, a girl,  green coat".replace(",  ", ", ")]
+
+
+def test_shared_pipeline_is_left_as_it_was_and_cpu_options(tiny_models_dir, tmp_path):
+    """Training on the engine's loaded pipeline (``pipeline=``) leaves it generating as before;
+    gradient checkpointing gives the same losses; mixed precision is refused on the CPU with a warning."""
+    from diffusers import StableDiffusionPipeline
+
+    base = tiny_models_dir / "checkpoints" / "tiny-sd"
+    pipe = StableDiffusionPipeline.from_pretrained(base, local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+
+    def run():
+        return pipe(CAPTION, num_inference_steps=3, height=64, width=64, output_type="np",
+                    generator=torch.Generator().manual_seed(0)).images[0]
+
+    before = run()
+    plain = train_lora(_request(base, tmp_path / "a.safetensors", steps=4), pipeline=pipe)
+    assert not getattr(pipe.unet, "peft_config", None) and not pipe.unet.training
+    assert np.array_equal(run(), before)
+    checkpointed = train_lora(_request(base, tmp_path / "b.safetensors", steps=4, gradient_checkpointing=True,
+                                       mixed_precision="bf16"), pipeline=pipe)
+    np.testing.assert_allclose(checkpointed.loss_history, plain.loss_history, rtol=1e-5)
+    assert any("GPU only" in w for w in checkpointed.warnings)
+    assert not pipe.unet.is_gradient_checkpointing and np.array_equal(run(), before)

@@ -42,6 +42,11 @@ class _Setup:
     weight_dtype: torch.dtype
     autocast_dtype: Optional[torch.dtype]
     warnings: list[str]
+    placement: dict[str, tuple[torch.device, torch.dtype]] = None  # component -> where it was
+
+    def __post_init__(self) -> None:
+        self.placement = {name: (m.device, m.dtype) for name in ("unet", "vae", "text_encoder", "text_encoder_2")
+                          if (m := getattr(self.pipe, name, None)) is not None}
 
 
 def train_lora(request: TrainingRequest, on_step: Optional[StepCallback] = None,
@@ -284,10 +289,14 @@ def _cleanup(setup: _Setup, owned: bool) -> None:
     """Take the adapter off a shared pipeline (a loaded one is simply dropped)."""
     unet = setup.pipe.unet
     unet.eval()
-    if not owned and getattr(unet, "peft_config", None):
-        unet.delete_adapters(list(unet.peft_config))
+    if not owned:
+        if getattr(unet, "peft_config", None):
+            unet.delete_adapters(list(unet.peft_config))
         if getattr(unet, "is_gradient_checkpointing", False):
             unet.disable_gradient_checkpointing()
+        for name, (device, dtype) in setup.placement.items():
+            getattr(setup.pipe, name).to(device, dtype=dtype)
+        return
     if setup.device != "cpu" and owned:
         setup.pipe.to("cpu")
         if torch.cuda.is_available():
