@@ -114,7 +114,9 @@ def _page_attrs(page: Page) -> dict:
 class SnapshotCommand(QUndoCommand):
     """Swap a part of the project for a new value; undo swaps the old value back.
 
-    ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)`` or ``("attrs",)``.
+    ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)``, ``("attrs",)`` or
+    ``("content",)`` (pages and cards together, for edits that touch both). Qt undo macros are
+    avoided: PySide6 crashed on undo/redo of macros with many Python-made children.
     Images the new value needs are added on redo and removed again on undo (when they were new).
     A non-empty ``merge_key`` merges consecutive commands with the same key (typing, slider drags).
     """
@@ -160,6 +162,8 @@ def _read(project: Project, target: tuple) -> Any:
         return (project.characters, project.styles)
     if kind == "attrs":
         return {name: getattr(project, name) for name in PROJECT_ATTRS}
+    if kind == "content":
+        return (project.pages, (project.characters, project.styles))
     raise ValueError(f"unknown snapshot target {target!r}")
 
 
@@ -173,6 +177,9 @@ def _write(doc: Document, target: tuple, value: Any) -> None:
         doc._swap_cards(value)
     elif kind == "attrs":
         doc._swap_attrs(value)
+    elif kind == "content":
+        doc._swap_pages(value[0])
+        doc._swap_cards(value[1])
     else:
         raise ValueError(f"unknown snapshot target {target!r}")
 

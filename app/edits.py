@@ -439,17 +439,15 @@ def set_references(doc: Document, card_id: str, references: list[Reference]) -> 
 def remove_card(doc: Document, card_id: str) -> None:
     """Remove a card and unbind it from every panel (one undo step)."""
     doc.project.card(card_id)
-    doc.undo_stack.beginMacro("Remove Card")
-    try:
-        for page, panel in list(doc.project.iter_panels()):
-            if any(b.card == card_id for b in [*panel.characters, *panel.styles]):
-                unbind_card(doc, panel.id, card_id)
-        chars, styles = _cards_copy(doc)
-        chars = [c for c in chars if c.id != card_id]
-        styles = [c for c in styles if c.id != card_id]
-        doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Remove Card"))
-    finally:
-        doc.undo_stack.endMacro()
+    pages = copy.deepcopy(doc.project.pages)
+    for page in pages:
+        for panel in page.panels:
+            panel.characters = [b for b in panel.characters if b.card != card_id]
+            panel.styles = [b for b in panel.styles if b.card != card_id]
+    chars, styles = _cards_copy(doc)
+    chars = [c for c in chars if c.id != card_id]
+    styles = [c for c in styles if c.id != card_id]
+    doc.push(SnapshotCommand(doc, ("content",), (pages, (chars, styles)), "Remove Card"))
 
 
 def set_project_attrs(doc: Document, **attrs) -> None:
