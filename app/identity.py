@@ -1,0 +1,220 @@
+"""Character and style cards → engine conditioning, cached face analysis, consistency scores.
+
+Face analysis of each reference image is cached in the project (``Reference.faces``, keyed by
+backend: ``"insightface"`` for the ArcFace embedding that conditions generation, ``"builtin"`` for
+the independent dlib descriptor the consistency score uses). A reference is stored by content
+hash, so a changed reference is a new key and its cache can never be stale.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine import faces as face_api
+from engine.conditioning import CharacterCondition, LoraRef, StyleCondition
+
+from . import edits
+from .document import Document
+from .images import decode_png
+from .model import CharacterCard, Panel, Project, Reference, StyleCard
+
+BUILTIN = "builtin"
+INSIGHTFACE = "insightface"
+IDENTITY_THRESHOLD = face_api.IDENTITY_THRESHOLD
+
+
+@dataclass
+class FaceCache:
+    """What one backend found on one reference image (JSON-friendly)."""
+
+    count: int
+    faces: list[dict] = field(default_factory=list)  # bbox, kps, det_score, embedding (list)
+
+    @staticmethod
+    def from_faces(found: list) -> "FaceCache":
+        return FaceCache(len(found), [{"bbox": [float(v) for v in f.bbox],
+                                       "kps": [[float(x), float(y)] for x, y in f.kps_array],
+                                       "det_score": float(f.det_score),
+                                       "embedding": [float(v) for v in np.asarray(f.embedding).ravel()]}
+                                      for f in found])
+
+
+def _analyze(project: Project, ref: Reference, backend: str, models_dir: str | Path | None) -> FaceCache:
+    image = decode_png(project.images[ref.image]).convert("RGB")
+    if backend == BUILTIN:
+        found = face_api.analyze(image, backend=face_api.builtin_backend())
+    else:
+        found = face_api.analyze(image, backend=face_api.insightface_backend(models_dir))
+    return FaceCache.from_faces(found)
+
+
+def reference_faces(project: Project, ref: Reference, backend: str,
+                    models_dir: str | Path | None = None) -> FaceCache:
+    """Cached analysis of a reference, computed now (not stored) when the cache lacks it."""
+    cached = ref.faces.get(backend)
+    if cached is not None:
+        return FaceCache(**cached)
+    return _analyze(project, ref, backend, models_dir)
+
+
+def cache_card_faces(doc: Document, card_id: str, backends: tuple[str, ...] = (BUILTIN,),
+                     models_dir: str | Path | None = None) -> list[str]:
+    """Analyse a card's references once and store the result in the project (one undo step).
+
+    Returns user-facing notes: references with no face or several faces.
+    """
+    card = doc.project.card(card_id)
+    refs = copy.deepcopy(card.references)
+    notes: list[str] = []
+    changed = False
+    for i, ref in enumerate(refs, 1):
+        for backend in backends:
+            if backend not in ref.faces:
+                ref.faces[backend] = vars(_analyze(doc.project, ref, backend, models_dir))
+                changed = True
+        count = ref.faces[backends[0]]["count"]
+        if count == 0:
+            notes.append(f"{card.name}: reference {i} shows no face")
+        elif count > 1:
+            notes.append(f"{card.name}: reference {i} shows {count} faces; using face {ref.face_index + 1} "
+                         "(pick another in the card's references)")
+    if changed:
+        edits.set_references(doc, card_id, refs)
+    return notes
+
+
+def _ref_face(cache: FaceCache, ref: Reference) -> dict | None:
+    if not cache.faces:
+        return None
+    return cache.faces[min(ref.face_index, len(cache.faces) - 1)]
+
+
+def card_embeddings(project: Project, card: CharacterCard, backend: str,
+                    models_dir: str | Path | None = None) -> tuple[list[np.ndarray], list[float], list[dict]]:
+    """Embeddings (with reference weights and the faces) of a card's references that show a face."""
+    embs, weights, found = [], [], []
+    for ref in card.references:
+        face = _ref_face(reference_faces(project, ref, backend, models_dir), ref)
+        if face is not None:
+            embs.append(np.asarray(face["embedding"], dtype=np.float32))
+            weights.append(ref.weight)
+            found.append(face)
+    return embs, weights, found
+
+
+def _lora(project_dir: Path | None, path: str | None, weight: float) -> LoraRef | None:
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_absolute() and project_dir is not None:
+        p = project_dir / p
+    return LoraRef(p, weight)
+
+
+def character_conditions(project: Project, panel: Panel, models_dir: str | Path | None,
+                         project_dir: Path | None = None) -> tuple[list[CharacterCondition], list[str]]:
+    """Conditioning for each character bound to a panel, plus notes for the user.
+
+    Identity needs the ArcFace embedding of an insightface pack. Without one, a card still
+    contributes its LoRA and trigger word, and a note says what to install.
+    """
+    conditions: list[CharacterCondition] = []
+    notes: list[str] = []
+    pack = face_api.find_pack(models_dir) if models_dir else None
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        if not isinstance(card, CharacterCard):
+            continue
+        lora = _lora(project_dir, card.lora, card.lora_weight)
+        if pack is None:
+            notes.append(f"{card.name}: no face model pack, so identity comes only from the card's "
+                         f"LoRA and trigger word. {face_api.missing_pack_message(models_dir or '<models>')}")
+            continue
+        embs, weights, found = card_embeddings(project, card, INSIGHTFACE, models_dir)
+        if not embs:
+            notes.append(f"{card.name}: none of the card's references shows a face")
+            continue
+        refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
+        conditions.append(CharacterCondition.from_references(
+            card.id, embs, weights, cw=binding.weight,
+            face_kps=np.asarray(found[0]["kps"], dtype=np.float32),
+            kps_size=decode_png(project.images[card.references[0].image]).size,
+            reference_images=refs, reference_weights=[r.weight for r in card.references], lora=lora))
+    return conditions, notes
+
+
+def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None) -> list[StyleCondition]:
+    out = []
+    for binding in panel.styles:
+        card = project.card(binding.card)
+        if not isinstance(card, StyleCard) or binding.weight == 0:
+            continue
+        refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
+        lora = _lora(project_dir, card.lora, card.lora_weight)
+        if refs or lora:
+            out.append(StyleCondition(card.id, refs, sw=binding.weight, lora=lora))
+    return out
+
+
+def trigger_words(project: Project, panel: Panel) -> list[str]:
+    """Trigger words of bound characters that have a LoRA (added to the prompt)."""
+    words = []
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        if isinstance(card, CharacterCard) and card.lora and card.trigger:
+            words.append(card.trigger)
+    return words
+
+
+# --- consistency score -----------------------------------------------------------------------------
+
+def image_identity_scores(project: Project, panel: Panel, image: Image.Image) -> list[dict]:
+    """Score each bound character against the faces in ``image`` with the independent recognizer.
+
+    Characters are matched to faces greedily, best score first, one face per character; a
+    character with no face left scores 0.
+    """
+    chars = [project.card(b.card) for b in panel.characters]
+    chars = [c for c in chars if isinstance(c, CharacterCard)]
+    if not chars:
+        return []
+    found = face_api.analyze(image, backend=face_api.builtin_backend())
+    table = []
+    for card in chars:
+        embs, weights, _ = card_embeddings(project, card, BUILTIN)
+        row = [face_api.identity_score(embs, f.embedding, weights) if embs else 0.0 for f in found]
+        table.append(row)
+    scores = {c.id: 0.0 for c in chars}
+    used_faces: set[int] = set()
+    pairs = sorted(((s, ci, fi) for ci, row in enumerate(table) for fi, s in enumerate(row)), reverse=True)
+    done: set[int] = set()
+    for s, ci, fi in pairs:
+        if ci in done or fi in used_faces:
+            continue
+        scores[chars[ci].id] = round(float(s), 4)
+        done.add(ci)
+        used_faces.add(fi)
+    return [{"card": cid, "score": s} for cid, s in scores.items()]
+
+
+def panel_identity_scores(project: Project, panel: Panel) -> list[dict]:
+    """Consistency of a panel's current image: cached in its variant when scored at generation."""
+    variant = panel.current_variant()
+    if variant is None or not panel.characters:
+        return []
+    cached = variant.params.get("identity")
+    bound = sorted(b.card for b in panel.characters)
+    if cached and sorted(c["card"] for c in cached) == bound:
+        return cached
+    image = decode_png(project.images[variant.image]).convert("RGB")
+    return image_identity_scores(project, panel, image)
+
+
+def flagged(scores: list[dict], threshold: float = IDENTITY_THRESHOLD) -> list[str]:
+    """Cards whose score is below the threshold."""
+    return [s["card"] for s in scores if s["score"] < threshold]
