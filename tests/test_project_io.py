@@ -45,7 +45,7 @@ def sample_doc() -> Document:
 
 # --- round trip --------------------------------------------------------------------------------------------
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(0, 40))
 def test_round_trip_random_documents(tmp_path, seed, n_ops):
     doc = random_document(seed, n_ops)
