@@ -23,6 +23,7 @@ import threading
 import time
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -96,14 +97,17 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
             raise ValueError(f"image {missing[0]} is missing from the project")
     except (ValueError, TypeError) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
-    thumb = _thumbnail(project) if thumbnail else None
+    # The thumbnail (decoding the first page's images) is drawn on a helper thread while the
+    # images are written, and stored last.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") if thumbnail and _can_render() else None
+    thumb = pool.submit(_thumbnail, project) if pool else None
 
     tmp: Path | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
-            _write_zip(f, manifest, thumb, ((k, project.images[k]) for k in keys))
+            _write_zip(f, manifest, thumb.result if thumb else None, ((k, project.images[k]) for k in keys))
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
@@ -119,6 +123,8 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if tmp is not None:
             try:
                 tmp.unlink()
@@ -127,7 +133,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
     return path
 
 
-def _write_zip(f: IO[bytes], manifest: bytes, thumb: bytes | None, images) -> None:
+def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images) -> None:
     now = time.localtime()[:6]
     with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         def put(name: str, data: bytes, method: int) -> None:
@@ -138,10 +144,29 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: bytes | None, images) -> No
 
         put("mimetype", MIMETYPE.encode("ascii"), zipfile.ZIP_STORED)
         put(MANIFEST, manifest, zipfile.ZIP_DEFLATED)
-        if thumb:
-            put(THUMBNAIL, thumb, zipfile.ZIP_STORED)
         for key, png in images:
             put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+        thumb_png = thumb() if thumb else None
+        if thumb_png:
+            put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
+
+
+def _can_render() -> bool:
+    """Prepare Qt for drawing the thumbnail off the main thread; False where that is impossible."""
+    try:
+        from PySide6.QtCore import QCoreApplication
+
+        if QCoreApplication.instance() is None and threading.current_thread() is not threading.main_thread():
+            return False  # a Gui application can only be created on the main thread
+        from . import lettering
+        from .qtgui import ensure_gui
+
+        ensure_gui()
+        lettering.bundled_families()  # register the fonts on this thread
+        return True
+    except Exception as exc:  # noqa: BLE001 - a thumbnail is optional
+        log.warning("project thumbnail skipped: %s", exc)
+        return False
 
 
 def _thumbnail(project: Project) -> bytes | None:
@@ -149,10 +174,6 @@ def _thumbnail(project: Project) -> bytes | None:
     if not project.pages:
         return None
     try:
-        from PySide6.QtCore import QCoreApplication
-
-        if QCoreApplication.instance() is None and threading.current_thread() is not threading.main_thread():
-            return None  # a Gui application can only be created on the main thread
         from . import render
 
         page = project.pages[0]
