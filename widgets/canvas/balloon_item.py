@@ -75,6 +75,7 @@ class BalloonItem(QGraphicsItem):
 
     def shape(self) -> QPainterPath:
         path = QPainterPath(self._path)
+        path.setFillRule(Qt.FillRule.WindingFill)  # the box and outline overlap: keep both filled
         path.addRect(qrect(self.balloon.rect))
         return path
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.model import Panel, Placement, Point, Project, Rect
@@ -143,7 +143,12 @@ class PanelItem(QGraphicsItem):
         rect = QRectF(box.x + 4, box.y + 4, box.w - 8, box.h - 8)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text[:200])
 
-    def badge_at(self, scene_pos: QPointF) -> tuple[str, bool] | None:
+    def badge_at(self, scene_pos: QPointF, view_transform: QTransform) -> tuple[str, bool] | None:
+        """(card id, on its ×) under a scene point; badges are screen-sized, hence the view transform."""
         if not self.badges.isVisible():
             return None
-        return self.badges.hit(self.badges.mapFromScene(scene_pos))
+        device = self.badges.deviceTransform(view_transform)
+        inverse, ok = device.inverted()
+        if not ok:
+            return None
+        return self.badges.hit(inverse.map(view_transform.map(scene_pos)))

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from app.document import Document
-from app.model import Page
+from app.model import Page, ReadingOrder
 
 from . import style
 from .balloon_item import BalloonItem
@@ -133,7 +133,7 @@ class PageScene(QGraphicsScene):
         for n, panel in enumerate(page.panels_in_reading_order(), start=1):
             item = OrderNumberItem(n)
             b = panel.bbox
-            rtl = page.reading_order.value == "rtl"
+            rtl = ReadingOrder(page.reading_order) == ReadingOrder.RTL
             item.setPos(b.right - 5 if rtl else b.x + 5, b.bottom - 5)
             self.addItem(item)
             self._order_items.append(item)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFocusEvent, QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextOption
 from PySide6.QtWidgets import QGraphicsTextItem
 
 from app.model import Balloon
@@ -59,11 +59,6 @@ class BalloonTextEditor(QGraphicsTextItem):
             self.finish()
             return
         super().keyPressEvent(event)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
-        super().focusOutEvent(event)
-        if event.reason() != Qt.FocusReason.PopupFocusReason:
-            self.finish()
 
     def finish(self) -> None:
         if not self._closing:

@@ -174,7 +174,7 @@ class PageView(QGraphicsView):
             return
         if isinstance(hit, BadgeStripItem):
             panel_item = hit.parentItem()
-            found = panel_item.badge_at(pos)
+            found = panel_item.badge_at(pos, self.viewportTransform())
             if found and found[1]:
                 self.run_edit(edits.unbind_card, self.doc, panel_item.item_id, found[0])
                 return

@@ -1,0 +1,201 @@
+"""The window's actions, menus and toolbars (standard shortcuts; undo/redo from the QUndoStack)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFontComboBox, QLabel, QToolBar, QWidget
+
+from app import layout
+from app.model import BalloonKind
+
+from .canvas import Tool
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+TOOLS = [  # tool, label, shortcut, tip
+    (Tool.SELECT, "Select", "V", "Select, move and resize (Shift: add to selection / keep aspect; Alt: no snapping)"),
+    (Tool.PANEL, "Frame", "F", "Draw a new panel by dragging"),
+    (Tool.KNIFE, "Knife", "K", "Drag a line across panels to split them, leaving the gutter (Shift: 45°)"),
+    (Tool.REFRAME, "Reframe", "R", "Drag the image inside its frame; the wheel scales it"),
+    (Tool.HAND, "Hand", "H", "Pan the page (also Space, middle button or Ctrl+drag)"),
+]
+BALLOONS = [(BalloonKind.SPEECH, "Speech", "B"), (BalloonKind.THOUGHT, "Thought", ""),
+            (BalloonKind.CAPTION, "Caption", "C"), (BalloonKind.SHOUT, "Shout", "")]
+
+
+def _action(parent: QWidget, text: str, slot: Callable | None = None, shortcut=None, tip: str = "",
+            checkable: bool = False) -> QAction:
+    act = QAction(text, parent)
+    if shortcut is not None:
+        if isinstance(shortcut, list):
+            act.setShortcuts(shortcut)
+        else:
+            act.setShortcut(QKeySequence(shortcut))
+    if tip:
+        act.setStatusTip(tip)
+        act.setToolTip(f"{text.replace('&', '')} ({act.shortcut().toString()})\n{tip}" if act.shortcut().toString()
+                       else f"{text.replace('&', '')}\n{tip}")
+    act.setCheckable(checkable)
+    if slot is not None:
+        (act.toggled if checkable else act.triggered).connect(slot)
+    return act
+
+
+def build(w: "MainWindow") -> None:
+    """Create ``w.act_*`` actions, the menu bar and the toolbars."""
+    view, doc = w.view, w.doc
+    SK = QKeySequence.StandardKey
+    w.act_new = _action(w, "&New", w.new_file, SK.New, "Start a new comic")
+    w.act_open = _action(w, "&Open…", lambda: w.open_file(), SK.Open, "Open a .comic project")
+    w.act_save = _action(w, "&Save", w.save, SK.Save, "Save the project")
+    w.act_save_as = _action(w, "Save &As…", w.save_as, SK.SaveAs, "Save under a new name")
+    w.act_export = _action(w, "&Export…", w.export, "Ctrl+E", "Export pages as PDF, CBZ or PNG")
+    w.act_quit = _action(w, "&Quit", w.close, SK.Quit)
+    w.act_undo = doc.undo_stack.createUndoAction(w, "&Undo")
+    w.act_undo.setShortcut(SK.Undo)
+    w.act_redo = doc.undo_stack.createRedoAction(w, "&Redo")
+    w.act_redo.setShortcuts([QKeySequence(SK.Redo), QKeySequence("Ctrl+Shift+Z")])
+    w.act_delete = _action(w, "&Delete", w.delete_selection, [QKeySequence(SK.Delete), QKeySequence("Backspace")],
+                           "Delete the selected panels and balloons")
+    w.act_select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)
+    w.act_merge = _action(w, "&Merge Panels", w.merge_selection, "Ctrl+M", "Merge the selected panels into one")
+    w.act_split_h = _action(w, "Split &Horizontally", lambda: w.split_selection(False), None,
+                            "Cut the selected panel into a top and a bottom half")
+    w.act_split_v = _action(w, "Split &Vertically", lambda: w.split_selection(True), None,
+                            "Cut the selected panel into a left and a right half")
+    w.act_front = _action(w, "Bring to &Front", lambda: w.z_order("front"), "Ctrl+Shift+]")
+    w.act_forward = _action(w, "Bring &Forward", lambda: w.z_order("up"), "Ctrl+]")
+    w.act_backward = _action(w, "Send Bac&kward", lambda: w.z_order("down"), "Ctrl+[")
+    w.act_back = _action(w, "Send to &Back", lambda: w.z_order("back"), "Ctrl+Shift+[")
+    w.act_zoom_in = _action(w, "Zoom &In", lambda: view.zoom_by(1.25, False), [QKeySequence(SK.ZoomIn),
+                                                                                 QKeySequence("Ctrl+=")])
+    w.act_zoom_out = _action(w, "Zoom &Out", lambda: view.zoom_by(0.8, False), SK.ZoomOut)
+    w.act_fit = _action(w, "&Fit Page", view.fit_page, "Ctrl+0")
+    w.act_actual = _action(w, "&Actual Size", lambda: view.set_zoom_percent(100), "Ctrl+1")
+    w.act_guides = _action(w, "Show &Guides", view.page_scene.set_show_guides, "Ctrl+;",
+                           "Bleed (red), trim (black) and safe area (blue)", checkable=True)
+    w.act_guides.setChecked(True)
+    w.act_order = _action(w, "Show &Reading Order", view.page_scene.set_show_order, "Ctrl+R",
+                          "Number the panels in reading order", checkable=True)
+    w.act_snap = _action(w, "&Snap", lambda on: setattr(view, "snapping", on), "Ctrl+Shift+;",
+                         "Snap to guides, gutters and other panels' edges (hold Alt to suspend)", checkable=True)
+    w.act_snap.setChecked(True)
+    w.act_add_page = _action(w, "&Add Page", w.pages_dock.add_page, "Ctrl+Shift+N")
+    w.act_remove_page = _action(w, "&Remove Page", w.pages_dock.remove_page)
+
+    w.tool_group = QActionGroup(w)
+    w.tool_actions: dict[str, QAction] = {}
+    for tool, label, key, tip in TOOLS:
+        act = _action(w, label, None, key, tip, checkable=True)
+        act.triggered.connect(lambda _=False, t=tool: view.set_tool(t))
+        w.tool_group.addAction(act)
+        w.tool_actions[tool.value] = act
+    for kind, label, key in BALLOONS:
+        act = _action(w, label, None, key or None, f"Click or drag to place a {label.lower()} balloon, then type",
+                      checkable=True)
+        act.triggered.connect(lambda _=False, k=kind: w.set_balloon_tool(k))
+        w.tool_group.addAction(act)
+        w.tool_actions[f"balloon:{kind.value}"] = act
+    w.tool_actions["select"].setChecked(True)
+
+    # --- menus ---
+    mb = w.menuBar()
+    m = mb.addMenu("&File")
+    m.addActions([w.act_new, w.act_open])
+    w.recent_menu = m.addMenu("Open &Recent")
+    m.addSeparator()
+    m.addActions([w.act_save, w.act_save_as, w.act_export])
+    m.addSeparator()
+    m.addAction(w.act_quit)
+    m = mb.addMenu("&Edit")
+    m.addActions([w.act_undo, w.act_redo])
+    m.addSeparator()
+    m.addActions([w.act_delete, w.act_select_all])
+    m = mb.addMenu("&Panel")
+    m.addActions([w.act_merge, w.act_split_h, w.act_split_v])
+    m.addSeparator()
+    m.addActions([w.act_front, w.act_forward, w.act_backward, w.act_back])
+    w.panel_menu = m
+    m = mb.addMenu("Pa&ge")
+    m.addActions([w.act_add_page, w.act_remove_page])
+    tm = m.addMenu("Apply &Template")
+    for name in layout.TEMPLATES:
+        tm.addAction(name, lambda n=name: w.apply_template(n))
+    m = mb.addMenu("&Tools")
+    for act in w.tool_group.actions():
+        m.addAction(act)
+    m = mb.addMenu("&View")
+    m.addActions([w.act_zoom_in, w.act_zoom_out, w.act_fit, w.act_actual])
+    m.addSeparator()
+    m.addActions([w.act_guides, w.act_order, w.act_snap])
+    m.addSeparator()
+    w.docks_menu = m.addMenu("&Docks")
+
+    # --- toolbars ---
+    tb = QToolBar("File", w, objectName="FileToolbar")
+    tb.addActions([w.act_new, w.act_open, w.act_save, w.act_export])
+    tb.addSeparator()
+    tb.addActions([w.act_undo, w.act_redo])
+    w.addToolBar(tb)
+
+    tb = QToolBar("Tools", w, objectName="ToolsToolbar")
+    for act in w.tool_group.actions():
+        tb.addAction(act)
+    w.addToolBar(tb)
+
+    tb = QToolBar("Page", w, objectName="PageToolbar")
+    tb.addWidget(QLabel(" Template "))
+    w.template_combo = QComboBox(toolTip="Replace this page's panels by a template (undoable)")
+    w.template_combo.addItem("—")
+    w.template_combo.addItems(list(layout.TEMPLATES))
+    w.template_combo.activated.connect(lambda i: i > 0 and w.apply_template(w.template_combo.itemText(i)))
+    tb.addWidget(w.template_combo)
+    tb.addWidget(QLabel("  Gutter "))
+    w.gutter_spin = QDoubleSpinBox(suffix=" mm", decimals=1, singleStep=0.5, keyboardTracking=False,
+                                   toolTip="Space between panels; changing it re-flows the panels")
+    w.gutter_spin.setRange(0, 30)
+    w.gutter_spin.valueChanged.connect(w.set_gutter)
+    tb.addWidget(w.gutter_spin)
+    tb.addWidget(QLabel("  Read "))
+    w.order_combo = QComboBox(toolTip="Reading order of the page")
+    w.order_combo.addItem("Left → right", "ltr")
+    w.order_combo.addItem("Right → left", "rtl")
+    w.order_combo.activated.connect(lambda i: w.set_reading_order(w.order_combo.itemData(i)))
+    tb.addWidget(w.order_combo)
+    tb.addAction(w.act_order)
+    w.addToolBar(tb)
+
+    w.addToolBarBreak()
+    # Panel actions: the lead adds generation controls (generate, vary, mask brush…) to this toolbar.
+    tb = QToolBar("Panel Actions", w, objectName="PanelActions")
+    tb.addActions([w.act_merge, w.act_split_h, w.act_split_v])
+    tb.addSeparator()
+    tb.addActions([w.act_front, w.act_back, w.act_delete])
+    w.panel_toolbar = tb
+    w.addToolBar(tb)
+
+    tb = QToolBar("Lettering", w, objectName="LetteringToolbar")
+    tb.addWidget(QLabel(" Font "))
+    w.font_combo = QFontComboBox(toolTip="Font of the selected balloons")
+    w.font_combo.setMaximumWidth(200)
+    w.font_combo.currentFontChanged.connect(lambda f: w.set_balloon_font(family=f.family()))
+    tb.addWidget(w.font_combo)
+    w.font_size = QDoubleSpinBox(suffix=" pt", decimals=1, singleStep=0.5, keyboardTracking=False,
+                                 toolTip="Largest text size; long text shrinks to fit the balloon")
+    w.font_size.setRange(4, 72)
+    w.font_size.valueChanged.connect(lambda v: w.set_balloon_font(font_size=v))
+    tb.addWidget(w.font_size)
+    w.lettering_toolbar = tb
+    w.addToolBar(tb)
+
+    tb = QToolBar("View", w, objectName="ViewToolbar")
+    tb.addActions([w.act_zoom_out, w.act_fit, w.act_zoom_in])
+    tb.addSeparator()
+    tb.addActions([w.act_guides, w.act_snap])
+    w.addToolBar(tb)
+    for a in (w.act_delete, w.act_merge, w.act_split_h, w.act_split_v, w.act_front, w.act_back):
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

@@ -1,0 +1,393 @@
+"""The Panelsmith main window: the page canvas in the middle, docks around it, files and settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+from app import edits, layout
+from app.document import Document
+from app.model import BalloonKind, Project, ReadingOrder
+
+from . import actions, autosave
+from .canvas import PageView, Tool
+from .canvas.balloon_item import BalloonItem
+from .canvas.lettering_bridge import lettering_font
+from .docks import CardsDock, PagesDock, PanelPropertiesDock, VariantsDock
+from .settings import APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file
+
+try:
+    from app.project_io import ProjectFileError, load_project, save_project
+except ImportError:  # pragma: no cover - project_io belongs to another engineer
+    load_project = save_project = None
+
+    class ProjectFileError(Exception):
+        pass
+
+FILE_FILTER = "Panelsmith comics (*.comic);;All files (*)"
+SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "sample.comic"
+
+
+def new_project() -> Project:
+    """A fresh comic: one A4 page with a classic manga layout."""
+    project = Project(title="Untitled")
+    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "manga-5"))
+    return project
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, doc: Document | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PanelsmithMainWindow")
+        self.doc = doc or Document(new_project())
+        self.settings = app_settings()
+        self.view = PageView(self.doc, self)
+        self.setCentralWidget(self.view)
+        self.setDockNestingEnabled(True)
+        self.pages_dock = PagesDock(self.doc, self)
+        self.cards_dock = CardsDock(self.doc, self)
+        self.props_dock = PanelPropertiesDock(self.doc, self)
+        self.variants_dock = VariantsDock(self.doc, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.pages_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.cards_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.props_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.variants_dock)
+        self.resizeDocks([self.pages_dock], [190], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.cards_dock], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.cards_dock, self.props_dock, self.variants_dock], [260, 340, 220],
+                         Qt.Orientation.Vertical)
+        actions.build(self)
+        for dock in (self.pages_dock, self.cards_dock, self.props_dock, self.variants_dock):
+            self.docks_menu.addAction(dock.toggleViewAction())
+        self._build_status_bar()
+        self._connect()
+        self.autosave = autosave.Autosaver(self.doc, self)
+        self.update_title()
+        self.update_recent_menu()
+        self._sync_page_controls()
+        self._selection_changed()
+        self.resize(1500, 950)
+        self.restore_state()
+
+    # --- wiring ------------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.selection_label = QLabel()
+        self.cursor_label = QLabel()
+        self.cursor_label.setMinimumWidth(150)
+        self.zoom_label = QLabel()
+        self.zoom_label.setMinimumWidth(80)
+        for label in (self.selection_label, self.cursor_label, self.zoom_label):
+            sb.addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        doc, view, scene = self.doc, self.view, self.view.page_scene
+        doc.modifiedChanged.connect(self.update_title)
+        doc.undo_stack.indexChanged.connect(self.update_title)
+        view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0f} %"))
+        view.cursorMoved.connect(lambda x, y: self.cursor_label.setText(f"x {x:.1f}  y {y:.1f} mm"))
+        view.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        view.toolChanged.connect(self._tool_changed)
+        view.panelActivated.connect(self._focus_prompt)
+        self.cards_dock.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        scene.selectionChanged.connect(self._selection_changed)
+        scene.pageShown.connect(self.pages_dock.show_page)
+        scene.pageShown.connect(self._sync_page_controls)
+        self.pages_dock.pageSelected.connect(scene.set_page)
+        doc.pageChanged.connect(self._sync_page_controls)
+        doc.pagesChanged.connect(self._sync_page_controls)
+        doc.itemsChanged.connect(self._selection_changed)
+        self.pages_dock.show_page(scene.page_id)
+
+    def _tool_changed(self, tool: str) -> None:
+        key = f"balloon:{self.view.balloon_kind.value}" if tool == Tool.BALLOON.value else tool
+        if key in self.tool_actions:
+            self.tool_actions[key].setChecked(True)
+
+    def set_balloon_tool(self, kind: BalloonKind) -> None:
+        self.view.balloon_kind = BalloonKind(kind)
+        self.view.set_tool(Tool.BALLOON)
+
+    def _focus_prompt(self, panel_id: str) -> None:
+        self.props_dock.set_panel(panel_id)
+        self.props_dock.raise_()
+        self.props_dock.prompt.setFocus()
+
+    def _selection_changed(self, *_) -> None:
+        scene = self.view.page_scene
+        ids = scene.selected_ids()
+        panels = scene.selected_panel_ids()
+        balloons = [scene.items_by_id[i] for i in ids if isinstance(scene.items_by_id.get(i), BalloonItem)]
+        panel_id = panels[0] if len(panels) == 1 else ""
+        self.props_dock.set_panel(panel_id)
+        self.variants_dock.set_panel(panel_id)
+        if not ids:
+            text = "Nothing selected"
+        elif len(ids) == 1:
+            text = "1 panel" if panels else "1 balloon"
+        else:
+            text = f"{len(panels)} panels, {len(ids) - len(panels)} balloons"
+        self.selection_label.setText(text)
+        has_sel = bool(ids)
+        self.act_delete.setEnabled(has_sel)
+        self.act_merge.setEnabled(len(panels) >= 2)
+        self.act_split_h.setEnabled(len(panels) == 1)
+        self.act_split_v.setEnabled(len(panels) == 1)
+        for a in (self.act_front, self.act_forward, self.act_backward, self.act_back):
+            a.setEnabled(len(ids) == 1)
+        self.lettering_toolbar.setEnabled(bool(balloons))
+        if balloons:
+            b = balloons[0].balloon
+            self.font_combo.blockSignals(True)
+            self.font_combo.setCurrentFont(lettering_font(b.font, b.font_size))
+            self.font_combo.blockSignals(False)
+            self.font_size.blockSignals(True)
+            self.font_size.setValue(b.font_size)
+            self.font_size.blockSignals(False)
+
+    def _sync_page_controls(self, *_) -> None:
+        page = self.view.page_scene.page
+        for w in (self.gutter_spin, self.order_combo, self.template_combo):
+            w.blockSignals(True)
+            w.setEnabled(page is not None)
+        if page is not None:
+            self.gutter_spin.setValue(page.gutter_mm)
+            self.order_combo.setCurrentIndex(0 if ReadingOrder(page.reading_order) == ReadingOrder.LTR else 1)
+            self.template_combo.setCurrentIndex(max(0, self.template_combo.findText(page.template or "—")))
+        for w in (self.gutter_spin, self.order_combo, self.template_combo):
+            w.blockSignals(False)
+        self.act_remove_page.setEnabled(len(self.doc.project.pages) > 1)
+
+    # --- edit commands ------------------------------------------------------------------------
+
+    def _edit(self, fn, *args, **kwargs):
+        return self.view.run_edit(fn, *args, **kwargs)
+
+    def delete_selection(self) -> None:
+        ids = self.view.page_scene.selected_ids()
+        if ids:
+            self._edit(edits.delete_items, self.doc, self.view.page_id, ids)
+
+    def select_all(self) -> None:
+        scene = self.view.page_scene
+        scene.select_ids(list(scene.items_by_id))
+
+    def merge_selection(self) -> None:
+        ids = self.view.page_scene.selected_panel_ids()
+        new_id = self._edit(edits.merge_panels, self.doc, self.view.page_id, ids)
+        if isinstance(new_id, str):
+            self.view.page_scene.select_ids([new_id])
+
+    def split_selection(self, vertical: bool) -> None:
+        ids = self.view.page_scene.selected_panel_ids()
+        if len(ids) == 1:
+            self._edit(edits.split_panel_evenly, self.doc, self.view.page_id, ids[0], vertical)
+
+    def z_order(self, where: str) -> None:
+        ids = self.view.page_scene.selected_ids()
+        if len(ids) == 1:
+            self._edit(edits.set_z_order, self.doc, self.view.page_id, ids[0], where)
+
+    def apply_template(self, name: str) -> None:
+        if self.view.page_id:
+            self._edit(edits.apply_template, self.doc, self.view.page_id, name)
+
+    def set_gutter(self, value: float) -> None:
+        page = self.view.page_scene.page
+        if page is not None and abs(page.gutter_mm - value) > 1e-6:
+            self._edit(edits.set_page_props, self.doc, page.id, gutter_mm=round(value, 2))
+
+    def set_reading_order(self, order: str) -> None:
+        page = self.view.page_scene.page
+        if page is not None and ReadingOrder(page.reading_order) != ReadingOrder(order):
+            self._edit(edits.set_page_props, self.doc, page.id, reading_order=ReadingOrder(order))
+            self.act_order.setChecked(True)
+
+    def set_balloon_font(self, **fields) -> None:
+        scene = self.view.page_scene
+        for item_id in scene.selected_ids():
+            if isinstance(scene.items_by_id.get(item_id), BalloonItem):
+                self._edit(edits.update_balloon, self.doc, self.view.page_id, item_id, **fields)
+
+    # --- files --------------------------------------------------------------------------------
+
+    def update_title(self, *_) -> None:
+        try:
+            modified = self.doc.modified
+        except RuntimeError:  # the undo stack is being destroyed at shutdown
+            return
+        name = self.doc.path.name if self.doc.path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — Panelsmith")
+        self.setWindowModified(modified)
+
+    def update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = recent_files(self.settings)
+        for path in files:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_file(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(files))
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; True when it is fine to go on (saved or discarded)."""
+        if not self.doc.modified:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to {self.doc.path.name if self.doc.path else 'this comic'}?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        self.unsaved_box = box
+        answer = box.exec()
+        self.unsaved_box = None
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.view.finish_text_edit()
+            self.doc.reset(new_project())
+            self.autosave.reset()
+
+    def open_file(self, path: str | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open comic", self._last_dir(), FILE_FILTER)
+            if not path:
+                return False
+        return self.load(path)
+
+    def load(self, path: str | Path, offer_recovery: bool = True, keep_path: bool = True) -> bool:
+        """Open ``path`` (no unsaved-changes question); errors appear in a message box.
+
+        ``keep_path=False`` opens a file as a new untitled comic (the bundled sample)."""
+        try:
+            if load_project is None:
+                raise ProjectFileError("opening projects is not available in this build")
+            project = load_project(path)
+        except (ProjectFileError, OSError, ValueError) as exc:
+            QMessageBox.critical(self, "Cannot open file", f"{Path(path).name}: {one_line(exc)}")
+            remove_recent_file(str(Path(path).resolve()), self.settings)
+            self.update_recent_menu()
+            return False
+        self.view.finish_text_edit()
+        self.doc.reset(project, path if keep_path else None)
+        self.autosave.reset()
+        if not keep_path:
+            return True
+        add_recent_file(path, self.settings)
+        self.update_recent_menu()
+        self.settings.setValue("lastDir", str(Path(path).resolve().parent))
+        if offer_recovery:
+            self.autosave.offer_recovery(self)
+        return True
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        start = str(self.doc.path) if self.doc.path else str(Path(self._last_dir()) / "comic.comic")
+        path, _ = QFileDialog.getSaveFileName(self, "Save comic as", start, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".comic"):
+            path += ".comic"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        self.view.finish_text_edit()
+        try:
+            if save_project is None:
+                raise OSError("saving projects is not available in this build")
+            save_project(self.doc.project, path)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
+            QMessageBox.critical(self, "Cannot save", f"{path.name}: {one_line(exc)}")
+            return False
+        self.doc.mark_saved(path)
+        self.autosave.saved()
+        add_recent_file(path, self.settings)
+        self.update_recent_menu()
+        self.statusBar().showMessage(f"Saved {path.name}", 3000)
+        self.update_title()
+        return True
+
+    def export(self) -> None:
+        try:
+            from app.export import export
+        except ImportError:
+            QMessageBox.information(self, "Export", "Export is not available in this build.")
+            return
+        stem = self.doc.path.stem if self.doc.path else "comic"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export", str(Path(self._last_dir()) / f"{stem}.pdf"),
+            "PDF (*.pdf);;Comic book archive (*.cbz);;PNG pages (folder)")
+        if not path:
+            return
+        fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            out = export(self.doc.project, fmt, path)
+        except Exception as exc:  # noqa: BLE001
+            QApplication.restoreOverrideCursor()
+            QMessageBox.critical(self, "Export failed", one_line(exc))
+            return
+        QApplication.restoreOverrideCursor()
+        self.statusBar().showMessage(f"Exported {out}", 5000)
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("lastDir", str(Path.home())))
+
+    # --- window state ---------------------------------------------------------------------------
+
+    def restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.view.finish_text_edit()
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_state()
+        self.autosave.stop(clean=True)
+        event.accept()
+
+
+def run(path: str | None = None) -> int:
+    """Start the GUI with ``path`` (or the bundled sample); returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    icon = Path(__file__).resolve().parent.parent / "resources" / "icon.png"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    window = MainWindow()
+    window.show()
+    target = Path(path) if path else (SAMPLE if SAMPLE.exists() else None)
+    if target is not None:
+        QTimer.singleShot(0, lambda: window.load(target, keep_path=bool(path)))
+    return app.exec()
