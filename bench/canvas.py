@@ -1,0 +1,128 @@
+"""Canvas benchmark: a page with 60 panels (with images) and 40 balloons, offscreen.
+
+Measures (median of a few repeats):
+  frame_ms  - drawing one full frame of the view into a QImage (1200 × 1600 px viewport)
+  move20_ms - the whole gesture of dragging 20 selected items: press, 10 mouse moves, release,
+              the undo command and the scene update from the document's signal
+The last line of output is the figures as JSON.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/canvas.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QImage, QPainter  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app import edits, layout  # noqa: E402
+from app.document import Document  # noqa: E402
+from app.model import Balloon, BalloonKind, Panel, Project, Rect, new_id  # noqa: E402
+
+PANELS, BALLOONS, MOVED, REPEATS = 60, 40, 20, 7
+
+
+def build_document() -> Document:
+    """A4 page, 6 × 10 panels each showing a 768 × 512 image, 40 speech/thought/caption/shout balloons."""
+    page = layout.new_page(layout.PAGE_SIZES["A4"])
+    cols, rows, g = 6, 10, 2.0
+    area = page.safe_rect
+    w = (area.w - g * (cols - 1)) / cols
+    h = (area.h - g * (rows - 1)) / rows
+    rng = np.random.default_rng(0)
+    for i in range(PANELS):
+        x = area.x + (i % cols) * (w + g)
+        y = area.y + (i // cols) * (h + g)
+        page.panels.append(Panel(id=new_id("panel"), points=Rect(x, y, w, h).points(), z=i))
+    kinds = list(BalloonKind)
+    for i in range(BALLOONS):
+        x = area.x + (i % 5) * 36 + 3
+        y = area.y + (i // 5) * 34 + 4
+        kind = kinds[i % len(kinds)]
+        tail = (x + 8, y + 22) if kind in (BalloonKind.SPEECH, BalloonKind.THOUGHT) else None
+        page.balloons.append(Balloon(id=new_id("balloon"), kind=kind, rect=Rect(x, y, 30, 16),
+                                     text=f"Balloon {i}: where did everybody go?", tail=tail, z=1000 + i))
+    doc = Document(Project(pages=[page]))
+    for i, panel in enumerate(page.panels):
+        pixels = (rng.random((512, 768, 3)) * 40 + np.array([i * 4 % 255, 120, 200 - i * 3 % 200])).astype(np.uint8)
+        edits.add_variant(doc, panel.id, Image.fromarray(pixels), kind="import")
+    doc.undo_stack.clear()
+    return doc
+
+
+def time_frame(view) -> float:
+    image = QImage(view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+    t = time.perf_counter()
+    painter = QPainter(image)
+    view.render(painter)
+    painter.end()
+    return (time.perf_counter() - t) * 1000
+
+
+def time_move(view, ids: list[str], step: int) -> float:
+    scene = view.page_scene
+    scene.select_ids(ids)
+    first = scene.items_by_id[ids[0]]
+    box = first.box
+    start = view.mapFromScene(QPointF(box.x + box.w / 2, box.y + box.h / 2))
+    viewport = view.viewport()
+    t = time.perf_counter()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for k in range(1, 11):
+        QTest.mouseMove(viewport, start + (start * 0).__class__(k * step, k * step // 2))
+    end = start + start.__class__(10 * step, 5 * step)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    QApplication.processEvents()
+    return (time.perf_counter() - t) * 1000
+
+
+def main() -> dict:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from widgets.canvas import PageView
+
+    doc = build_document()
+    view = PageView(doc)
+    view.resize(1200, 1600)
+    view.show()
+    app.processEvents()
+    view.fit_page()
+    app.processEvents()
+    time_frame(view)  # warm caches (pixmap decode, glyphs)
+    frames = [time_frame(view) for _ in range(REPEATS)]
+    page = doc.project.pages[0]
+    ids = [p.id for p in page.panels[:10]] + [b.id for b in page.balloons[:10]]
+    moves = []
+    for r in range(REPEATS):
+        before = doc.undo_stack.count()
+        moves.append(time_move(view, ids, 4 if r % 2 == 0 else -4))
+        assert doc.undo_stack.count() == before + 1, "a drag must be one undo step"
+    frame_after = statistics.median(time_frame(view) for _ in range(3))
+    result = {
+        "panels": len(page.panels), "balloons": len(page.balloons), "moved_items": len(ids),
+        "viewport_px": [view.viewport().width(), view.viewport().height()],
+        "frame_ms_median": round(statistics.median(frames), 2),
+        "frame_ms_min": round(min(frames), 2),
+        "move20_gesture_ms_median": round(statistics.median(moves), 2),
+        "move20_gesture_ms_max": round(max(moves), 2),
+        "frame_after_moves_ms": round(frame_after, 2),
+    }
+    view.close()
+    return result
+
+
+if __name__ == "__main__":
+    figures = main()
+    print(json.dumps(figures))
