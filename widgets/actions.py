@@ -187,6 +187,7 @@ def build(w: "MainWindow") -> None:
     w.font_size = QDoubleSpinBox(suffix=" pt", decimals=1, singleStep=0.5, keyboardTracking=False,
                                  toolTip="Largest text size; long text shrinks to fit the balloon")
     w.font_size.setRange(4, 72)
+    w.font_size.setValue(9.0)
     w.font_size.valueChanged.connect(lambda v: w.set_balloon_font(font_size=v))
     tb.addWidget(w.font_size)
     w.lettering_toolbar = tb

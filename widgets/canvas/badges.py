@@ -33,10 +33,11 @@ def initials(name: str) -> str:
 class BadgeStripItem(QGraphicsItem):
     """A row of badges drawn at screen size at a panel's top-left corner."""
 
-    def __init__(self, parent: QGraphicsItem) -> None:
-        super().__init__(parent)
+    def __init__(self, owner: QGraphicsItem) -> None:
+        super().__init__()  # top-level, so balloons never hide the badges
+        self.owner = owner
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setZValue(40)
+        self.setZValue(15_000)
         self.font = QFont()
         self.font.setPixelSize(11)
         self.font.setBold(True)

@@ -23,6 +23,7 @@ class PanelItem(QGraphicsItem):
     def __init__(self, panel: Panel, stroke_mm: float, project: Project, pixmaps: PixmapCache) -> None:
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.project = project
         self.pixmaps = pixmaps
         self.handles = {role: HandleItem(role, self) for role in ROLES}
@@ -64,7 +65,7 @@ class PanelItem(QGraphicsItem):
         self._path = polygon_path(self.points)
         box = self.box
         place_handles(self.handles, box)
-        self.badges.setPos(box.x + 1.5, box.y + 1.5)
+        self._place_badges()
 
     def _update_badges(self) -> None:
         badges: list[Badge] = []
@@ -86,7 +87,18 @@ class PanelItem(QGraphicsItem):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self._show_handles(bool(value))
+        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self._place_badges()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged:
+            if self.badges.scene() is not None and self.badges.scene() is not self.scene():
+                self.badges.scene().removeItem(self.badges)
+            if self.scene() is not None and self.badges.scene() is None:
+                self.scene().addItem(self.badges)
         return super().itemChange(change, value)
+
+    def _place_badges(self) -> None:
+        box = self.box
+        self.badges.setPos(box.x + 1.5 + self.pos().x(), box.y + 1.5 + self.pos().y())
 
     # --- QGraphicsItem ---------------------------------------------------------------------------
 

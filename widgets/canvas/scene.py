@@ -9,6 +9,7 @@ from app.document import Document
 from app.model import Page, ReadingOrder
 
 from . import style
+from .badges import BadgeStripItem
 from .balloon_item import BalloonItem
 from .overlays import OrderNumberItem, SnapGuideItem, knife_line, rubber_rect
 from .page_item import PageItem
@@ -98,7 +99,7 @@ class PageScene(QGraphicsScene):
     def rebuild(self, keep_selection: bool = True) -> None:
         selected = set(self.selected_ids()) if keep_selection else set()
         for item in self.items_by_id.values():
-            self.removeItem(item)
+            self.removeItem(item)  # a panel takes its badge strip along (itemChange)
         self.items_by_id.clear()
         if self.page_item is not None:
             self.removeItem(self.page_item)
@@ -166,8 +167,7 @@ class PageScene(QGraphicsScene):
         for item in self.items(pos, deviceTransform=transform):
             if isinstance(item, (PanelItem, BalloonItem)) or getattr(item, "role", None):
                 return item
-            parent = item.parentItem()
-            if isinstance(parent, PanelItem):
+            if isinstance(item, BadgeStripItem):
                 return item
         return None
 

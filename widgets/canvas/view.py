@@ -173,7 +173,7 @@ class PageView(QGraphicsView):
             self.gesture = ResizeGesture(self, pos, hit.parentItem(), role)
             return
         if isinstance(hit, BadgeStripItem):
-            panel_item = hit.parentItem()
+            panel_item = hit.owner
             found = panel_item.badge_at(pos, self.viewportTransform())
             if found and found[1]:
                 self.run_edit(edits.unbind_card, self.doc, panel_item.item_id, found[0])
@@ -385,7 +385,9 @@ class PageView(QGraphicsView):
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
         pos = self.mapToScene(event.pos())
         hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
-        if isinstance(hit, BadgeStripItem) or getattr(hit, "role", None):
+        if isinstance(hit, BadgeStripItem):
+            hit = hit.owner
+        elif getattr(hit, "role", None):
             hit = hit.parentItem()
         if not isinstance(hit, (PanelItem, BalloonItem)):
             return
