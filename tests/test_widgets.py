@@ -25,9 +25,11 @@ NOMOD = Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory):
+def temp_settings(tmp_path_factory, monkeypatch):
+    """Preferences and recovery files go to temporary folders, never the user's."""
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path_factory.mktemp("settings")))
+    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
     yield
 
 
@@ -407,3 +409,69 @@ def test_zoom_actions_and_hand_pan(win):
     drag(win, (100, 100), (60, 100), mods=Qt.KeyboardModifier.ControlModifier)
     assert win.view.horizontalScrollBar().value() != h
     assert win.doc.undo_stack.count() == 0
+
+
+def test_balloon_tail_and_resize_are_one_step_each(win):
+    bid = edits.add_balloon(win.doc, page(win).id, "speech", Rect(60, 60, 40, 20), "Hey", tail=(70, 95))
+    win.doc.undo_stack.clear()
+    click(win, 80, 70)
+    assert win.view.page_scene.selected_ids() == [bid]
+    win.view.snapping = False
+    drag(win, (70, 95), (110, 100))
+    assert page(win).balloon(bid).tail == pytest.approx((110, 100), abs=0.8)
+    drag(win, (100, 80), (110, 90))  # bottom-right grip
+    r = page(win).balloon(bid).rect
+    assert (r.w, r.h) == pytest.approx((50, 30), abs=0.8)
+    assert win.doc.undo_stack.count() == 2
+    win.act_undo.trigger()
+    win.act_undo.trigger()
+    assert page(win).balloon(bid).tail == (70, 95) and page(win).balloon(bid).rect == Rect(60, 60, 40, 20)
+
+
+def test_scene_follows_document_without_orphans(win):
+    from widgets.canvas.badges import BadgeStripItem
+
+    for panel in page(win).panels:
+        edits.bind_card(win.doc, panel.id, win.doc.project.characters[0].id)
+    edits.apply_template(win.doc, page(win).id, "grid-3x3")
+    win.act_undo.trigger()
+    strips = [i for i in win.view.page_scene.items() if isinstance(i, BadgeStripItem)]
+    assert len(strips) == len(page(win).panels) == 4
+    assert set(win.view.page_scene.items_by_id) == {p.id for p in page(win).panels}
+
+
+def test_pick_variant_is_undoable(win):
+    panel = page(win).panels[0]
+    v1 = edits.add_variant(win.doc, panel.id, Image.new("RGB", (64, 64), "red"), kind="import")
+    edits.add_variant(win.doc, panel.id, Image.new("RGB", (64, 64), "blue"), kind="import")
+    click(win, panel.bbox.x + 5, panel.bbox.y + 5)
+    strip = win.variants_dock.strip
+    assert strip.count() == 2
+    item = strip.item(0)
+    QTest.mouseClick(strip.viewport(), LEFT, NOMOD, strip.visualItemRect(item).center())
+    assert page(win).panel(panel.id).current == v1
+    win.variants_dock.favourite.click()
+    assert page(win).panel(panel.id).variants[0].favourite
+    win.act_undo.trigger()
+    win.act_undo.trigger()
+    assert page(win).panel(panel.id).current != v1
+
+
+def test_autosave_and_recovery_offer(win, tmp_path, monkeypatch):
+    path = tmp_path / "crash.comic"
+    monkeypatch.setattr("widgets.main_window.QFileDialog.getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert win.save()
+    edits.add_panel(win.doc, page(win).id, Rect(5, 5, 30, 30))
+    assert win.autosave.autosave_now() is not None
+    assert win.autosave.autosave_now() is None  # nothing new since
+    answers = []
+    monkeypatch.setattr("widgets.autosave.QMessageBox.question",
+                        lambda *a: answers.append(a[1]) or QMessageBox.StandardButton.Yes)
+    other = MainWindow(Document(Project()))
+    try:
+        assert other.load(str(path))
+        assert answers and len(other.doc.project.pages[0].panels) == 5
+        assert other.doc.modified and other.isWindowModified()
+    finally:
+        other.doc.undo_stack.setClean()
+        other.close()

@@ -1,68 +1,47 @@
-"""Periodic autosave of unsaved work through :mod:`app.recovery`, and the offer to recover after a crash.
-
-``app.recovery`` belongs to another engineer; this adapter looks its functions up by name so the
-window works (without autosave) until the module exists.
-"""
+"""Autosave of unsaved work through :mod:`app.recovery` on a QTimer, and the offer to recover it."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app import recovery
 from app.document import Document
 
 AUTOSAVE_MS = 60_000
 
 
-def _recovery() -> Any:
-    try:
-        return importlib.import_module("app.recovery")
-    except ImportError:
-        return None
-
-
-def _fn(module: Any, *names: str) -> Callable | None:
-    for name in names:
-        fn = getattr(module, name, None) if module is not None else None
-        if callable(fn):
-            return fn
-    return None
-
-
 class Autosaver(QObject):
-    """Writes a recovery file every minute while the document has unsaved changes."""
+    """Writes the recovery file every minute while there are unsaved changes not yet autosaved."""
 
     def __init__(self, doc: Document, parent: QObject | None = None, interval_ms: int = AUTOSAVE_MS) -> None:
         super().__init__(parent)
         self.doc = doc
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.autosave_now)
+        self.timer.start()
         self._written_index = -1
         self.last_error = ""
-        if _recovery() is not None:
-            self.timer.start()
 
     def autosave_now(self) -> Path | None:
-        module = _recovery()
-        write = _fn(module, "write_recovery", "autosave", "save_recovery")
         stack = self.doc.undo_stack
-        if write is None or not self.doc.modified or stack.index() == self._written_index:
+        if not self.doc.modified or stack.index() == self._written_index:
             return None
         try:
-            out = write(self.doc.project, self.doc.path)
+            out = recovery.write_recovery(self.doc.project, self.doc.path)
         except Exception as exc:  # noqa: BLE001 - autosave must never interrupt work
             self.last_error = str(exc)
             return None
         self._written_index = stack.index()
-        return Path(out) if out else None
+        return out
 
-    def saved(self) -> None:
-        """The document was saved: its recovery file is obsolete."""
-        self._discard()
+    def saved(self, old_path: Path | None = None) -> None:
+        """The document was saved: its recovery file (and an untitled one) is obsolete."""
+        self._discard(self.doc.path)
+        if old_path != self.doc.path:
+            self._discard(old_path)
         self._written_index = -1
 
     def reset(self) -> None:
@@ -71,42 +50,40 @@ class Autosaver(QObject):
     def stop(self, clean: bool) -> None:
         self.timer.stop()
         if clean:
-            self._discard()
+            self._discard(self.doc.path)
 
-    def _discard(self) -> None:
-        remove = _fn(_recovery(), "remove_recovery", "discard_recovery", "clear_recovery")
-        if remove is not None:
-            try:
-                remove(self.doc.path)
-            except Exception:  # noqa: BLE001
-                pass
+    @staticmethod
+    def _discard(path: Path | None) -> None:
+        try:
+            recovery.remove_recovery(path)
+        except OSError:
+            pass
 
     def offer_recovery(self, parent: QWidget) -> bool:
-        """If a recovery file newer than the open file exists, ask to restore it (an undoable state)."""
-        module = _recovery()
-        find = _fn(module, "find_recovery", "newer_recovery", "recovery_for")
-        load = _fn(module, "load_recovery", "read_recovery")
-        if find is None or load is None:
-            return False
+        """If a recovery file newer than the open file exists, ask to restore it (as unsaved work)."""
         try:
-            found = find(self.doc.path)
-        except Exception:  # noqa: BLE001
+            found = recovery.find_recovery(self.doc.path)
+        except OSError:
             return False
         if not found:
             return False
+        what = self.doc.path.name if self.doc.path else "an untitled comic"
         answer = QMessageBox.question(
             parent, "Recover unsaved work?",
-            "Panelsmith found autosaved changes newer than this file (the app may have closed unexpectedly).\n"
-            "Recover them?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            f"Panelsmith found autosaved changes to {what} that are newer than the saved file "
+            "(the app may have closed unexpectedly).\nRecover them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
+            self._discard(self.doc.path)
             return False
         try:
-            project = load(found)
-        except Exception as exc:  # noqa: BLE001
-            QMessageBox.warning(parent, "Recovery failed", str(exc).splitlines()[0] if str(exc) else "unreadable")
+            project = recovery.load_recovery(found)
+        except Exception as exc:  # noqa: BLE001 - a damaged recovery file is reported, not raised
+            text = str(exc).strip().splitlines()
+            QMessageBox.warning(parent, "Recovery failed", text[0] if text else "the recovery file is damaged")
             return False
         path = self.doc.path
         self.doc.reset(project, path)
-        self.doc.undo_stack.resetClean()  # recovered work is unsaved
+        self.doc.undo_stack.resetClean()  # recovered work is unsaved until the user saves
         self.doc.modifiedChanged.emit(True)
         return True

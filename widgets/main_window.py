@@ -285,11 +285,10 @@ class MainWindow(QMainWindow):
         self.view.finish_text_edit()
         self.doc.reset(project, path if keep_path else None)
         self.autosave.reset()
-        if not keep_path:
-            return True
-        add_recent_file(path, self.settings)
-        self.update_recent_menu()
-        self.settings.setValue("lastDir", str(Path(path).resolve().parent))
+        if keep_path:
+            add_recent_file(path, self.settings)
+            self.update_recent_menu()
+            self.settings.setValue("lastDir", str(Path(path).resolve().parent))
         if offer_recovery:
             self.autosave.offer_recovery(self)
         return True
@@ -317,8 +316,9 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
             QMessageBox.critical(self, "Cannot save", f"{path.name}: {one_line(exc)}")
             return False
+        old_path = self.doc.path
         self.doc.mark_saved(path)
-        self.autosave.saved()
+        self.autosave.saved(old_path)
         add_recent_file(path, self.settings)
         self.update_recent_menu()
         self.statusBar().showMessage(f"Saved {path.name}", 3000)
