@@ -45,6 +45,29 @@ def _action(parent: QWidget, text: str, slot: Callable | None = None, shortcut=N
     return act
 
 
+class _StableAction(QAction):
+    """A toolbar twin of an undo/redo action with a fixed label (the toolbar must not jump about);
+    its tooltip names the step, e.g. "Undo Move"."""
+
+    def __init__(self, parent: QWidget, source: QAction, label: str) -> None:
+        super().__init__(label, parent)
+        self.source = source
+        self.triggered.connect(source.trigger)
+        source.changed.connect(self.sync)
+        self.sync()
+
+    def sync(self) -> None:
+        try:
+            self.setEnabled(self.source.isEnabled())
+            self.setToolTip(f"{self.source.text().replace('&', '')} ({self.source.shortcut().toString()})")
+        except RuntimeError:  # the source is being destroyed with the window
+            pass
+
+
+def _stable(parent: QWidget, source: QAction, label: str) -> QAction:
+    return _StableAction(parent, source, label)
+
+
 def build(w: "MainWindow") -> None:
     """Create ``w.act_*`` actions, the menu bar and the toolbars."""
     view, doc = w.view, w.doc
@@ -139,7 +162,7 @@ def build(w: "MainWindow") -> None:
     tb = QToolBar("File", w, objectName="FileToolbar")
     tb.addActions([w.act_new, w.act_open, w.act_save, w.act_export])
     tb.addSeparator()
-    tb.addActions([w.act_undo, w.act_redo])
+    tb.addActions([_stable(w, w.act_undo, "Undo"), _stable(w, w.act_redo, "Redo")])
     w.addToolBar(tb)
 
     tb = QToolBar("Tools", w, objectName="ToolsToolbar")
