@@ -25,7 +25,6 @@ from engine.jobs import (
     JobProgress,
     JobResult,
     LoraConditioning,
-    ModelLoadError,
 )
 from engine.registry import ModelInfo, ModelKind, ModelRegistry
 from engine.sampling import Sampling, sampling_for
@@ -210,4 +209,4 @@ def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:
     return dataclasses.replace(request, job_id=new_job_id(), **changes)
 
 
-__all__ = ["Engine", "ProgressCallback", "with_defaults", "ModelLoadError"]
+__all__ = ["Engine", "ProgressCallback", "with_defaults"]

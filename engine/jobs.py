@@ -109,6 +109,14 @@ class GenerationRequest:
     conditioning: list[Conditioning] = field(default_factory=list)
     job_id: str = field(default_factory=new_job_id)
 
+    def __post_init__(self) -> None:
+        # Accept plain strings from the CLI and project files ("fast", "vary_region").
+        try:
+            self.kind = JobKind(self.kind)
+            self.preset = Preset(self.preset)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
+
     def validate(self) -> None:
         """Raise EngineError with a one-line message when the request cannot run."""
         if self.variants < 1 or self.variants > 64:

@@ -76,3 +76,12 @@ def test_apply_flags_to_request():
     assert out.aspect_ratio == pytest.approx(1.5) and out.width is None and out.height is None
     assert out.seed == 9 and out.variants == 3 and out.preset is Preset.FAST
     assert request.prompt == "ignored"  # the original is untouched
+
+
+def test_request_accepts_plain_strings():
+    from engine.jobs import EngineError, JobKind
+
+    request = GenerationRequest(kind="vary_region", preset="fast", model="m")
+    assert request.kind is JobKind.VARY_REGION and request.preset is Preset.FAST
+    with pytest.raises(EngineError):
+        GenerationRequest(preset="turbo-max")
