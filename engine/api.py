@@ -107,7 +107,10 @@ class Engine:
 
             return on_step
 
-        if request.kind is JobKind.GENERATE:
+        if request.kind is JobKind.GENERATE and request.init_image is not None:
+            images = self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, loras)
+            size = images[0].size
+        elif request.kind is JobKind.GENERATE:
             size = self._generate_size(request, model)
             images = [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, loras)
                       for i, seed in enumerate(seeds)]
@@ -150,6 +153,26 @@ class Engine:
         if aspect is None and (request.width or request.height):
             raise EngineError("give both width and height, or an aspect ratio")
         return imageops.size_for_aspect(aspect or native_w / native_h, native_w * native_h)
+
+    def _img2img(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
+                 sampling: Sampling, step_cb: Callable, cancel: threading.Event,
+                 loras: list[tuple[ModelInfo, float]]) -> list[Image.Image]:
+        """GENERATE with an init image: a whole-image variation at `strength` (default 0.6),
+        processed near native area and returned at the init image's size."""
+        source = request.init_image.convert("RGB")
+        native_w, native_h = model.native_size
+        if request.width and request.height:
+            size = imageops.round8(request.width), imageops.round8(request.height)
+        else:
+            size = imageops.size_for_aspect(source.width / source.height, native_w * native_h)
+        start = source.resize(size, Image.Resampling.LANCZOS)
+        strength = request.strength if request.strength is not None else 0.6
+        out = []
+        for index, seed in enumerate(seeds):
+            image = self._call(self.backend.img2img, model, prompt, start, seed, sampling, strength, step_cb(index),
+                               cancel, loras)
+            out.append(image if request.width and request.height else image.resize(source.size, Image.Resampling.LANCZOS))
+        return out
 
     def _repaint(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
                  sampling: Sampling, step_cb: Callable, cancel: threading.Event,

@@ -81,6 +81,7 @@ class GenerationRequest:
     Size: `width`+`height` give the exact output size (rounded to multiples of 8);
     otherwise `aspect_ratio` (width/height) picks a size near the model's native area.
     Sampling: `scheduler`, `steps` and `guidance` default from `preset` and the model family.
+    GENERATE with `init_image` makes whole-image variations (img2img, `strength` default 0.6).
     VARY_REGION needs `init_image` + `mask` (white = repaint); OUTPAINT needs `init_image`
     + `outpaint`; UPSCALE needs `init_image` + `scale` or `width`/`height`.
     """

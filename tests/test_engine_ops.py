@@ -199,3 +199,14 @@ def test_sdxl_lightning_preset_generate_and_outpaint(tiny_engine):
     assert out.images[0].size == (96, 64)
     assert np.array_equal(image[:, 32 + 5:], pixels(source)[:, 5:])
     assert tiny_engine.loads == 1
+
+
+def test_generate_from_init_image_is_a_variation(tiny_engine):
+    source = noise_image(96, 64, seed=9)
+    request = GenerationRequest(model="tiny-sd", seed=1, init_image=source, strength=0.5, **FAST)
+    progress = []
+    result = tiny_engine.run(request, progress.append)
+    assert result.images[0].size == source.size
+    assert progress[-1].step == progress[-1].total == 2  # strength 0.5 of 4 steps
+    again = tiny_engine.run(GenerationRequest(model="tiny-sd", seed=1, init_image=source, strength=0.5, **FAST))
+    assert np.array_equal(pixels(result.images[0]), pixels(again.images[0]))

@@ -53,6 +53,17 @@ class DiffusionBackend:
         pipe = model.pipe("txt2img")
         return self._run(model, pipe, prompt, size, seed, sampling, on_step, cancel, loras, {})
 
+    def img2img(self, model: LoadedModel, prompt: Prompt, image: Image.Image, seed: int, sampling: Sampling,
+                strength: float, on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
+                loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+        """A variation of the whole image (processing size, multiples of 8); `strength` 0..1."""
+        if model.info.inpaint:
+            return self.inpaint(model, prompt, image, Image.new("L", image.size, 255), seed, sampling, strength,
+                                on_step, cancel, loras)
+        pipe = model.pipe("img2img")
+        extra = dict(image=image, strength=strength)
+        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, loras, extra)
+
     def inpaint(self, model: LoadedModel, prompt: Prompt, image: Image.Image, mask: Image.Image, seed: int,
                 sampling: Sampling, strength: float = 1.0, on_step: Optional[StepCallback] = None,
                 cancel: Optional[threading.Event] = None, loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
@@ -68,8 +79,10 @@ class DiffusionBackend:
             raise JobCancelled("cancelled")
         pipe.scheduler = make_scheduler(sampling.scheduler, model.scheduler_config)
         width, height = size
+        if "mask_image" not in extra and "image" in extra:  # img2img takes its size from the image
+            width = height = None
         native_w, native_h = model.native_size
-        self._vae_tiling(pipe, width * height > 2 * native_w * native_h)
+        self._vae_tiling(pipe, size[0] * size[1] > 2 * native_w * native_h)
         preview_every = self.preview_every
 
         def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
@@ -84,9 +97,10 @@ class DiffusionBackend:
             return tensors
 
         generator = torch.Generator(device="cpu").manual_seed(seed)
+        sizes = {} if width is None else dict(width=width, height=height)
         with self._loras(pipe, loras), torch.inference_mode():
             out = pipe(
-                prompt=prompt.text, negative_prompt=prompt.negative or None, width=width, height=height,
+                prompt=prompt.text, negative_prompt=prompt.negative or None, **sizes,
                 num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
                 callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
             )
