@@ -103,11 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:
+    from engine.faces import FaceAnalysisError
+    from engine.jobs import EngineError
+
     from .export import ExportError
     from .project_io import ProjectFileError, ProjectSaveError
 
     text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
-    if isinstance(exc, (CliError, ProjectFileError, ExportError, ValueError, KeyError)):
+    if isinstance(exc, (CliError, ProjectFileError, ExportError, EngineError, FaceAnalysisError, ValueError,
+                        KeyError)):
         return 2, text or type(exc).__name__
     if isinstance(exc, ProjectSaveError):
         return 2, text

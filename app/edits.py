@@ -331,18 +331,22 @@ def add_variant(doc: Document, panel_id: str, image: Image.Image | bytes, kind: 
 
 def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image | bytes, int | None]],
                  kind: str, prompt: str, params: dict | None = None, select_first: bool = True,
-                 placement: Placement | None = None) -> list[str]:
-    """Add several generated images in one undo step; returns their variant ids."""
+                 placement: Placement | None = None, per_variant: list[dict] | None = None) -> list[str]:
+    """Add several generated images in one undo step; returns their variant ids.
+
+    ``per_variant`` adds parameters to each image's own record (e.g. its consistency score).
+    """
     images_in = [img for img, _ in results]
     images = _encode_images(images_in)
     page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
     panel = page.panel(panel_id)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     ids = []
-    for img, seed in results:
+    for index, (img, seed) in enumerate(results):
         png = img if isinstance(img, bytes) else encode_png(img)
+        own = per_variant[index] if per_variant else {}
         variant = Variant(id=new_id("var"), image=image_key(png), kind=kind, seed=seed, prompt=prompt,
-                          created=now, params=dict(params or {}))
+                          created=now, params={**(params or {}), **own})
         panel.variants.append(variant)
         ids.append(variant.id)
     if select_first and ids:

@@ -48,11 +48,13 @@ def _style_cards(project: Project, panel: Panel) -> list[StyleCard]:
 
 def panel_request(project: Project, panel_id: str, kind: JobKind = JobKind.GENERATE, *,
                   overrides: dict[str, Any] | None = None, mask: Image.Image | None = None,
-                  outpaint: PanSpec | ZoomOutSpec | None = None, prompt: str | None = None) -> GenerationRequest:
+                  outpaint: PanSpec | ZoomOutSpec | None = None, prompt: str | None = None,
+                  extra: dict[str, Any] | None = None) -> GenerationRequest:
     """The request that generates (or varies, extends) a panel, as the user set it up.
 
     Precedence, lowest first: project settings, a bound style card's preferred model, the
     panel's seed, flags in the prompt, then ``overrides`` (command-line options, dialog fields).
+    ``extra`` sets other request fields as they are (e.g. ``feather_px``).
     """
     _, panel = project.find_panel(panel_id)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -85,7 +87,7 @@ def panel_request(project: Project, panel_id: str, kind: JobKind = JobKind.GENER
     request.prompt = prompt_text
     request.negative_prompt = ", ".join(negative)
 
-    for key, value in overrides.items():
+    for key, value in {**overrides, **(extra or {})}.items():
         if key == "preset":
             value = Preset(value)
         setattr(request, key, value)
@@ -95,6 +97,15 @@ def panel_request(project: Project, panel_id: str, kind: JobKind = JobKind.GENER
         request.init_image = current_image(project, panel)
         request.aspect_ratio = None
     return request
+
+
+def print_size(panel: Panel, size: tuple[int, int], dpi: int) -> tuple[int, int]:
+    """Pixel size an image needs to print at ``dpi`` where it shows in its frame (its placement)."""
+    from .placement import image_frame
+
+    rect = image_frame(panel.bbox, size, panel.placement).rect
+    width = max(8, round(rect.w / 25.4 * dpi))
+    return width, max(8, round(width * size[1] / size[0]))
 
 
 def pan_spec(direction: str | None, amount: float | None, zoom_out: float | None) -> PanSpec | ZoomOutSpec:
@@ -121,8 +132,13 @@ def content_offset(old_size: tuple[int, int], new_size: tuple[int, int], spec: P
             Direction.DOWN: (0, 0)}[spec.direction]
 
 
-def apply_result(doc: Document, result: JobResult, select: bool = True) -> list[str]:
-    """Add a finished job's images to its panel's variant history (one undo step)."""
+def apply_result(doc: Document, result: JobResult, select: bool = True,
+                 identity_scores: list[list[dict]] | None = None) -> list[str]:
+    """Add a finished job's images to its panel's variant history (one undo step).
+
+    ``identity_scores`` holds each image's consistency scores (``[{"card", "score"}]``), kept
+    with the variant so that ``info`` and the Consistency dock need not recompute them.
+    """
     request = result.request
     page, panel = doc.project.find_panel(request.panel_id)
     placement: Placement | None = None
@@ -133,11 +149,12 @@ def apply_result(doc: Document, result: JobResult, select: bool = True) -> list[
     params = {"model": request.model, "steps": result.metadata.get("steps", request.steps),
               "scheduler": result.metadata.get("scheduler", request.scheduler),
               "guidance": result.metadata.get("guidance", request.guidance),
-              "negative_prompt": request.negative_prompt}
-    params = {k: v for k, v in params.items() if v not in (None, "")}
+              "negative_prompt": request.negative_prompt, "warnings": result.metadata.get("warnings")}
+    params = {k: v for k, v in params.items() if v not in (None, "", [])}
+    per_variant = [{"identity": s} for s in identity_scores] if identity_scores else None
     return edits.add_variants(doc, panel.id, list(zip(result.images, result.seeds)),
                               kind=KIND_LABEL[request.kind], prompt=request.prompt, params=params,
-                              select_first=select, placement=placement)
+                              select_first=select, placement=placement, per_variant=per_variant)
 
 
 def repeat_requests(request: GenerationRequest, times: int) -> list[GenerationRequest]:

@@ -31,6 +31,7 @@ from engine.sampling import Sampling, sampling_for
 
 if TYPE_CHECKING:
     from engine.diffusion.backend import DiffusionBackend
+    from engine.diffusion.backend import JobExtras
     from engine.diffusion.pipelines import LoadedModel
 
 ProgressCallback = Callable[[JobProgress], None]
@@ -87,13 +88,22 @@ class Engine:
                  cancel: threading.Event) -> JobResult:
         from engine.diffusion.backend import Prompt
 
+        from engine.conditioning import find_adapters, has_conditioning, suggested_guidance
+        from engine.diffusion.backend import JobExtras
+
         info = self.registry.resolve(request.model)
-        loras = self._loras(request)
+        extras = JobExtras(self._loras(request))
+        if has_conditioning(request):
+            extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+            extras.adapters = find_adapters(self.registry, info.arch)
         if cancel.is_set():
             raise JobCancelled("cancelled")
         model = self.backend.model(info, request.device)
-        family = next((i.variant for i, _w in loras if i.variant == "lcm"), None) or info.family
-        sampling = sampling_for(family, request.preset, request.scheduler, request.steps, request.guidance)
+        family = next((i.variant for i, _w in extras.loras if i.variant == "lcm"), None) or info.family
+        guidance = request.guidance
+        if guidance is None and extras.conditions:
+            guidance = suggested_guidance(request, info.arch, family)
+        sampling = sampling_for(family, request.preset, request.scheduler, request.steps, guidance)
         first_seed = request.seed if request.seed is not None else random.randrange(2**32)
         seeds = [(first_seed + i) % 2**32 for i in range(request.variants)]
         prompt = Prompt(request.prompt, request.negative_prompt)
@@ -108,19 +118,19 @@ class Engine:
             return on_step
 
         if request.kind is JobKind.GENERATE and request.init_image is not None:
-            images = self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, loras)
+            images = self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
             size = images[0].size
         elif request.kind is JobKind.GENERATE:
             size = self._generate_size(request, model)
-            images = [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, loras)
+            images = [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, extras)
                       for i, seed in enumerate(seeds)]
         else:
-            images = self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, loras)
+            images = self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
             size = images[0].size
         metadata = dict(model=info.name, model_path=str(info.path), arch=model.arch.value,
                         scheduler=sampling.scheduler, steps=sampling.steps, guidance=sampling.guidance,
                         width=size[0], height=size[1], device=model.choice.device, dtype=model.choice.dtype_name,
-                        loras=[(i.name, w) for i, w in loras])
+                        loras=[(i.name, w) for i, w in extras.loras], warnings=list(extras.warnings))
         return JobResult(request.job_id, request, images, seeds, metadata)
 
     @staticmethod
@@ -140,7 +150,7 @@ class Engine:
         for cond in request.conditioning:
             if isinstance(cond, LoraConditioning):
                 loras.append((self.registry.resolve(cond.model, (ModelKind.LORA,)), cond.weight))
-            else:
+            elif type(cond).__name__ not in ("CharacterCondition", "StyleCondition"):
                 raise EngineError(f"conditioning {type(cond).__name__} is not supported by this engine")
         return loras
 
@@ -156,7 +166,7 @@ class Engine:
 
     def _img2img(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
                  sampling: Sampling, step_cb: Callable, cancel: threading.Event,
-                 loras: list[tuple[ModelInfo, float]]) -> list[Image.Image]:
+                 extras: "JobExtras") -> list[Image.Image]:
         """GENERATE with an init image: a whole-image variation at `strength` (default 0.6),
         processed near native area and returned at the init image's size."""
         source = request.init_image.convert("RGB")
@@ -170,13 +180,13 @@ class Engine:
         out = []
         for index, seed in enumerate(seeds):
             image = self._call(self.backend.img2img, model, prompt, start, seed, sampling, strength, step_cb(index),
-                               cancel, loras)
+                               cancel, extras)
             out.append(image if request.width and request.height else image.resize(source.size, Image.Resampling.LANCZOS))
         return out
 
     def _repaint(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
                  sampling: Sampling, step_cb: Callable, cancel: threading.Event,
-                 loras: list[tuple[ModelInfo, float]]) -> list[Image.Image]:
+                 extras: "JobExtras") -> list[Image.Image]:
         """Vary region and outpaint: inpaint a context crop at native size, paste back feathered."""
         source = request.init_image.convert("RGB")
         if request.kind is JobKind.OUTPAINT:
@@ -202,7 +212,7 @@ class Engine:
         images = []
         for index, seed in enumerate(seeds):
             out = self._call(self.backend.inpaint, model, prompt, model_image, model_mask, seed, sampling, strength,
-                             step_cb(index), cancel, loras)
+                             step_cb(index), cancel, extras)
             generated = np.asarray(out.convert("RGB").resize(crop.size, Image.Resampling.LANCZOS))
             matched = imageops.colour_match(generated, crop_original, ring)
             result = original.copy()

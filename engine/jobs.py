@@ -8,9 +8,12 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from engine.conditioning.types import CharacterCondition, StyleCondition
 
 
 class JobKind(enum.Enum):
@@ -66,8 +69,9 @@ class LoraConditioning:
     weight: float = 1.0
 
 
-# Identity/style adapters (issue 5) add their own dataclasses to this union.
-Conditioning = Union[LoraConditioning]
+# Identity and style conditions live in engine.conditioning (which imports this module);
+# the union names them as strings for type checkers.
+Conditioning = Union[LoraConditioning, "CharacterCondition", "StyleCondition"]
 
 
 def new_job_id() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
 import torch
@@ -30,6 +30,22 @@ class Prompt:
     negative: str = ""
 
 
+@dataclass
+class JobExtras:
+    """What a job adds to the base pipeline: LoRAs, identity/style conditions and adapter files.
+
+    ``warnings`` collects what the conditioning could not do (e.g. a missing adapter), for the result.
+    """
+
+    loras: list[tuple[ModelInfo, float]] = field(default_factory=list)
+    conditions: list = field(default_factory=list)  # engine.conditioning CharacterCondition/StyleCondition
+    adapters: Any = None  # engine.conditioning.AdapterFiles
+    warnings: list[str] = field(default_factory=list)
+
+
+NO_EXTRAS = JobExtras()
+
+
 class DiffusionBackend:
     def __init__(self, options: DeviceOptions = DeviceOptions(), preview_every: int = 1) -> None:
         self.options = options
@@ -45,36 +61,36 @@ class DiffusionBackend:
 
     def txt2img(self, model: LoadedModel, prompt: Prompt, size: tuple[int, int], seed: int,
                 sampling: Sampling, on_step: Optional[StepCallback] = None,
-                cancel: Optional[threading.Event] = None, loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+                cancel: Optional[threading.Event] = None, extras: JobExtras = NO_EXTRAS) -> Image.Image:
         if model.info.inpaint:  # inpaint-only models generate with a full mask
             grey = Image.new("RGB", size, (127, 127, 127))
             return self.inpaint(model, prompt, grey, Image.new("L", size, 255), seed, sampling, 1.0,
-                                on_step, cancel, loras)
+                                on_step, cancel, extras)
         pipe = model.pipe("txt2img")
-        return self._run(model, pipe, prompt, size, seed, sampling, on_step, cancel, loras, {})
+        return self._run(model, pipe, prompt, size, seed, sampling, on_step, cancel, extras, {})
 
     def img2img(self, model: LoadedModel, prompt: Prompt, image: Image.Image, seed: int, sampling: Sampling,
                 strength: float, on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
-                loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+                extras: JobExtras = NO_EXTRAS) -> Image.Image:
         """A variation of the whole image (processing size, multiples of 8); `strength` 0..1."""
         if model.info.inpaint:
             return self.inpaint(model, prompt, image, Image.new("L", image.size, 255), seed, sampling, strength,
-                                on_step, cancel, loras)
+                                on_step, cancel, extras)
         pipe = model.pipe("img2img")
         extra = dict(image=image, strength=strength)
-        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, loras, extra)
+        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, extras, extra)
 
     def inpaint(self, model: LoadedModel, prompt: Prompt, image: Image.Image, mask: Image.Image, seed: int,
                 sampling: Sampling, strength: float = 1.0, on_step: Optional[StepCallback] = None,
-                cancel: Optional[threading.Event] = None, loras: list[tuple[ModelInfo, float]] = ()) -> Image.Image:
+                cancel: Optional[threading.Event] = None, extras: JobExtras = NO_EXTRAS) -> Image.Image:
         """Repaint where `mask` is white; image and mask have the processing size (multiples of 8)."""
         pipe = model.pipe("inpaint")
         extra = dict(image=image, mask_image=mask, strength=strength)
-        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, loras, extra)
+        return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, extras, extra)
 
     def _run(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
              sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
-             loras: list[tuple[ModelInfo, float]], extra: dict) -> Image.Image:
+             extras: JobExtras, extra: dict) -> Image.Image:
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         pipe.scheduler = make_scheduler(sampling.scheduler, model.scheduler_config)
@@ -98,12 +114,34 @@ class DiffusionBackend:
 
         generator = torch.Generator(device="cpu").manual_seed(seed)
         sizes = {} if width is None else dict(width=width, height=height)
-        with self._loras(pipe, loras), torch.inference_mode():
-            out = pipe(
-                prompt=prompt.text, negative_prompt=prompt.negative or None, **sizes,
-                num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
-                callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
-            )
+        # Conditioning loads weights, so it is applied outside inference mode, and inside the
+        # LoRA context so that the engine's own LoRA handling does not remove the cards' LoRAs.
+        with self._loras(pipe, extras.loras):
+            applied = None
+            if extras.conditions:
+                from engine.conditioning.apply import apply_conditioning
+
+                applied = apply_conditioning(pipe, extras.conditions, width=size[0], height=size[1],
+                                             guidance=sampling.guidance, adapters=extras.adapters)
+                extras.warnings.extend(w for w in applied.warnings if w not in extras.warnings)
+            call = applied.pipe if applied else pipe
+            if call is not pipe:
+                call.scheduler = pipe.scheduler
+            text = applied.prompt(prompt.text) if applied else prompt.text
+            negative = applied.negative(prompt.negative) if applied else prompt.negative
+            try:
+                with torch.inference_mode():
+                    out = call(
+                        prompt=text, negative_prompt=negative or None, **sizes,
+                        num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
+                        callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
+                        **(applied.call_kwargs if applied else {}),
+                    )
+            finally:
+                if applied is not None:
+                    from engine.conditioning.apply import remove_conditioning
+
+                    remove_conditioning(applied)
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         return out.images[0]

@@ -6,6 +6,8 @@ views over the same components made with `from_pipe`, so switching task loads no
 """
 from __future__ import annotations
 
+import warnings
+
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +77,8 @@ def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) ->
     if arch is Arch.SD15:
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     try:
+        # `torch_dtype` works on every supported diffusers; newer ones warn that it is renamed.
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
         if info.kind is ModelKind.PIPELINE:
             pipe = cls.from_pretrained(str(info.path), **kwargs)
         elif info.kind is ModelKind.CHECKPOINT:

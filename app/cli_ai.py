@@ -1,0 +1,222 @@
+"""Command line for the engine: ``generate``, ``vary``, ``pan`` and ``upscale``.
+
+Each command loads the project, runs its jobs on the local engine with a progress bar on the
+terminal, records the results in the panels' variant histories (variant 0 is picked unless
+``--stage-only``) and saves the project atomically after each panel, so an interruption keeps
+what was finished and nothing half-done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .cli import CliError, _document, _int_in, _save, command
+
+SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS or "
+                   "~/.local/share/Panelsmith/models)")
+    p.add_argument("--model", metavar="NAME|PATH", help="checkpoint or diffusers folder (name in the models folder)")
+    p.add_argument("--steps", type=_int_in(1, 500, "--steps"))
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1, "--seed"))
+    p.add_argument("--variants", type=_int_in(1, 64, "--variants"), help="images per panel (seeds seed, seed+1, …)")
+    p.add_argument("--scheduler", metavar="NAME", help=SCHEDULER_HELP)
+    p.add_argument("--preset", choices=["fast", "quality"], help="steps and guidance preset for the model family")
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    return {"model": args.model, "steps": args.steps, "seed": args.seed, "variants": args.variants,
+            "scheduler": args.scheduler, "preset": args.preset, "guidance": args.guidance, "device": args.device}
+
+
+def _panel_ids(doc, args: argparse.Namespace) -> list[str]:
+    project = doc.project
+    if getattr(args, "panel", None):
+        try:
+            project.find_panel(args.panel)
+        except KeyError:
+            raise CliError(f"no panel {args.panel!r} in {args.path}") from None
+        return [args.panel]
+    if getattr(args, "page", None) is not None:
+        if not 1 <= args.page <= len(project.pages):
+            raise CliError(f"--page must be between 1 and {len(project.pages)}")
+        return [p.id for p in project.pages[args.page - 1].panels_in_reading_order()]
+    if getattr(args, "all", False):
+        return [p.id for page in project.pages for p in page.panels_in_reading_order()]
+    empty = [p.id for page in project.pages for p in page.panels_in_reading_order() if p.image is None]
+    if not empty:
+        raise CliError("every panel has an image: choose --panel ID, --page N or --all to generate again")
+    return empty
+
+
+class _Progress:
+    """A terminal progress bar (tqdm on stderr) fed by the engine's JobProgress."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label, self.quiet, self.bar = label, quiet, None
+
+    def __call__(self, progress) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=progress.total, desc=self.label, unit="step", file=sys.stderr, leave=False)
+        self.bar.n = progress.step
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _engine(args: argparse.Namespace):
+    from engine.api import Engine
+    from engine.device import DeviceOptions
+
+    return Engine(args.models, DeviceOptions(device=args.device))
+
+
+def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kwargs) -> int:
+    from .jobs_runner import prepare_request, run_panel_job
+
+    engine = _engine(args)
+    try:
+        for panel_id in panel_ids:
+            prepared = prepare_request(doc, panel_id, kind, args.models, registry=engine.registry,
+                                       overrides=_overrides(args), **request_kwargs)
+            for note in prepared.notes:
+                print(f"note: {note}", file=sys.stderr)
+            bar = _Progress(panel_id, args.quiet)
+            try:
+                result, ids = run_panel_job(doc, engine, prepared, select=not args.stage_only, progress=bar)
+            finally:
+                bar.close()
+            _save(doc)
+            seeds = ", ".join(str(s) for s in result.seeds)
+            w, h = result.images[0].size
+            print(f"{panel_id}: {len(ids)} variant(s) {w}x{h}, seeds {seeds}"
+                  f"{'' if args.stage_only else f', picked {ids[0]}'}")
+            for warning in result.metadata.get("warnings") or []:
+                print(f"note: {warning}", file=sys.stderr)
+    finally:
+        engine.close()
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from engine.jobs import JobKind
+
+    doc = _document(args.path)
+    return _run(doc, args, _panel_ids(doc, args), JobKind.GENERATE, prompt=args.prompt)
+
+
+def _read_mask(path: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.convert("L")
+    except FileNotFoundError:
+        raise CliError(f"mask {path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise CliError(f"cannot read mask {path}: {' '.join(str(exc).split())}") from None
+
+
+def cmd_vary(args: argparse.Namespace) -> int:
+    from engine.jobs import JobKind
+    from PIL import Image
+
+    from .generation import current_image
+
+    doc = _document(args.path)
+    [panel_id] = _panel_ids(doc, args)
+    image = current_image(doc.project, doc.project.find_panel(panel_id)[1])
+    mask = _read_mask(args.mask).resize(image.size, Image.Resampling.BILINEAR).point(lambda v: 255 if v >= 128 else 0)
+    if mask.getbbox() is None:
+        raise CliError(f"mask {args.mask} is black everywhere: paint white where the panel should change")
+    overrides = {} if args.feather is None else {"feather_px": args.feather}
+    return _run(doc, args, [panel_id], JobKind.VARY_REGION, mask=mask, prompt=args.prompt, extra=overrides)
+
+
+def cmd_pan(args: argparse.Namespace) -> int:
+    from engine.jobs import JobKind
+
+    from .generation import pan_spec
+
+    doc = _document(args.path)
+    [panel_id] = _panel_ids(doc, args)
+    spec = pan_spec(args.direction, args.amount, args.zoom_out)
+    return _run(doc, args, [panel_id], JobKind.OUTPAINT, outpaint=spec, prompt=args.prompt)
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from engine.api import Engine
+    from engine.jobs import GenerationRequest, JobKind
+
+    from .generation import apply_result, current_image, print_size
+
+    doc = _document(args.path)
+    [panel_id] = _panel_ids(doc, args)
+    page, panel = doc.project.find_panel(panel_id)
+    image = current_image(doc.project, panel)
+    width, height = print_size(panel, image.size, args.dpi or doc.project.dpi)
+    request = GenerationRequest(kind=JobKind.UPSCALE, panel_id=panel_id, init_image=image, width=width,
+                                height=height, model=args.model or "", device=args.device, prompt=panel.prompt)
+    engine = Engine(args.models)
+    try:
+        result = engine.run(request)
+    finally:
+        engine.close()
+    ids = apply_result(doc, result)
+    _save(doc)
+    print(f"{panel_id}: {image.width}x{image.height} -> {width}x{height} ({result.metadata.get('method')}), "
+          f"picked {ids[0]}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = command(subparsers, "generate", cmd_generate, "generate panels on the local GPU (or CPU)",
+                "Generate images for panels from their prompts and bound cards. Without --panel, --page "
+                "or --all, generates every panel that has no image yet.")
+    p.add_argument("path", metavar="PATH")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--panel", metavar="ID")
+    which.add_argument("--page", type=_int_in(1, 100000, "--page"), metavar="N", help="page number, from 1")
+    which.add_argument("--all", action="store_true", help="every panel of every page")
+    p.add_argument("--prompt", help="use this prompt instead of the panel's")
+    _add_engine_options(p)
+
+    p = command(subparsers, "vary", cmd_vary, "repaint a masked region of a panel (inpainting)")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--panel", metavar="ID", required=True)
+    p.add_argument("--mask", metavar="MASK.png", required=True, help="white where to repaint; any size")
+    p.add_argument("--prompt", required=True, help="what to paint in the region")
+    p.add_argument("--feather", type=_int_in(0, 512, "--feather"), metavar="PX",
+                   help="blend band in pixels (default 8); pixels farther from the mask stay identical")
+    _add_engine_options(p)
+
+    p = command(subparsers, "pan", cmd_pan, "extend a panel's image in a direction, or zoom out (outpainting)")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--panel", metavar="ID", required=True)
+    p.add_argument("--direction", choices=["left", "right", "up", "down"])
+    p.add_argument("--amount", type=float, help="fraction of the image's width or height (default 0.25)")
+    p.add_argument("--zoom-out", type=float, metavar="FACTOR", help="1.5, 2 or any factor up to 4")
+    p.add_argument("--prompt", help="what to paint in the new area (default: the panel's prompt)")
+    _add_engine_options(p)
+
+    p = command(subparsers, "upscale", cmd_upscale, "bring a panel's image to print resolution")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--panel", metavar="ID", required=True)
+    p.add_argument("--dpi", type=_int_in(72, 2400, "--dpi"), help="target dpi (default: the project's)")
+    p.add_argument("--models", metavar="DIR")
+    p.add_argument("--model", metavar="NAME", help="upscaler model (needs spandrel); default Lanczos")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])

@@ -1,0 +1,104 @@
+"""Run generation jobs for panels of a document, synchronously (command line) or as requests.
+
+``prepare_request`` is the one place that turns a panel and its bound cards into a complete
+engine request (prompt, flags, styles, identity conditioning, trigger words); the window's job
+queue and the command line both use it. ``finish_result`` adds a result to the panel's history
+with the consistency score of each image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from engine.jobs import EngineError, GenerationRequest, JobKind, JobProgress, JobResult, LoraConditioning
+from engine.registry import GENERATORS, ModelRegistry
+
+from . import generation, identity
+from .document import Document
+
+
+@dataclasses.dataclass
+class Prepared:
+    request: GenerationRequest
+    notes: list[str]
+
+
+def choose_model(doc: Document, registry: ModelRegistry, requested: str | None) -> str:
+    """The model to use: asked for, else the project's, else the only one installed."""
+    if requested:
+        return requested
+    if doc.project.settings.get("model"):
+        return doc.project.settings["model"]
+    models = registry.models(GENERATORS)
+    if len(models) == 1:
+        return str(models[0].path)
+    if not models:
+        registry.resolve("")  # raises ModelNotFoundError naming the folder layout
+    names = ", ".join(sorted(m.name for m in models))
+    raise EngineError(f"several models are installed ({names}): choose one with --model NAME")
+
+
+def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str | Path | None,
+                    registry: ModelRegistry | None = None, **kwargs) -> Prepared:
+    """A complete request for a panel, with identity/style conditioning from its bound cards.
+
+    ``kwargs`` go to :func:`app.generation.panel_request` (overrides, mask, outpaint, prompt).
+    Face analysis of the cards' references is cached in the document first (one undo step).
+    """
+    project = doc.project
+    _, panel = project.find_panel(panel_id)
+    notes: list[str] = []
+    registry = registry or ModelRegistry(models_dir)
+    overrides = dict(kwargs.pop("overrides", None) or {})
+    overrides["model"] = choose_model(doc, registry, overrides.get("model"))
+    request = generation.panel_request(project, panel_id, kind, overrides=overrides, **kwargs)
+    project_dir = doc.path.parent if doc.path else None
+    if panel.characters:
+        pack = _face_pack(models_dir)
+        backends = (identity.BUILTIN, identity.INSIGHTFACE) if pack else (identity.BUILTIN,)
+        for binding in panel.characters:
+            notes += identity.cache_card_faces(doc, binding.card, backends, models_dir)
+        _, panel = project.find_panel(panel_id)
+    chars, char_notes = identity.character_conditions(project, panel, models_dir, project_dir)
+    notes += char_notes
+    styles = identity.style_conditions(project, panel, project_dir)
+    request.conditioning = [*request.conditioning, *chars, *styles]
+    if not chars:  # identity from a LoRA alone: apply the cards' LoRAs directly
+        for binding in panel.characters:
+            card = project.card(binding.card)
+            lora = identity._lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0))
+            if lora is not None:
+                request.conditioning.append(LoraConditioning(str(lora.path), lora.weight))
+    words = identity.trigger_words(project, panel)
+    if words:
+        request.prompt = ", ".join([*words, request.prompt]) if request.prompt else ", ".join(words)
+    return Prepared(request, notes)
+
+
+def _face_pack(models_dir: str | Path | None):
+    from engine import faces
+
+    return faces.find_pack(models_dir) if models_dir else None
+
+
+def finish_result(doc: Document, result: JobResult, select: bool = True) -> list[str]:
+    """Score each image's identity against the bound characters, then add it to the history."""
+    _, panel = doc.project.find_panel(result.request.panel_id)
+    scores = []
+    for image in result.images:
+        try:
+            scores.append(identity.image_identity_scores(doc.project, panel, image.convert("RGB")))
+        except Exception as exc:  # noqa: BLE001 - a score is a bonus; never lose a result for it
+            scores.append([])
+            result.metadata.setdefault("warnings", []).append(f"consistency score failed: {exc}")
+    return generation.apply_result(doc, result, select=select, identity_scores=scores)
+
+
+def run_panel_job(doc: Document, engine, prepared: Prepared, select: bool = True,
+                  progress: Callable[[JobProgress], None] | None = None, cancel=None) -> tuple[JobResult, list[str]]:
+    """Run one prepared request on ``engine`` (an :class:`engine.api.Engine`) and record the result."""
+    result = engine.run(prepared.request, progress, cancel)
+    ids = finish_result(doc, result, select=select)
+    return result, ids
