@@ -1,0 +1,79 @@
+"""A bound character card conditions generation through FaceID found in the models folder."""
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import edits, layout
+from app.document import Document
+from app.jobs_runner import prepare_request, run_panel_job
+from app.model import Project
+from engine.api import Engine
+from engine.conditioning import CharacterCondition
+from engine.device import DeviceOptions
+from engine.jobs import JobKind
+from tests.faces_tiny_models import squares_image, write_pack
+from tests.helpers_conditioning import write_faceid
+from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
+
+FAST = {"model": "tiny-sd", "steps": 3, "scheduler": "euler", "seed": 11, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def identity_models(tiny_models_dir, tmp_path_factory):
+    from diffusers import UNet2DConditionModel
+
+    root = tmp_path_factory.mktemp("idmodels")
+    (root / "checkpoints").mkdir()
+    shutil.copytree(tiny_models_dir / "checkpoints" / "tiny-sd", root / "checkpoints" / "tiny-sd")
+    unet = UNet2DConditionModel.from_pretrained(root / "checkpoints" / "tiny-sd" / "unet")
+    (root / "ipadapter").mkdir()
+    write_faceid(root / "ipadapter" / "ip-adapter-faceid_sd15.safetensors", unet)
+    write_pack(root / "insightface")
+    return root
+
+
+def _doc(cw):
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["A4"], "splash")
+    pid = doc.project.pages[0].panels[0].id
+    edits.set_panel_fields(doc, pid, prompt="a portrait")
+    card = edits.add_card(doc, "character", "Square", [Image.fromarray(squares_image([(5, 5)], pattern_seed=2))])
+    if cw is not None:
+        edits.bind_card(doc, pid, card, cw)
+    return doc, pid, card
+
+
+def test_bound_card_conditions_generation_with_faceid(identity_models):
+    engine = Engine(identity_models, DeviceOptions(device="cpu"))
+    try:
+        plain_doc, plain_pid, _ = _doc(None)
+        plain = prepare_request(plain_doc, plain_pid, JobKind.GENERATE, identity_models, overrides=FAST)
+        assert not plain.request.conditioning
+        plain_result, _ = run_panel_job(plain_doc, engine, plain)
+
+        doc, pid, card = _doc(0)
+        prepared = prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
+        [cond] = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
+        assert cond.card_id == card and cond.cw == 0 and cond.face_embedding.shape == (512,)
+        result, ids = run_panel_job(doc, engine, prepared)
+        assert not np.array_equal(np.asarray(result.images[0]), np.asarray(plain_result.images[0]))
+        # the card's face analysis was cached in the document (both recognizers)
+        ref = doc.project.card(card).references[0]
+        assert {"builtin", "insightface"} <= set(ref.faces)
+        # the pipeline is back to its base state: the plain job again gives the same pixels
+        again, _ = run_panel_job(plain_doc, engine, prepare_request(plain_doc, plain_pid, JobKind.GENERATE, identity_models,
+                                                                    overrides=FAST))
+        assert np.array_equal(np.asarray(again.images[0]), np.asarray(plain_result.images[0]))
+        assert engine.loads == 1
+    finally:
+        engine.close()
+
+
+def test_card_without_face_pack_gets_a_clear_note(tiny_models_dir):
+    doc, pid, card = _doc(50)
+    prepared = prepare_request(doc, pid, JobKind.GENERATE, tiny_models_dir, overrides=FAST)
+    assert not any(isinstance(c, CharacterCondition) for c in prepared.request.conditioning)
+    assert any("no face model pack" in n and "insightface" in n for n in prepared.notes)
