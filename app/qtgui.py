@@ -1,4 +1,4 @@
-"""Headless-safe access to QtGui: a QGuiApplication created on demand.
+"""Headless-safe access to QtGui: a Qt application object created on demand.
 
 QFont, QFontDatabase and text layout need a Gui application object. Command-line export and tests
 run without a display, so when none is running we create one, on the ``offscreen`` platform when
@@ -27,5 +27,13 @@ def ensure_gui() -> QCoreApplication:
     if not os.environ.get("QT_QPA_PLATFORM") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    _app = QGuiApplication(sys.argv[:1] or ["panelsmith"])
+    # A QApplication (not just a QGuiApplication) so that windows can still be opened later in the
+    # same process (tests, or the GUI after a headless render): Qt cannot upgrade the application
+    # object afterwards. Only the application object comes from QtWidgets; drawing is QtGui-only.
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError:  # a build without QtWidgets: rendering still works
+        _app = QGuiApplication(sys.argv[:1] or ["panelsmith"])
+    else:
+        _app = QApplication(sys.argv[:1] or ["panelsmith"])
     return _app
