@@ -24,6 +24,7 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -119,6 +120,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(folder)
+        _remove_stale_temps(folder, path.name)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
@@ -182,6 +184,20 @@ def _thumbnail(project: Project) -> bytes | None:
     except Exception as exc:  # a thumbnail is optional: never let it block a save
         log.warning("project thumbnail skipped: %s", exc)
         return None
+
+
+STALE_TEMP_S = 3600
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Remove temporary files left by saves of this file that were killed (over an hour old)."""
+    cutoff = time.time() - STALE_TEMP_S
+    for leftover in folder.glob(f".{glob_escape(name)}.*.tmp"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def _set_mode(tmp: Path, path: Path) -> None:

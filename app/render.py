@@ -7,6 +7,8 @@ every output shares one drawing code. :func:`render_page` rasterises a page at a
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from typing import Callable
 
 from PIL import Image
@@ -69,15 +71,43 @@ def qimage_from_png(png: bytes) -> QImage:
     return image
 
 
-def project_images(project: Project) -> ImageSource:
-    """A decoder for the project's image keys that decodes each image once."""
-    cache: dict[str, QImage] = {}
+_DECODED_BUDGET = 512 * 1024 * 1024  # bytes of decoded pixels kept between renders
+_decoded: OrderedDict[tuple[str, int], QImage] = OrderedDict()
+_decoded_bytes = 0
+_decoded_lock = threading.Lock()
 
-    def get(key: str) -> QImage:
-        if key not in cache:
-            cache[key] = qimage_from_png(project.images[key])
-        return cache[key]
-    return get
+
+def decoded_image(key: str, png: bytes) -> QImage:
+    """The decoded image of a store entry, from a small LRU cache (keys are content hashes)."""
+    global _decoded_bytes
+    cache_key = (key, len(png))
+    with _decoded_lock:
+        image = _decoded.get(cache_key)
+        if image is not None:
+            _decoded.move_to_end(cache_key)
+            return image
+    image = qimage_from_png(png)
+    size = image.sizeInBytes()
+    with _decoded_lock:
+        if size <= _DECODED_BUDGET // 4 and cache_key not in _decoded:
+            _decoded[cache_key] = image
+            _decoded_bytes += size
+            while _decoded_bytes > _DECODED_BUDGET:
+                _, old = _decoded.popitem(last=False)
+                _decoded_bytes -= old.sizeInBytes()
+    return image
+
+
+def clear_image_cache() -> None:
+    global _decoded_bytes
+    with _decoded_lock:
+        _decoded.clear()
+        _decoded_bytes = 0
+
+
+def project_images(project: Project) -> ImageSource:
+    """A decoder for the project's image keys (cached across renders)."""
+    return lambda key: decoded_image(key, project.images[key])
 
 
 def paint_panel_art(painter: QPainter, panel: Panel, image: QImage) -> None:
