@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from engine.faces.conditioning import face_keypoints_image
 from engine.jobs import EngineError
 
 #: InstantID's keypoint colours (eyes, nose, mouth corners) and limbs (to the nose).
-KPS_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255))
-KPS_LIMBS = ((0, 2), (1, 2), (3, 2), (4, 2))
 #: Neutral frontal keypoints in a unit face box (used when a card has no keypoints).
 NEUTRAL_KPS = np.array([[0.36, 0.40], [0.64, 0.40], [0.50, 0.56], [0.39, 0.72], [0.61, 0.72]], np.float32)
 
@@ -103,15 +102,13 @@ def place_keypoints(kps: Optional[np.ndarray], kps_size: Optional[tuple[int, int
 
 
 def draw_keypoints(kps_list: Sequence[np.ndarray], size: tuple[int, int]) -> Image.Image:
-    """InstantID's keypoint image: limbs to the nose at 60% colour, then 10 px dots, on black."""
-    img = Image.new("RGB", size, (0, 0, 0))
-    draw = ImageDraw.Draw(img)
-    radius = max(2, round(10 * min(size) / 1024))  # 10 px at 1024, as InstantID draws them
-    stick = max(1, round(radius * 0.8))
+    """InstantID's keypoint image for one or more faces (drawn as its ``draw_kps``, on black).
+
+    InstantID draws 10 px dots and 4 px limbs at about 1024 px; smaller images scale them down.
+    """
+    scale = min(size) / 1024
+    radius, stick = max(2, round(10 * scale)), max(1, round(4 * scale))
+    out = np.zeros((size[1], size[0], 3), np.uint8)
     for kps in kps_list:
-        for a, b in KPS_LIMBS:
-            color = tuple(int(c * 0.6) for c in KPS_COLORS[a])
-            draw.line([tuple(kps[a]), tuple(kps[b])], fill=color, width=stick)
-        for i, (x, y) in enumerate(kps):
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=KPS_COLORS[i])
-    return img
+        out = np.maximum(out, face_keypoints_image(kps, size, stickwidth=stick, radius=radius))
+    return Image.fromarray(out, "RGB")

@@ -12,7 +12,9 @@ Backends (``FaceBackend`` protocol):
 """
 from .api import (FacesReport, analyze, builtin_backend, compare, compare_faces, compare_report,
                   faces_report, identity_embedding, insightface_backend, pick_backend, select_face)
-from .conditioning import blend_embeddings, face_keypoints_image
+from engine.conditioning.blend import blend_embeddings
+
+from .conditioning import face_keypoints_image
 from .images import to_rgb_array
 from .score import IDENTITY_THRESHOLD, distance_to_score, identity_score, score_identity
 from .types import (KEYPOINT_NAMES, Face, FaceAnalysisError, FaceBackend, FaceSelectionError,

@@ -1,9 +1,7 @@
-"""Conditioning helpers for InstantID / IP-Adapter FaceID: keypoint image, embedding blend."""
+"""InstantID's 5-keypoint conditioning image (the embedding blend lives in engine.conditioning.blend)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
 import numpy as np
 
 #: InstantID's colours for left eye, right eye, nose, left mouth, right mouth (RGB).
@@ -33,19 +31,3 @@ def face_keypoints_image(kps, size: tuple[int, int], stickwidth: int = 4, radius
     for (x, y), color in zip(pts, KPS_COLORS):
         out = cv2.circle(out, (int(x), int(y)), radius, color, -1)
     return out
-
-
-def blend_embeddings(embs: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
-    """Weighted mean of L2-normalised embeddings, renormalised (a card's ``URL::w`` references)."""
-    if len(embs) == 0:
-        raise ValueError("blend_embeddings needs at least one embedding")
-    m = np.stack([np.asarray(e, dtype=np.float64).ravel() for e in embs])
-    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-    w = np.ones(len(m)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (len(m),) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("weights must be non-negative, one per embedding, not all zero")
-    mean = (w[:, None] * m).sum(axis=0) / w.sum()
-    n = np.linalg.norm(mean)
-    if n < 1e-8:
-        raise ValueError("embeddings cancel out; cannot blend")
-    return (mean / n).astype(np.float32)
