@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygon
 from . import lettering
 from .layout import MM_PER_INCH
 from .model import Page, Panel, Placement, Project
+from .placement import image_frame
 from .qtgui import ensure_gui
 
 ImageSource = Callable[[str], QImage]
@@ -49,19 +50,13 @@ def panel_path(panel: Panel) -> QPainterPath:
 
 
 def image_rect(panel: Panel, width: int, height: int, placement: Placement | None = None) -> QRectF:
-    """Where a ``width`` × ``height`` px image lies on the page (mm) for a panel's placement.
-
-    Scale 1.0 covers the frame's bounding box (the image just fills it, cropping the excess);
-    the offset moves the image centre from the box centre.
-    """
-    place = placement or panel.placement
+    """Where a ``width`` × ``height`` px image lies on the page (mm) for a panel's placement
+    (see :func:`app.placement.image_frame`)."""
     box = panel.bbox
     if width <= 0 or height <= 0:
         return QRectF(box.x, box.y, box.w, box.h)
-    mm_per_px = max(box.w / width, box.h / height) * place.scale
-    w, h = width * mm_per_px, height * mm_per_px
-    cx, cy = box.x + box.w / 2 + place.offset_x, box.y + box.h / 2 + place.offset_y
-    return QRectF(cx - w / 2, cy - h / 2, w, h)
+    rect = image_frame(box, (width, height), placement or panel.placement).rect
+    return QRectF(rect.x, rect.y, rect.w, rect.h)
 
 
 def qimage_from_png(png: bytes) -> QImage:
