@@ -1,10 +1,14 @@
-"""Take the README screenshot: the real main window with the sample project, a panel selected.
+"""Take the README screenshots of the real main window with the sample project.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot.py [OUT.png]
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshot.py [OUT_DIR]
+
+screenshot.png: a panel selected, reading order shown. screenshot-editing.png: zoomed in, a speech
+balloon's text being typed in place and the frame knife half-way across a panel, with its snap guide.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,8 +24,9 @@ from widgets.main_window import SAMPLE, MainWindow  # noqa: E402
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "screenshot.png")
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs")
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    os.environ["PANELSMITH_RECOVERY_DIR"] = tempfile.mkdtemp()  # no recovery offer, no autosave left behind
     app = QApplication(sys.argv[:1])
     window = MainWindow()
     window.resize(1600, 1000)
@@ -37,13 +42,43 @@ def main() -> int:
         window.act_order.setChecked(True)
         window.view.fit_page()
 
-    def grab() -> None:
-        window.grab().save(str(out))
-        print(out)
+    def grab_main() -> None:
+        window.grab().save(str(out_dir / "screenshot.png"))
+
+    def pose_editing() -> None:
+        from PySide6.QtCore import QPointF, Qt
+        from PySide6.QtTest import QTest
+
+        from app import edits
+        from app.model import Rect
+        from widgets.canvas import Tool
+
+        view, scene = window.view, window.view.page_scene
+        page = scene.page
+        window.act_order.setChecked(False)
+        panel = page.panels[3]
+        b = panel.bbox
+        bid = edits.add_balloon(window.doc, page.id, "speech", Rect(b.x + 6, b.y + 6, 44, 22), "", (b.x + 20, b.y + 40))
+        view.set_zoom_percent(110)
+        view.centerOn(b.x + b.w / 2, b.y + b.h / 2)
+        view.edit_balloon_text(bid)
+        QTest.keyClicks(view.viewport(), "Is that a footprint? Nobody has been here for years")
+        view.set_tool(Tool.KNIFE)
+        knife = view.mapFromScene(QPointF(b.x - 4, b.y + b.h * 0.62))
+        QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, knife)
+        end = view.mapFromScene(QPointF(b.right + 4, b.y + b.h * 0.55))
+        QTest.mouseMove(view.viewport(), end)
+        scene.snap_guide.show_lines([b.x], [], page.bleed_rect)
+
+    def grab_editing() -> None:
+        window.grab().save(str(out_dir / "screenshot-editing.png"))
+        print(out_dir)
         app.quit()
 
     QTimer.singleShot(400, pose)
-    QTimer.singleShot(1200, grab)
+    QTimer.singleShot(1200, grab_main)
+    QTimer.singleShot(1400, pose_editing)
+    QTimer.singleShot(2200, grab_editing)
     return app.exec()
 
 

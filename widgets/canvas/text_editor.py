@@ -48,6 +48,16 @@ class BalloonTextEditor(QGraphicsTextItem):
         height_mm = self.boundingRect().height() * k
         self.setPos(area.x(), area.y() + max(0.0, (area.height() - height_mm) / 2))
 
+    def sync_text(self, text: str) -> None:
+        """Show the model's text (an undo happened) without echoing it back as an edit."""
+        if self.toPlainText() != text:
+            self._closing = True
+            self.setPlainText(text)
+            self._closing = False
+            cursor = self.textCursor()
+            cursor.movePosition(cursor.MoveOperation.End)
+            self.setTextCursor(cursor)
+
     def _changed(self) -> None:
         if not self._closing:
             self._on_text(self.toPlainText())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QMouseEvent,
                            QPainter, QWheelEvent)
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
@@ -243,8 +243,20 @@ class PageView(QGraphicsView):
 
     # --- keyboard ---------------------------------------------------------------------------------
 
+    def event(self, event) -> bool:
+        """While a balloon's text is edited, plain keys (V, H, Delete…) are text, not tool shortcuts."""
+        if event.type() == QEvent.Type.ShortcutOverride and self._editor is not None:
+            mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+            text_key = event.key() in (Qt.Key.Key_A, Qt.Key.Key_C, Qt.Key.Key_V, Qt.Key.Key_X)
+            if mods == Qt.KeyboardModifier.NoModifier or (mods == Qt.KeyboardModifier.ControlModifier and text_key):
+                event.accept()
+                return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if self._editor is not None and self._editor.hasFocus():
+        if self._editor is not None:  # typing into a balloon: every key is text (Space too)
+            if self.page_scene.focusItem() is not self._editor:
+                self._editor.setFocus()  # focus went elsewhere (a dock, a window switch): take it back
             super().keyPressEvent(event)
             return
         key = event.key()
@@ -274,7 +286,7 @@ class PageView(QGraphicsView):
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self._space:
             self._space = False
             self.update_cursor()
             return
@@ -331,6 +343,7 @@ class PageView(QGraphicsView):
         except KeyError:
             self.finish_text_edit()
             return
+        editor.sync_text(balloon.text)  # after an undo while typing
         editor.place(balloon)
         item = self.page_scene.items_by_id.get(editor.balloon_id)
         if isinstance(item, BalloonItem):

@@ -106,7 +106,7 @@ class PagesDock(QDockWidget):
 
     def _icon(self, page: Page) -> QIcon:
         cached = self._thumbs.get(page.id)
-        if cached is not None and cached[0] is page:
+        if cached is not None and (cached[0] is page or cached[0] == page):  # pages are value objects
             return cached[1]
         icon = QIcon(page_thumbnail(self.doc.project, page, THUMB_H))
         self._thumbs[page.id] = (page, icon)
