@@ -479,3 +479,47 @@ def test_autosave_and_recovery_offer(win, tmp_path, monkeypatch):
     finally:
         other.doc.undo_stack.setClean()
         other.close()
+
+
+def test_wheel_zooms_and_reframe_wheel_scales_image(win):
+    from PySide6.QtGui import QWheelEvent
+
+    def wheel(x: float, y: float, steps: int, mods=NOMOD) -> None:
+        pos = QPointF(vp(win, x, y))
+        event = QWheelEvent(pos, QPointF(win.view.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                            QPoint(0, 120 * steps), Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase,
+                            False)
+        QApplication.sendEvent(win.view.viewport(), event)
+
+    z = win.view.zoom_percent()
+    wheel(100, 100, 2)
+    assert win.view.zoom_percent() == pytest.approx(z * 1.44, rel=0.01)
+    assert "%" in win.zoom_label.text()
+    panel = page(win).panels[0]
+    edits.add_variant(win.doc, panel.id, Image.new("RGB", (64, 48), "red"), kind="import")
+    win.doc.undo_stack.clear()
+    win.view.fit_page()
+    win.view.set_tool(Tool.REFRAME)
+    c = panel.bbox
+    wheel(c.x + 10, c.y + 10, 1)
+    wheel(c.x + 10, c.y + 10, 1)
+    assert page(win).panel(panel.id).placement.scale == pytest.approx(1.08 ** 2, rel=1e-3)
+    assert win.doc.undo_stack.count() == 1  # consecutive wheel steps merge into one undo step
+
+
+def test_space_drag_pans_without_editing(win):
+    win.act_zoom_in.trigger()
+    win.act_zoom_in.trigger()
+    win.act_zoom_in.trigger()
+    bar = win.view.verticalScrollBar()
+    before = bar.value()
+    QTest.keyPress(win.view.viewport(), Qt.Key.Key_Space)
+    panel = page(win).panels[0]
+    drag(win, (panel.bbox.x + 10, panel.bbox.y + 40), (panel.bbox.x + 10, panel.bbox.y + 10))
+    QTest.keyRelease(win.view.viewport(), Qt.Key.Key_Space)
+    assert bar.value() != before
+    assert win.doc.undo_stack.count() == 0
+    centre = win.view.viewport().rect().center()
+    QTest.mouseMove(win.view.viewport(), centre)
+    at = win.view.mapToScene(centre)
+    assert win.cursor_label.text() == f"x {at.x():.1f}  y {at.y():.1f} mm"
