@@ -523,3 +523,14 @@ def test_space_drag_pans_without_editing(win):
     QTest.mouseMove(win.view.viewport(), centre)
     at = win.view.mapToScene(centre)
     assert win.cursor_label.text() == f"x {at.x():.1f}  y {at.y():.1f} mm"
+
+
+def test_lettering_toolbar_sets_font_of_selected_balloon(win):
+    bid = edits.add_balloon(win.doc, page(win).id, "speech", Rect(60, 60, 40, 20), "Hey")
+    assert not win.lettering_toolbar.isEnabled()
+    click(win, 80, 70)
+    assert win.lettering_toolbar.isEnabled()
+    win.font_size.setValue(12.5)
+    assert page(win).balloon(bid).font_size == 12.5
+    win.act_undo.trigger()
+    assert page(win).balloon(bid).font_size == 9.0
