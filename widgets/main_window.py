@@ -71,6 +71,11 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.autosave = autosave.Autosaver(self.doc, self)
+        # --- generation (job queue, mask brush, pan/zoom out, preferences, training): widgets/generation
+        from .generation import install as install_generation
+
+        self.generation = install_generation(self)
+        # --- end generation
         self.update_title()
         self.update_recent_menu()
         self._sync_page_controls()
@@ -373,6 +378,7 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.autosave.stop(clean=True)
+        self.generation.shutdown()  # generation: cancel jobs, join the worker threads
         event.accept()
 
 

@@ -15,6 +15,7 @@ from . import style
 from .balloon_item import BalloonItem
 from .geometry import constrain_angle, model_rect, scale_points, segment_crosses
 from .handles import ROLES, resized_box
+from .mask import MaskLayer, MaskMode
 from .panel_item import PanelItem
 from .snapping import SnapResult, page_targets, snap_box, snap_point
 
@@ -29,6 +30,7 @@ class Tool(str, Enum):
     BALLOON = "balloon"
     REFRAME = "reframe"
     HAND = "hand"
+    MASK = "mask"
 
 
 TOOL_CURSORS = {
@@ -38,6 +40,7 @@ TOOL_CURSORS = {
     Tool.BALLOON: Qt.CursorShape.IBeamCursor,
     Tool.REFRAME: Qt.CursorShape.SizeAllCursor,
     Tool.HAND: Qt.CursorShape.OpenHandCursor,
+    Tool.MASK: Qt.CursorShape.CrossCursor,
 }
 
 DEFAULT_BALLOON_MM = (42.0, 24.0)
@@ -327,3 +330,35 @@ class PanGesture(Gesture):
 
     def finish(self, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
         self.view.update_cursor()
+
+
+class MaskGesture(Gesture):
+    """Paint the Vary Region mask: brush and eraser strokes, or a lasso filled on release."""
+
+    def __init__(self, view: "PageView", start: QPointF, layer: MaskLayer) -> None:
+        super().__init__(view, start)
+        self.layer = layer
+        self.mode = MaskMode(view.mask_mode)
+        self.last = start
+        if self.mode == MaskMode.LASSO:
+            layer.lasso = [start]
+        else:
+            layer.stroke(start, start, view.brush_px, erase=self.mode == MaskMode.ERASER)
+
+    def move(self, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+        if self.mode == MaskMode.LASSO:
+            self.layer.lasso.append(pos)
+            self.layer.update()
+        else:
+            self.layer.stroke(self.last, pos, self.view.brush_px, erase=self.mode == MaskMode.ERASER)
+        self.last = pos
+
+    def finish(self, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+        if self.mode == MaskMode.LASSO:
+            # Alt+lasso removes from the mask
+            self.layer.fill_polygon([*self.layer.lasso, pos], erase=bool(mods & Qt.KeyboardModifier.AltModifier))
+        self.view.maskChanged.emit()
+
+    def cancel(self) -> None:
+        self.layer.lasso = []
+        self.layer.update()

@@ -20,8 +20,9 @@ from .balloon_item import BalloonItem
 from .panel_item import PanelItem
 from .scene import PageScene
 from .text_editor import BalloonTextEditor
-from .tools import (TOOL_CURSORS, CreateBalloonGesture, CreatePanelGesture, Gesture, KnifeGesture, MoveGesture,
-                    PanGesture, ReframeGesture, ResizeGesture, TailGesture, Tool)
+from .mask import MaskLayer, MaskMode
+from .tools import (TOOL_CURSORS, CreateBalloonGesture, CreatePanelGesture, Gesture, KnifeGesture, MaskGesture,
+                    MoveGesture, PanGesture, ReframeGesture, ResizeGesture, TailGesture, Tool)
 
 MIN_PX_PER_MM, MAX_PX_PER_MM = 0.15, 80.0
 
@@ -32,6 +33,7 @@ class PageView(QGraphicsView):
     message = Signal(str)                # a short notice for the status bar (failed edit, hint)
     panelActivated = Signal(str)         # double-click on a panel: focus its prompt
     toolChanged = Signal(str)
+    maskChanged = Signal()               # the Vary Region mask was painted, cleared or dropped
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,7 +57,12 @@ class PageView(QGraphicsView):
         self._space = False
         self._editor: BalloonTextEditor | None = None
         self._fit_pending = True
+        self.mask_layer: MaskLayer | None = None  # the Vary Region mask (transient, not in the document)
+        self.mask_mode = MaskMode.BRUSH
+        self.brush_px = 32.0                      # brush diameter in image pixels
         doc.itemsChanged.connect(self._editor_follow)
+        doc.itemsChanged.connect(self._mask_follow)
+        self.page_scene.pageShown.connect(lambda _: self.drop_mask())
         self.page_scene.pageShown.connect(lambda _: self.fit_page())
 
     # --- edits ------------------------------------------------------------------------------------
@@ -160,6 +167,12 @@ class PageView(QGraphicsView):
                 self.gesture = ReframeGesture(self, pos, item)
             else:
                 self.message.emit("Reframe: drag inside a panel that has an image; the wheel scales it")
+        elif self.tool == Tool.MASK:
+            layer = self.mask_layer_at(pos)
+            if layer is not None:
+                self.gesture = MaskGesture(self, pos, layer)
+            else:
+                self.message.emit("Mask brush: paint on a panel that has an image, then use Vary Region")
 
     def _press_select(self, event: QMouseEvent, pos: QPointF) -> None:
         scene = self.page_scene
@@ -240,6 +253,40 @@ class PageView(QGraphicsView):
                               Placement(p.offset_x, p.offset_y, round(scale, 4)), merge=True)
                 return
         self.zoom_by(1.2 ** steps)
+
+    # --- Vary Region mask ------------------------------------------------------------------------
+
+    def mask_layer_at(self, pos: QPointF) -> MaskLayer | None:
+        """The mask of the panel with an image under ``pos`` (a new one for another panel or image)."""
+        item = self.page_scene.panel_at(pos, self.viewportTransform())
+        if item is None or not item.panel.image:
+            return None
+        layer = self.mask_layer
+        if layer is None or layer.panel_id != item.item_id or layer.image_key != item.panel.image:
+            self.drop_mask()
+            size = self.page_scene.pixmaps.size(self.doc.project.images, item.panel.image)
+            layer = self.mask_layer = MaskLayer(item, size)
+            self.page_scene.addItem(layer)
+        if not item.isSelected():
+            self.page_scene.select_ids([item.item_id])
+        return layer
+
+    def drop_mask(self) -> None:
+        layer, self.mask_layer = self.mask_layer, None
+        if layer is not None:
+            if layer.scene() is not None:
+                layer.scene().removeItem(layer)
+            self.maskChanged.emit()
+
+    def _mask_follow(self, page_id: str, ids: list) -> None:
+        layer = self.mask_layer
+        if layer is None or layer.panel_id not in ids:
+            return
+        item = self.page_scene.items_by_id.get(layer.panel_id)
+        if not isinstance(item, PanelItem) or item.panel.image != layer.image_key:
+            self.drop_mask()  # the panel is gone or shows another image: the mask no longer applies
+        else:
+            layer.follow(item)
 
     # --- keyboard ---------------------------------------------------------------------------------
 

@@ -1,0 +1,303 @@
+"""The window's generation controller: a queue of panel jobs run by an :class:`EngineWorker`.
+
+QtCore only (no widgets). It turns panels into complete requests with
+:func:`app.jobs_runner.prepare_request` (as the command line does), keeps one :class:`Job` per
+request with its state, progress and last preview, and applies each finished result with
+:func:`app.jobs_runner.finish_result` (one undo step per job). A cancelled or failed job changes
+nothing in the document; failures and the request notes are reported as one-line ``message``\\ s.
+
+    queue = JobQueue(doc, EngineSettings(models_dir, "auto"))
+    queue.submit_panels([panel_id])                       # GENERATE, staged per project settings
+    queue.submit_page(page_id, repeat=3)                  # every panel in reading order, ×3 seeds
+    queue.submit_panels([pid], JobKind.VARY_REGION, mask=mask, prompt="a red kite")
+    queue.cancel(job_id); queue.cancel_all(); queue.stop()
+
+Face analysis of a bound card's *new* references happens inside ``prepare_request`` on the calling
+(GUI) thread, once per reference (about 0.3 s each); afterwards it is cached in the document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from PIL import Image
+from PySide6.QtCore import QObject, Signal, Slot
+
+from engine.api import Engine
+from engine.device import DeviceOptions
+from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
+from engine.registry import GENERATORS, ModelRegistry
+from engine.worker import EngineWorker
+
+from . import generation, jobs_runner
+from .document import Document
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclasses.dataclass
+class Job:
+    """One request in the queue, as the Job Queue dock shows it."""
+
+    id: str
+    panel_id: str
+    kind: JobKind
+    label: str
+    seed: Optional[int] = None
+    state: JobState = JobState.QUEUED
+    step: int = 0
+    total: int = 0
+    preview: Optional[Image.Image] = None
+    message: str = ""
+    select: bool = True
+    variant_ids: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    """Per-user engine settings: the models folder (None: the default folder) and the device."""
+
+    models_dir: Optional[str] = None
+    device: str = "auto"
+
+
+KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
+              JobKind.UPSCALE: "Upscale"}
+
+
+class JobQueue(QObject):
+    """Queues panel jobs on one background worker and records their results in ``doc``."""
+
+    jobAdded = Signal(str)  # job id
+    jobChanged = Signal(str)  # job id: state, progress or preview changed
+    jobFinished = Signal(str)  # job id: done, failed or cancelled
+    jobsCleared = Signal()  # finished jobs were removed from the list
+    message = Signal(str)  # one line for the status bar (a failure, a note)
+    idle = Signal()  # nothing queued or running any more
+
+    def __init__(self, doc: Document, settings: EngineSettings = EngineSettings(),
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.settings = settings
+        self.registry = ModelRegistry(settings.models_dir)
+        self.jobs: dict[str, Job] = {}
+        self._worker: Optional[EngineWorker] = None
+        self._stale_worker = False
+
+    # --- settings ---------------------------------------------------------------------------------
+
+    def configure(self, settings: EngineSettings) -> None:
+        """Use another models folder or device; the worker restarts once the queue is empty."""
+        if settings == self.settings:
+            self.registry.refresh()
+            return
+        self.settings = settings
+        self.registry = ModelRegistry(settings.models_dir)
+        self._stale_worker = self._worker is not None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.registry.models_dir
+
+    # --- submitting -------------------------------------------------------------------------------
+
+    def submit_panels(self, panel_ids: Iterable[str], kind: JobKind = JobKind.GENERATE,
+                      overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1,
+                      mask: Optional[Image.Image] = None, outpaint: Optional[OutpaintSpec] = None,
+                      prompt: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
+                      select: bool = True) -> list[str]:
+        """Queue ``kind`` jobs for panels, in the order given; returns the new job ids.
+
+        ``overrides`` are request fields (model, steps, seed, variants, …) over the panel's and the
+        project's settings; ``repeat`` > 1 queues copies with seeds advanced past each batch.
+        ``select=False`` stages the results in the history without picking one. A panel that
+        cannot be prepared (no image to vary, no model…) gets a failed job and one message.
+        """
+        ids: list[str] = []
+        for panel_id in panel_ids:
+            ids += self._submit_one(panel_id, kind, dict(overrides or {}), max(1, int(repeat)), select,
+                                    mask=mask, outpaint=outpaint, prompt=prompt, extra=extra)
+        return ids
+
+    def submit_page(self, page_id: str, kind: JobKind = JobKind.GENERATE,
+                    overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1, select: bool = True) -> list[str]:
+        """Queue every panel of a page, in its reading order."""
+        page = self.doc.project.page(page_id)
+        return self.submit_panels([p.id for p in page.panels_in_reading_order()], kind, overrides,
+                                  repeat=repeat, select=select)
+
+    def _submit_one(self, panel_id: str, kind: JobKind, overrides: dict[str, Any], repeat: int, select: bool,
+                    **kwargs: Any) -> list[str]:
+        label = self._label(panel_id, kind)
+        try:
+            overrides.setdefault("device", self.settings.device)
+            self._check_model(overrides.get("model"))
+            prepared = jobs_runner.prepare_request(self.doc, panel_id, kind, self.registry.models_dir,
+                                                   registry=self.registry, overrides=overrides, **kwargs)
+            requests = generation.repeat_requests(prepared.request, repeat)
+            worker = self._ensure_worker()
+            ids = []
+            for request in requests:
+                request.validate()
+                job = Job(request.job_id, panel_id, kind, label, seed=request.seed, select=select)
+                self._add(job)
+                worker.submit(request)
+                ids.append(job.id)
+        except (EngineError, KeyError, ValueError, OSError) as exc:
+            text = _one_line(exc)
+            job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
+            self._add(job)
+            self.message.emit(f"{label}: {text}")
+            self.jobFinished.emit(job.id)
+            return [job.id]
+        for note in prepared.notes:
+            self.message.emit(f"{label}: note: {note}")
+        return ids
+
+    def _check_model(self, requested: Optional[str]) -> None:
+        if requested or self.doc.project.settings.get("model"):
+            return
+        models = self.registry.models(GENERATORS)
+        if len(models) > 1:
+            names = ", ".join(sorted(m.name for m in models))
+            raise EngineError(f"several models are installed ({names}): choose one in Edit ▸ Preferences")
+
+    def _label(self, panel_id: str, kind: JobKind) -> str:
+        try:
+            page, panel = self.doc.project.find_panel(panel_id)
+        except KeyError:
+            return f"{KIND_NAMES[kind]} {panel_id}"
+        number = page.panels_in_reading_order().index(panel) + 1
+        return f"{KIND_NAMES[kind]} p{self.doc.project.page_index(page.id) + 1}·{number}"
+
+    def _add(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        self.jobAdded.emit(job.id)
+
+    # --- cancelling and stopping ------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued or running job; whatever it produces is dropped."""
+        job = self.jobs.get(job_id)
+        if job is None or job.finished:
+            return
+        if self._worker is not None:
+            self._worker.cancel(job_id)
+        self._set_state(job, JobState.CANCELLED)
+
+    def cancel_all(self) -> None:
+        for job in list(self.jobs.values()):
+            self.cancel(job.id)
+
+    def clear_finished(self) -> None:
+        self.jobs = {k: j for k, j in self.jobs.items() if not j.finished}
+        self.jobsCleared.emit()
+
+    def active(self) -> list[Job]:
+        return [j for j in self.jobs.values() if not j.finished]
+
+    def stop(self) -> bool:
+        """Cancel everything and end the worker thread (call before the window closes)."""
+        for job in self.active():
+            job.state = JobState.CANCELLED
+        worker, self._worker = self._worker, None
+        return worker.stop() if worker is not None else True
+
+    # --- worker -----------------------------------------------------------------------------------
+
+    def _ensure_worker(self) -> EngineWorker:
+        if self._worker is not None and self._stale_worker and not self.active():
+            self._worker.stop()
+            self._worker = None
+        if self._worker is None:
+            # the engine scans with its own registry: the worker thread must not share ours
+            engine = Engine(self.registry.models_dir, DeviceOptions(device=self.settings.device))
+            worker = EngineWorker(engine, self)
+            worker.started.connect(self._on_started)
+            worker.progress.connect(self._on_progress)
+            worker.result.connect(self._on_result)
+            worker.failed.connect(self._on_failed)
+            worker.cancelled.connect(self._on_cancelled)
+            worker.start()
+            self._worker, self._stale_worker = worker, False
+        return self._worker
+
+    def _set_state(self, job: Job, state: JobState, message: str = "") -> None:
+        job.state = state
+        if message:
+            job.message = message
+        self.jobChanged.emit(job.id)
+        if job.finished:
+            self.jobFinished.emit(job.id)
+            if not self.active():
+                self.idle.emit()
+
+    @Slot(str)
+    def _on_started(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.state is JobState.QUEUED:
+            job.state = JobState.RUNNING
+            self.jobChanged.emit(job_id)
+
+    @Slot(object)
+    def _on_progress(self, progress: JobProgress) -> None:
+        job = self.jobs.get(progress.job_id)
+        if job is None or job.finished:
+            return
+        job.state, job.step, job.total = JobState.RUNNING, progress.step, progress.total
+        if progress.preview is not None:
+            job.preview = progress.preview
+        self.jobChanged.emit(job.id)
+
+    @Slot(object)
+    def _on_result(self, result: JobResult) -> None:
+        job = self.jobs.get(result.job_id)
+        if job is None or job.finished:  # cancelled while the result was on its way
+            return
+        try:
+            job.variant_ids = jobs_runner.finish_result(self.doc, result, select=job.select)
+        except (KeyError, ValueError) as exc:  # the panel was deleted meanwhile
+            self._fail(job, f"the result could not be added: {_one_line(exc)}")
+            return
+        job.step = job.total = max(job.total, 1)
+        for warning in result.metadata.get("warnings") or []:
+            self.message.emit(f"{job.label}: note: {warning}")
+        self._set_state(job, JobState.DONE)
+
+    @Slot(object)
+    def _on_failed(self, failure: JobFailure) -> None:
+        job = self.jobs.get(failure.job_id)
+        if job is not None and not job.finished:
+            self._fail(job, failure.message)
+
+    def _fail(self, job: Job, text: str) -> None:
+        self.message.emit(f"{job.label}: {text}")
+        self._set_state(job, JobState.FAILED, text)
+
+    @Slot(str)
+    def _on_cancelled(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and not job.finished:
+            self._set_state(job, JobState.CANCELLED)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().strip("'\"").splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,148 @@
+"""Preferences: the models folder and device (per user, QSettings) and the generation defaults
+of this project (model, scheduler, preset, steps, variants: ``project.settings``, undoable)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from app import edits
+from app.document import Document
+from app.job_queue import EngineSettings
+from engine.registry import GENERATORS, ModelRegistry
+
+DEVICES = ["auto", "cpu", "cuda", "mps"]
+SCHEDULERS = ["", "euler", "euler_a", "dpm++", "dpm++_karras", "ddim", "lcm", "lightning", "turbo"]
+PRESETS = ["", "quality", "fast"]
+
+
+def load_engine_settings(settings: QSettings) -> EngineSettings:
+    folder = str(settings.value("engine/modelsDir", "") or "")
+    device = str(settings.value("engine/device", "auto") or "auto")
+    return EngineSettings(folder or None, device if device in DEVICES else "auto")
+
+
+def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
+    settings.setValue("engine/modelsDir", engine.models_dir or "")
+    settings.setValue("engine/device", engine.device)
+    settings.sync()
+
+
+def describe_models(registry: ModelRegistry) -> tuple[list[str], str]:
+    """Lines for the list of what the registry found, and a message (what is missing, problems)."""
+    models = registry.refresh()
+    lines = [f"{m.name}  —  {m.kind.value}" + (f", {m.arch.value}" if m.arch.value != "unknown" else "") for m in models]
+    message = ""
+    if not registry.models_dir.is_dir():
+        message = f"The folder {registry.models_dir} does not exist."
+    elif not registry.models(GENERATORS):
+        message = "No image model found here. " + registry.help()
+    if registry.problems:
+        message = "\n".join([message, *registry.problems]).strip()
+    return lines, message
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, doc: Document, engine: EngineSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.setObjectName("PreferencesDialog")
+        self.doc = doc
+        self.folder = QLineEdit(engine.models_dir or "")
+        self.folder.setPlaceholderText(str(ModelRegistry(None).models_dir))
+        self.folder.editingFinished.connect(self.rescan)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self.browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.found = QListWidget()
+        self.found.setMaximumHeight(130)
+        self.missing = QLabel()
+        self.missing.setWordWrap(True)
+        self.missing.setStyleSheet("color: #b3261e;")
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(engine.device)
+        user = QGroupBox("All projects")
+        form = QFormLayout(user)
+        form.addRow("Models folder", folder_row)
+        form.addRow("Found", self.found)
+        form.addRow("", self.missing)
+        form.addRow("Device", self.device)
+
+        s = doc.project.settings
+        self.model = QComboBox(editable=True, toolTip="Model name in the models folder, or a path")
+        self.scheduler = QComboBox()
+        self.scheduler.addItems(SCHEDULERS)
+        self.scheduler.setCurrentText(str(s.get("scheduler") or ""))
+        self.preset = QComboBox()
+        self.preset.addItems(PRESETS)
+        self.preset.setCurrentText(str(s.get("preset") or ""))
+        self.steps = QSpinBox(minimum=0, maximum=500, specialValueText="model default")
+        self.steps.setValue(int(s.get("steps") or 0))
+        self.variants = QSpinBox(minimum=1, maximum=64)
+        self.variants.setValue(int(s.get("variants") or 1))
+        project = QGroupBox("This project")
+        pform = QFormLayout(project)
+        pform.addRow("Model", self.model)
+        pform.addRow("Scheduler", self.scheduler)
+        pform.addRow("Preset", self.preset)
+        pform.addRow("Steps", self.steps)
+        pform.addRow("Variants", self.variants)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(user)
+        layout.addWidget(project)
+        layout.addWidget(buttons)
+        self.rescan()
+        self.model.setCurrentText(str(s.get("model") or ""))
+        self.resize(560, 560)
+
+    def browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Models folder", self.folder.text() or self.folder.placeholderText())
+        if path:
+            self.folder.setText(path)
+            self.rescan()
+
+    def rescan(self) -> None:
+        """List what the registry finds in the folder now (or say what is missing)."""
+        registry = ModelRegistry(self.folder.text().strip() or None)
+        lines, message = describe_models(registry)
+        self.found.clear()
+        self.found.addItems(lines)
+        self.missing.setText(message)
+        self.missing.setVisible(bool(message))
+        current = self.model.currentText()
+        self.model.clear()
+        self.model.addItem("")
+        self.model.addItems([m.name for m in registry.models(GENERATORS)])
+        self.model.setCurrentText(current)
+
+    def engine_settings(self) -> EngineSettings:
+        return EngineSettings(self.folder.text().strip() or None, self.device.currentText())
+
+    def project_settings(self) -> dict:
+        """``project.settings`` with this dialog's values (empty fields removed)."""
+        settings = dict(self.doc.project.settings)
+        values = {"model": self.model.currentText().strip(), "scheduler": self.scheduler.currentText(),
+                  "preset": self.preset.currentText(), "steps": self.steps.value() or None,
+                  "variants": self.variants.value() if self.variants.value() != 1 else None}
+        for key, value in values.items():
+            if value:
+                settings[key] = value
+            else:
+                settings.pop(key, None)
+        return settings
+
+    def apply(self, qsettings: QSettings) -> EngineSettings:
+        """Store the user settings and (one undo step, when changed) the project's."""
+        engine = self.engine_settings()
+        save_engine_settings(qsettings, engine)
+        settings = self.project_settings()
+        if settings != self.doc.project.settings:
+            edits.set_project_attrs(self.doc, settings=settings)
+        return engine
