@@ -118,7 +118,7 @@ class JobQueue(QObject):
 
     # --- submitting -------------------------------------------------------------------------------
 
-    def submit_panels(self, panel_ids: Iterable[str], kind: JobKind = JobKind.GENERATE,
+    def submit_panels(self, panel_ids: Iterable[str] | str, kind: JobKind = JobKind.GENERATE,
                       overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1,
                       mask: Optional[Image.Image] = None, outpaint: Optional[OutpaintSpec] = None,
                       prompt: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
@@ -129,7 +129,13 @@ class JobQueue(QObject):
         project's settings; ``repeat`` > 1 queues copies with seeds advanced past each batch.
         ``select=False`` stages the results in the history without picking one. A panel that
         cannot be prepared (no image to vary, no model…) gets a failed job and one message.
+        Connectable to a ``(str panel_id, dict overrides)`` signal: a lone id and a dict in the
+        place of ``kind`` are understood as ``([panel_id], GENERATE, overrides)``.
         """
+        if isinstance(panel_ids, str):  # a signal (panel_id, overrides) connected straight to this slot
+            panel_ids = [panel_ids]
+        if isinstance(kind, dict):
+            kind, overrides = JobKind.GENERATE, {**kind, **(overrides or {})}
         ids: list[str] = []
         for panel_id in panel_ids:
             ids += self._submit_one(panel_id, kind, dict(overrides or {}), max(1, int(repeat)), select,

@@ -1,0 +1,304 @@
+"""Generation from the real main window: job queue, mask brush + Vary Region, pan, failures,
+character sheet and LoRA training, on tiny local models (pytest-qt, offscreen, CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtTest import QTest
+
+from app import edits, layout
+from app.document import Document
+from app.images import decode_png
+from app.job_queue import JobState
+from app.model import Placement, Project
+from engine import imageops
+from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
+from widgets.canvas import Tool
+from widgets.main_window import MainWindow
+
+LEFT = Qt.MouseButton.LeftButton
+NOMOD = Qt.KeyboardModifier.NoModifier
+FAST = {"model": "tiny-sd", "steps": 2, "scheduler": "euler"}
+
+
+@pytest.fixture(autouse=True)
+def temp_settings(tmp_path_factory, monkeypatch, tiny_models_dir):
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    s.setValue("engine/modelsDir", str(tiny_models_dir))
+    s.setValue("engine/device", "cpu")
+    s.sync()
+    yield
+
+
+def make_doc(settings: dict | None = None) -> Document:
+    project = Project(title="Gen")
+    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
+    project.settings.update(FAST if settings is None else settings)
+    for panel in project.pages[0].panels:
+        panel.prompt = "a lighthouse at night"
+    return Document(project)
+
+
+def open_window(qtbot, doc: Document) -> MainWindow:
+    window = MainWindow(doc)
+    qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    window.resize(1500, 950)
+    window.show()
+    qtbot.waitExposed(window)
+    window.view.fit_page()
+    return window
+
+
+@pytest.fixture
+def win(qtbot):
+    window = open_window(qtbot, make_doc())
+    yield window
+    window.doc.undo_stack.setClean()
+    window.close()
+    assert window.generation.queue._worker is None and not window.generation.trainer.running
+
+
+def panels(win):
+    return win.doc.project.pages[0].panels_in_reading_order()
+
+
+def wait_jobs(qtbot, win, ids, timeout=60000):
+    queue = win.generation.queue
+    qtbot.waitUntil(lambda: all(queue.jobs[i].finished for i in ids), timeout=timeout)
+    return [queue.jobs[i] for i in ids]
+
+
+def image_of(win, panel_id):
+    panel = win.doc.project.find_panel(panel_id)[1]
+    return np.asarray(decode_png(win.doc.project.images[panel.image]).convert("RGB"))
+
+
+def generate(qtbot, win, pid, **overrides):
+    ids = win.generation.queue.submit_panels([pid], overrides={"seed": 3, **overrides})
+    [job] = wait_jobs(qtbot, win, ids)
+    assert job.state is JobState.DONE, job.message
+    return job
+
+
+def test_generate_button_runs_in_worker_and_is_one_undo_step(win, qtbot):
+    pid = panels(win)[0].id
+    win.view.page_scene.select_ids([pid])
+    stack, before = win.doc.undo_stack, win.doc.undo_stack.count()
+    progress = []
+    win.generation.queue.jobChanged.connect(lambda i: progress.append(win.generation.queue.jobs[i].step))
+    QTest.mouseClick(win.generation.generate_button, LEFT)
+    queue = win.generation.queue
+    assert len(queue.jobs) == 1 and win.generation.jobs_dock.rows  # queued at once, the GUI did not wait
+    [job] = wait_jobs(qtbot, win, list(queue.jobs))
+    assert job.state is JobState.DONE and job.step == job.total == 2 and max(progress) >= 1
+    assert job.preview is not None and win.generation.jobs_dock.rows[job.id].preview.pixmap() is not None
+    panel = win.doc.project.find_panel(pid)[1]
+    assert len(panel.variants) == 1 and panel.current == panel.variants[0].id
+    assert stack.count() == before + 1
+    stack.undo()
+    assert win.doc.project.find_panel(pid)[1].variants == []
+
+
+def test_staged_results_appear_in_history(win, qtbot):
+    pid = panels(win)[1].id
+    win.view.page_scene.select_ids([pid])
+    win.generation.act_auto_pick.setChecked(False)
+    win.generation.repeat.setValue(2)
+    ids = win.generation.generate_selected()
+    jobs = wait_jobs(qtbot, win, ids)
+    assert [j.state for j in jobs] == [JobState.DONE] * 2
+    assert jobs[1].seed == jobs[0].seed + 1  # repeat ×N: incrementing seeds
+    panel = win.doc.project.find_panel(pid)[1]
+    assert panel.current is None and len(panel.variants) == 2
+    assert win.generation.window.variants_dock.strip.count() == 2
+
+
+def test_cancel_running_job_changes_nothing(win, qtbot):
+    pid = panels(win)[0].id
+    queue = win.generation.queue
+    index = win.doc.undo_stack.index()
+    [job_id] = queue.submit_panels([pid], overrides={"steps": 400})
+    qtbot.waitUntil(lambda: queue.jobs[job_id].step >= 1, timeout=60000)
+    QTest.mouseClick(win.generation.jobs_dock.rows[job_id].cancel, LEFT)
+    assert queue.jobs[job_id].state is JobState.CANCELLED
+    qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
+    assert win.doc.project.find_panel(pid)[1].variants == [] and win.doc.undo_stack.index() == index
+
+
+def test_generate_page_queues_reading_order_and_cancel_all(win, qtbot):
+    queue = win.generation.queue
+    ids = win.generation.generate_page()
+    assert [queue.jobs[i].panel_id for i in ids] == [p.id for p in panels(win)]
+    assert win.generation.jobs_dock.summary.text().endswith("queued")
+    QTest.mouseClick(win.generation.jobs_dock.cancel_all, LEFT)
+    assert all(queue.jobs[i].state is JobState.CANCELLED for i in ids)
+    qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
+    assert all(p.variants == [] for p in panels(win)) and win.doc.undo_stack.count() == 0
+    assert win.generation.jobs_dock.summary.text() == "Idle"
+
+
+def test_mask_brush_then_vary_region_changes_only_masked_pixels(win, qtbot):
+    pid = panels(win)[0].id
+    generate(qtbot, win, pid)
+    before = image_of(win, pid)
+    win.view.page_scene.select_ids([pid])
+    win.generation.act_mask_tool.trigger()
+    assert win.view.tool == Tool.MASK
+    win.generation.brush_size.setValue(5)
+    win.generation.feather.setValue(4)
+    box = win.doc.project.find_panel(pid)[1].bbox
+    viewport = win.view.viewport()
+    a = win.view.mapFromScene(QPointF(box.x + box.w * 0.4, box.y + box.h * 0.5))
+    b = win.view.mapFromScene(QPointF(box.x + box.w * 0.6, box.y + box.h * 0.5))
+    QTest.mousePress(viewport, LEFT, NOMOD, a)
+    for i in range(1, 7):
+        QTest.mouseMove(viewport, a + (b - a) * (i / 6))
+    QTest.mouseRelease(viewport, LEFT, NOMOD, b)
+    layer = win.view.mask_layer
+    mask = layer.mask_image()
+    assert mask.size == (before.shape[1], before.shape[0]) and mask.getbbox() is not None
+    assert win.doc.undo_stack.count() == 1  # painting a mask is not an edit
+    assert win.generation.act_vary.isEnabled()
+    win.generation.region_prompt.setText("a red boat")
+    win.generation.act_vary.trigger()
+    [job_id] = [j for j in win.generation.queue.jobs if not win.generation.queue.jobs[j].finished]
+    [job] = wait_jobs(qtbot, win, [job_id])
+    assert job.state is JobState.DONE, job.message
+    panel = win.doc.project.find_panel(pid)[1]
+    assert panel.current_variant().kind == "vary" and panel.current_variant().prompt.endswith("a red boat")
+    after = image_of(win, pid)
+    inside = imageops.mask_to_bool(mask, mask.size)
+    far = imageops.distance_outside(inside) > 4
+    assert np.array_equal(after[far], before[far])
+    assert not np.array_equal(after[inside], before[inside])
+    assert win.view.mask_layer is None  # the panel shows the new image: the mask was used up
+
+
+def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
+    pid = panels(win)[0].id
+    generate(qtbot, win, pid)
+    before = image_of(win, pid)
+    win.view.page_scene.select_ids([pid])
+    assert win.generation.pan_buttons["left"].isEnabled()
+    win.generation.pan_amount.setValue(0.5)
+    QTest.mouseClick(win.generation.pan_buttons["left"], LEFT)
+    [job_id] = [j for j, job in win.generation.queue.jobs.items() if not job.finished]
+    wait_jobs(qtbot, win, [job_id])
+    after = image_of(win, pid)
+    h, w = before.shape[:2]
+    assert after.shape[0] == h and after.shape[1] > w
+    offset = after.shape[1] - w
+    assert np.array_equal(after[:, offset + 8:], before[:, 8:])
+    assert win.doc.project.find_panel(pid)[1].placement.offset_x < 0
+
+
+def test_missing_model_fails_with_one_line_and_changes_nothing(qtbot):
+    win = open_window(qtbot, make_doc({"model": "no-such-model", "steps": 2}))
+    try:
+        pid = panels(win)[0].id
+        win.view.page_scene.select_ids([pid])
+        index = win.doc.undo_stack.index()
+        win.generation.act_generate.trigger()
+        [job] = wait_jobs(qtbot, win, list(win.generation.queue.jobs))
+        assert job.state is JobState.FAILED and "no-such-model" in job.message
+        message = win.generation.last_message
+        assert "no-such-model" in message and "\n" not in message
+        assert "no-such-model" in win.statusBar().currentMessage()
+        assert win.doc.project.find_panel(pid)[1].variants == [] and win.doc.undo_stack.index() == index
+    finally:
+        win.doc.undo_stack.setClean()
+        win.close()
+
+
+def test_vary_without_image_is_a_failed_job_not_a_crash(win, qtbot):
+    pid = panels(win)[2].id
+    ids = win.generation.extend(direction="left", panel_id=pid)
+    job = win.generation.queue.jobs[ids[0]]
+    assert job.state is JobState.FAILED and "no image" in job.message
+
+
+def test_resized_panel_offers_to_extend_the_missing_side(win, qtbot):
+    pid = panels(win)[0].id
+    edits.add_variant(win.doc, pid, Image.new("RGB", (64, 64), "teal"))
+    win.view.page_scene.select_ids([pid])
+    assert not win.generation.offer_button.isVisible()
+    edits.set_placement(win.doc, pid, Placement(offset_x=-80.0, offset_y=0.0, scale=1.0))
+    assert win.generation.offer_button.isVisible() and "right" in win.generation.offer_button.text()
+    ids = win.generation._accept_offer()
+    job = win.generation.queue.jobs[ids[0]]
+    assert job.kind.value == "outpaint" and not win.generation.offer_button.isVisible()
+    win.generation.queue.cancel_all()
+
+
+def test_preferences_list_models_and_store_settings(win, qtbot, tmp_path):
+    dialog = win.generation.preferences()
+    names = [dialog.found.item(i).text() for i in range(dialog.found.count())]
+    assert any(n.startswith("tiny-sd ") for n in names) and not dialog.missing.isVisibleTo(dialog)
+    dialog.folder.setText(str(tmp_path))
+    dialog.rescan()
+    assert dialog.found.count() == 0 and "No image model" in dialog.missing.text()
+    dialog.folder.setText(str(win.generation.queue.models_dir))
+    dialog.rescan()
+    dialog.model.setCurrentText("tiny-sd-inpaint")
+    dialog.steps.setValue(3)
+    count = win.doc.undo_stack.count()
+    dialog.accept()
+    assert win.doc.project.settings["model"] == "tiny-sd-inpaint" and win.doc.project.settings["steps"] == 3
+    assert win.doc.undo_stack.count() == count + 1
+    stored = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    assert stored.value("engine/device") == "cpu"
+
+
+def test_character_sheet_tiles_and_lora_training(win, qtbot, tmp_path):
+    from app.project_io import save_project
+    from tests.helpers_training import training_images
+
+    doc = win.doc
+    card_id = edits.add_card(doc, "character", "Mira", training_images(3, 64))
+    path = tmp_path / "book.comic"
+    save_project(doc.project, path)
+    doc.mark_saved(path)
+    win.cards_dock.lists["character"].setCurrentRow(0)
+    assert win.generation.current_card().id == card_id
+    pages = len(doc.project.pages)
+    page_id = win.generation.create_sheet()
+    assert len(doc.project.pages) == pages + 1 and win.view.page_id == page_id
+    tile = doc.project.page(page_id).panels[0].id
+    edits.add_variant(doc, tile, Image.new("RGB", (64, 64), "orange"))
+    win.view.page_scene.select_ids([tile])
+    assert win.generation.add_tiles() == 1 and len(doc.project.card(card_id).references) == 4
+
+    losses = []
+    win.generation.trainer.stepped.connect(lambda s, t, loss: losses.append((s, t, loss)))
+    with qtbot.waitSignal(win.generation.trainer.finished, timeout=90000):
+        assert win.generation.train({"steps": 3, "rank": 4, "resolution": 64, "checkpoint_every": 0,
+                                     "learning_rate": 1e-3})
+        assert win.generation.trainer.running and not win.generation.act_train.isEnabled()
+    assert [s for s, _, _ in losses] == [1, 2, 3] and all(np.isfinite(loss) for _, _, loss in losses)
+    card = doc.project.card(card_id)
+    assert card.lora and card.lora.endswith(".safetensors") and (tmp_path / card.lora).exists()
+    assert win.generation.training_dock.plot.values == [loss for _, _, loss in losses]
+    doc.undo_stack.undo()
+    assert not doc.project.card(card_id).lora
+
+
+def test_training_cancel_leaves_card_unchanged(win, qtbot, tmp_path):
+    from app.project_io import save_project
+    from tests.helpers_training import training_images
+
+    doc = win.doc
+    card_id = edits.add_card(doc, "character", "Kai", training_images(2, 64))
+    save_project(doc.project, tmp_path / "b.comic")
+    doc.mark_saved(tmp_path / "b.comic")
+    win.cards_dock.lists["character"].setCurrentRow(0)
+    trainer = win.generation.trainer
+    trainer.stepped.connect(lambda *_: trainer.cancel())
+    with qtbot.waitSignal(trainer.cancelled, timeout=90000):
+        win.generation.train({"steps": 50, "rank": 4, "resolution": 64, "checkpoint_every": 1})
+    assert not doc.project.card(card_id).lora and not trainer.running
+    assert trainer.checkpoint_exists(card_id)  # a resumable checkpoint was kept
