@@ -302,6 +302,26 @@ def bind_card(doc: Document, panel_id: str, card_id: str, weight: int | None = N
     _push_page(doc, page, f"Bind {card.name}", merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
 
 
+def set_binding_region(doc: Document, panel_id: str, card_id: str, region: list[float] | None) -> None:
+    """Confine a bound character to ``region`` (x, y, w, h as fractions of the panel box); None: whole panel."""
+    if region is not None:
+        region = [float(v) for v in region]
+        if len(region) != 4:
+            raise ValueError("a region is x, y, width and height")
+        x, y, w, h = region
+        if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
+            raise ValueError("a region must lie inside the panel and not be empty")
+    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    panel = page.panel(panel_id)
+    binding = next((b for b in panel.characters if b.card == card_id), None)
+    if binding is None:
+        raise KeyError(f"character {card_id!r} is not bound to this panel")
+    if binding.region == region:
+        return
+    binding.region = region
+    _push_page(doc, page, "Character Region")
+
+
 def unbind_card(doc: Document, panel_id: str, card_id: str) -> None:
     page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
     panel = page.panel(panel_id)
@@ -429,15 +449,21 @@ def add_references(doc: Document, card_id: str, images: list[Image.Image | bytes
     doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Add Reference", images=new))
 
 
-def set_references(doc: Document, card_id: str, references: list[Reference]) -> None:
-    """Replace a card's reference list (remove, reweight, cache face analysis, pick a face)."""
+def set_references(doc: Document, card_id: str, references: list[Reference], merge: str = "",
+                   text: str = "Edit References") -> None:
+    """Replace a card's reference list (remove, reweight, cache face analysis, pick a face).
+
+    A non-empty ``merge`` key folds consecutive edits with the same key into one undo step
+    (e.g. holding a weight spin box's arrow).
+    """
     chars, styles = _cards_copy(doc)
     card = next(c for c in [*chars, *styles] if c.id == card_id)
     missing = [r.image for r in references if r.image not in doc.project.images]
     if missing:
         raise KeyError(f"reference image {missing[0]} is not in the project")
     card.references = copy.deepcopy(references)
-    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Edit References"))
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), text,
+                             merge_key=f"refs:{card_id}:{merge}" if merge else ""))
 
 
 def remove_card(doc: Document, card_id: str) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from engine import faces as face_api
-from engine.conditioning import CharacterCondition, LoraRef, StyleCondition
+from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
 
 from . import edits
 from .document import Document
@@ -62,6 +62,69 @@ def reference_faces(project: Project, ref: Reference, backend: str,
     return _analyze(project, ref, backend, models_dir)
 
 
+def analyze_images(images: dict[str, bytes], backend: str = BUILTIN,
+                   models_dir: str | Path | None = None) -> dict[str, dict]:
+    """Face analysis of PNG images by key (no document access: safe off the GUI thread)."""
+    project = Project(images=images)
+    return {key: vars(_analyze(project, Reference(image=key), backend, models_dir)) for key in images}
+
+
+def missing_analysis(project: Project, card_id: str, backend: str = BUILTIN) -> dict[str, bytes]:
+    """The card's reference images (key → PNG) not yet analysed by ``backend``."""
+    card = project.card(card_id)
+    return {r.image: project.images[r.image] for r in card.references if backend not in r.faces}
+
+
+def store_faces(doc: Document, card_id: str, found: dict[str, dict], backend: str = BUILTIN) -> bool:
+    """Put analysis results (image key → FaceCache dict) into the card's references (one undo step).
+
+    References that already have them, or whose image is no longer on the card, are left alone;
+    returns whether anything was stored.
+    """
+    try:
+        card = doc.project.card(card_id)
+    except KeyError:
+        return False
+    refs = copy.deepcopy(card.references)
+    changed = False
+    for ref in refs:
+        if backend not in ref.faces and ref.image in found:
+            ref.faces[backend] = copy.deepcopy(found[ref.image])
+            changed = True
+    if changed:
+        edits.set_references(doc, card_id, refs, text="Analyse Faces")
+    return changed
+
+
+def face_notes(card: CharacterCard | StyleCard, backend: str = BUILTIN) -> list[str]:
+    """User-facing notes about analysed references with no face or several faces."""
+    notes = []
+    for i, ref in enumerate(card.references, 1):
+        cache = ref.faces.get(backend)
+        if cache is None:
+            continue
+        count = cache["count"]
+        if count == 0:
+            notes.append(f"{card.name}: reference {i} shows no face")
+        elif count > 1:
+            notes.append(f"{card.name}: reference {i} shows {count} faces; using face {ref.face_index + 1} "
+                         "(pick another in the card's references)")
+    return notes
+
+
+def face_status(ref: Reference, backend: str = BUILTIN) -> str:
+    """Short status of one reference: "analysing…", "no face", "1 face" or "3 faces — pick one"."""
+    cache = ref.faces.get(backend)
+    if cache is None:
+        return "analysing…"
+    count = cache["count"]
+    if count == 0:
+        return "no face"
+    if count == 1:
+        return "1 face"
+    return f"{count} faces — pick one"
+
+
 def cache_card_faces(doc: Document, card_id: str, backends: tuple[str, ...] = (BUILTIN,),
                      models_dir: str | Path | None = None) -> list[str]:
     """Analyse a card's references once and store the result in the project (one undo step).
@@ -70,22 +133,15 @@ def cache_card_faces(doc: Document, card_id: str, backends: tuple[str, ...] = (B
     """
     card = doc.project.card(card_id)
     refs = copy.deepcopy(card.references)
-    notes: list[str] = []
     changed = False
-    for i, ref in enumerate(refs, 1):
+    for ref in refs:
         for backend in backends:
             if backend not in ref.faces:
                 ref.faces[backend] = vars(_analyze(doc.project, ref, backend, models_dir))
                 changed = True
-        count = ref.faces[backends[0]]["count"]
-        if count == 0:
-            notes.append(f"{card.name}: reference {i} shows no face")
-        elif count > 1:
-            notes.append(f"{card.name}: reference {i} shows {count} faces; using face {ref.face_index + 1} "
-                         "(pick another in the card's references)")
     if changed:
         edits.set_references(doc, card_id, refs)
-    return notes
+    return face_notes(doc.project.card(card_id), backends[0])
 
 
 def _ref_face(cache: FaceCache, ref: Reference) -> dict | None:
@@ -116,15 +172,61 @@ def _lora(project_dir: Path | None, path: str | None, weight: float) -> LoraRef 
     return LoraRef(p, weight)
 
 
+#: Region presets offered on a character's badge: (x, y, w, h) as fractions of the panel box.
+REGION_PRESETS: dict[str, list[float] | None] = {
+    "Whole panel": None,
+    "Left half": [0.0, 0.0, 0.5, 1.0],
+    "Right half": [0.5, 0.0, 0.5, 1.0],
+    "Top half": [0.0, 0.0, 1.0, 0.5],
+    "Bottom half": [0.0, 0.5, 1.0, 0.5],
+}
+MASK_LONG_SIDE = 1024
+
+
+def mask_size(panel: Panel, long_side: int = MASK_LONG_SIDE) -> tuple[int, int]:
+    """A (w, h) canvas with the panel's aspect ratio (the engine resizes masks to the output)."""
+    box = panel.bbox
+    if box.w >= box.h:
+        return long_side, max(8, round(long_side * box.h / max(box.w, 1e-6)))
+    return max(8, round(long_side * box.w / max(box.h, 1e-6))), long_side
+
+
+def region_mask(region: list[float], size: tuple[int, int]) -> Image.Image:
+    """An 'L' mask of ``size`` that is white inside the fractional region."""
+    w, h = size
+    x, y, rw, rh = region
+    mask = Image.new("L", size, 0)
+    box = (round(x * w), round(y * h), round((x + rw) * w), round((y + rh) * h))
+    mask.paste(255, (box[0], box[1], max(box[2], box[0] + 1), max(box[3], box[1] + 1)))
+    return mask
+
+
+def binding_masks(regions: list[list[float] | None], size: tuple[int, int]) -> list[Image.Image | None]:
+    """Masks for the characters of one panel: none for a lone character without a region;
+    otherwise non-overlapping masks, the characters without a region sharing the rest in halves
+    (as the engine's ``default_halves``/``resolve_regions`` do)."""
+    if len(regions) == 1 and regions[0] is None:
+        return [None]
+    user = [None if r is None else region_mask(r, size) for r in regions]
+    masks = resolve_regions(user, size)
+    return [Image.fromarray((m * 255).astype(np.uint8), "L") for m in masks]
+
+
 def character_conditions(project: Project, panel: Panel, models_dir: str | Path | None,
-                         project_dir: Path | None = None) -> tuple[list[CharacterCondition], list[str]]:
+                         project_dir: Path | None = None, overrides: dict | None = None,
+                         size: tuple[int, int] | None = None) -> tuple[list[CharacterCondition], list[str]]:
     """Conditioning for each character bound to a panel, plus notes for the user.
 
     Identity needs the ArcFace embedding of an insightface pack. Without one, a card still
-    contributes its LoRA and trigger word, and a note says what to install.
+    contributes its LoRA and trigger word, and a note says what to install. ``overrides`` may
+    carry ``identity_strength`` (the Consistency dock's "regenerate with stronger identity");
+    each character's region (its binding's, or a panel half when two share the panel) becomes a
+    mask of ``size`` (default: the panel's aspect ratio, 1024 px on the long side).
     """
     conditions: list[CharacterCondition] = []
+    regions: list[list[float] | None] = []
     notes: list[str] = []
+    strength = float((overrides or {}).get("identity_strength") or 1.0)
     pack = face_api.find_pack(models_dir) if models_dir else None
     for binding in panel.characters:
         card = project.card(binding.card)
@@ -144,7 +246,12 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
             card.id, embs, weights, cw=binding.weight,
             face_kps=np.asarray(found[0]["kps"], dtype=np.float32),
             kps_size=decode_png(project.images[card.references[0].image]).size,
-            reference_images=refs, reference_weights=[r.weight for r in card.references], lora=lora))
+            reference_images=refs, reference_weights=[r.weight for r in card.references], lora=lora,
+            identity_strength=strength))
+        regions.append(binding.region)
+    if conditions:
+        for condition, mask in zip(conditions, binding_masks(regions, size or mask_size(panel))):
+            condition.region = mask
     return conditions, notes
 
 

@@ -44,7 +44,8 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
                     registry: ModelRegistry | None = None, **kwargs) -> Prepared:
     """A complete request for a panel, with identity/style conditioning from its bound cards.
 
-    ``kwargs`` go to :func:`app.generation.panel_request` (overrides, mask, outpaint, prompt).
+    ``kwargs`` go to :func:`app.generation.panel_request` (overrides, mask, outpaint, prompt);
+    ``overrides["identity_strength"]`` goes to the character conditions instead.
     Face analysis of the cards' references is cached in the document first (one undo step).
     """
     project = doc.project
@@ -52,6 +53,7 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     notes: list[str] = []
     registry = registry or ModelRegistry(models_dir)
     overrides = dict(kwargs.pop("overrides", None) or {})
+    strength = overrides.pop("identity_strength", None)  # for the character conditions, not the request
     overrides["model"] = choose_model(doc, registry, overrides.get("model"))
     request = generation.panel_request(project, panel_id, kind, overrides=overrides, **kwargs)
     project_dir = doc.path.parent if doc.path else None
@@ -61,7 +63,9 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
         for binding in panel.characters:
             notes += identity.cache_card_faces(doc, binding.card, backends, models_dir)
         _, panel = project.find_panel(panel_id)
-    chars, char_notes = identity.character_conditions(project, panel, models_dir, project_dir)
+    size = (request.width, request.height) if request.width and request.height else None
+    chars, char_notes = identity.character_conditions(project, panel, models_dir, project_dir,
+                                                      overrides={"identity_strength": strength}, size=size)
     notes += char_notes
     styles = identity.style_conditions(project, panel, project_dir)
     request.conditioning = [*request.conditioning, *chars, *styles]

@@ -75,10 +75,15 @@ class BalloonKind(str, Enum):
 
 @dataclass
 class CardBinding:
-    """A card bound to a panel with its weight (``cw`` 0–100 for characters, ``sw`` 0–1000 for styles)."""
+    """A card bound to a panel with its weight (``cw`` 0–100 for characters, ``sw`` 0–1000 for styles).
+
+    ``region`` confines a character to part of the panel (two characters in one panel); None
+    means the whole panel, or a half when two characters share it.
+    """
 
     card: str
     weight: int
+    region: list[float] | None = None  # character's area (x, y, w, h as fractions of the panel box)
 
 
 @dataclass

@@ -50,6 +50,16 @@ STYLE_PRESETS: dict[str, StylePreset] = {
         "anime style, cel shading, clean line art, vibrant colors",
         "photo, photorealistic, 3d render",
     ),
+    "manga-ink": StylePreset(
+        "manga-ink",
+        "black and white manga, ink drawing, screentone shading, bold clean linework, high contrast",
+        "color, colour, colored, photo, photorealistic, 3d render, blurry",
+    ),
+    "western": StylePreset(
+        "western",
+        "western comic book art, bold ink outlines, flat vivid colors, halftone shading, dynamic",
+        "anime, manga, photo, photorealistic, 3d render, monochrome",
+    ),
 }
 
 

@@ -132,3 +132,26 @@ def test_find_adapters_reads_the_registry(tmp_path):
     files = find_adapters(ModelRegistry(tmp_path), Arch.SD15)
     assert files == AdapterFiles(ip_adapter=ipdir / "ip-adapter_sd15.safetensors", image_encoder=ipdir / "image_encoder",
                                  faceid=ipdir / "ip-adapter-faceid_sd15.safetensors")
+
+
+def test_identity_strength_raises_identity_scales_capped_and_documented():
+    from engine.conditioning import identity_scales
+    from engine.conditioning.mapping import IDENTITY_SCALE_CAP
+
+    for cw in (0, 50, 100):
+        base = cw_to_scales(cw)
+        assert identity_scales(cw, 1.0) == base
+        strong = identity_scales(cw, 1.25)
+        assert strong[2] == base[2]  # appearance untouched
+        for i in (0, 1):
+            assert strong[i] >= base[i] and strong[i] <= max(base[i], IDENTITY_SCALE_CAP)
+        assert identity_scales(cw, 0.5)[0] < base[0]
+    assert identity_scales(0, 1.25)[0] > cw_to_scales(0)[0]
+    rows = re.findall(r"^\| ×([\d.]+) \| ([\d.]+) / ([\d.]+) \| ([\d.]+) / ([\d.]+) \| ([\d.]+) / ([\d.]+) \|$",
+                      MAPPING_MD.read_text(), re.M)
+    assert len(rows) == 3
+    for strength, *vals in rows:
+        got = [v for cw in (0, 50, 100) for v in identity_scales(cw, float(strength))[:2]]
+        assert got == pytest.approx([float(v) for v in vals], abs=1e-3)
+    with pytest.raises(EngineError):
+        CharacterCondition("c", np.ones(512), identity_strength=3.0)

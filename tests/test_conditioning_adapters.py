@@ -225,3 +225,17 @@ def test_adapter_weights_are_cached(sd15):
     assert weights.load_ip_adapter_state_dict(files.faceid) is weights.load_ip_adapter_state_dict(files.faceid)
     enc1 = weights.load_image_encoder(files.image_encoder, torch.float32, torch.device("cpu"))
     assert enc1 is weights.load_image_encoder(files.image_encoder, torch.float32, torch.device("cpu"))
+
+
+def test_identity_strength_raises_the_applied_scales(sd15, sdxl):
+    pipe, files, _, _ = sd15
+    _, normal = _generate(pipe, [CharacterCondition("c", _emb(1), cw=0)], files)
+    _, strong = _generate(pipe, [CharacterCondition("c", _emb(1), cw=0, identity_strength=1.25)], files)
+    s_normal = next(iter(normal["scales"].values()))[0]
+    s_strong = next(iter(strong["scales"].values()))[0]
+    assert s_normal == cw_to_scales(0)[0] and s_strong > s_normal
+    xl, xl_files, _ = sdxl
+    _, n = _generate(xl, [CharacterCondition("c", _emb(1), cw=50)], xl_files)
+    _, s = _generate(xl, [CharacterCondition("c", _emb(1), cw=50, identity_strength=1.25)], xl_files)
+    assert s["kwargs"]["controlnet_conditioning_scale"] > n["kwargs"]["controlnet_conditioning_scale"]
+    assert next(iter(s["scales"].values()))[0] > next(iter(n["scales"].values()))[0]

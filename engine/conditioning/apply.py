@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.conditioning.mapping import cw_to_scales, sw_to_scale
+from engine.conditioning.mapping import identity_scales, sw_to_scale
 from engine.conditioning.regions import draw_keypoints, place_keypoints, resolve_regions
 from engine.conditioning.types import AdapterFiles, CharacterCondition, StyleCondition
 from engine.conditioning import weights
@@ -247,7 +247,7 @@ def _apply(applied, pipe, chars, styles, width, height, guidance, adapters: Adap
         pos = torch.stack(emb).to(device=device, dtype=dtype)[None]  # (1, n, 512)
         if identity_kind == "instantid":
             pos = pos[:, :, None, :]  # (1, n, 1, 512): one token into the Resampler
-        scales = [cw_to_scales(c.cw) for c in chars]
+        scales = [identity_scales(c.cw, c.identity_strength) for c in chars]
         plan.add(identity_kind, sd, per_char([s[0] for s in scales]), _pair(pos, torch.zeros_like(pos), cfg), mask_t)
 
         if any(c.wants_appearance for c in chars):
@@ -396,7 +396,7 @@ def _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg,
     handle = cn.register_forward_pre_hook(swap_tokens, with_kwargs=True)
     applied._undo.insert(0, handle.remove)
     applied.pipe = cn_pipe
-    scale = max(cw_to_scales(c.cw)[1] for c in chars)
+    scale = max(identity_scales(c.cw, c.identity_strength)[1] for c in chars)
     image_arg = "control_image" if "control_image" in inspect.signature(cn_pipe.__call__).parameters else "image"
     applied.call_kwargs[image_arg] = control
     applied.call_kwargs["controlnet_conditioning_scale"] = scale

@@ -43,6 +43,30 @@ def cw_to_scales(cw: int) -> tuple[float, float, float]:
     return out  # type: ignore[return-value]
 
 
+#: "Stronger identity": the face adapter and IdentityNet scales are multiplied by the strength,
+#: each capped at IDENTITY_SCALE_CAP (InstantID degrades into over-sharpened, burnt faces above ~1).
+IDENTITY_STRENGTH_RANGE = (0.5, 2.0)
+IDENTITY_SCALE_CAP = 1.0
+
+
+def identity_scales(cw: int, strength: float = 1.0) -> tuple[float, float, float]:
+    """`cw_to_scales` with the face adapter and IdentityNet scales multiplied by `strength`.
+
+    The appearance scale (hair/clothing from the full reference) is left as cw sets it. Both
+    identity scales are capped at IDENTITY_SCALE_CAP, but never lowered below what cw gives when
+    the strength is at least 1; a strength below 1 weakens them.
+    """
+    lo, hi = IDENTITY_STRENGTH_RANGE
+    if not lo <= strength <= hi:
+        raise EngineError(f"identity strength must be in [{lo}, {hi}], got {strength}")
+    face, control, appearance = cw_to_scales(cw)
+
+    def scaled(v: float) -> float:
+        return round(v * strength if strength <= 1 else max(v, min(v * strength, IDENTITY_SCALE_CAP)), 4)
+
+    return scaled(face), scaled(control), appearance
+
+
 def sw_to_scale(sw: int) -> float:
     """Style adapter scale for sw in 0..1000 (default 100 -> 0.65, 1000 -> 1.2)."""
     if not 0 <= sw <= 1000:

@@ -40,7 +40,9 @@ class CharacterCondition:
     keypoint image; None lets InstantID use a neutral frontal layout.
     `reference_images`/`reference_weights`: the card's references, used for the appearance
     adapter when `cw` > 0. `region`: 'L' mask (white = this character), any size; None means
-    whole image for a single character, a panel half for two.
+    whole image for a single character, a panel half for two. `identity_strength` multiplies
+    the face adapter and IdentityNet scales ("regenerate with stronger identity"; see
+    `identity_scales` and MAPPING.md).
     """
 
     card_id: str
@@ -53,8 +55,16 @@ class CharacterCondition:
     region: Optional[Image.Image] = None
     lora: Optional[LoraRef] = None
     face_embedding_norm: Optional[float] = None
+    identity_strength: float = 1.0
 
     def __post_init__(self) -> None:
+        from engine.conditioning.mapping import IDENTITY_STRENGTH_RANGE
+
+        lo, hi = IDENTITY_STRENGTH_RANGE
+        if not lo <= float(self.identity_strength) <= hi:
+            raise EngineError(f"character {self.card_id}: identity strength must be in [{lo}, {hi}], "
+                              f"got {self.identity_strength!r}")
+        self.identity_strength = float(self.identity_strength)
         emb = np.asarray(self.face_embedding, dtype=np.float32).reshape(-1)
         if emb.size != FACE_EMBEDDING_DIM:
             raise EngineError(f"character {self.card_id}: face embedding must have 512 values, got {emb.size}")
