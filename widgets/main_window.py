@@ -76,6 +76,11 @@ class MainWindow(QMainWindow):
 
         self.generation = install_generation(self)
         # --- end generation
+        # --- identity (card editor, Consistency dock, score badges, character regions): widgets/identity
+        from .identity import install as install_identity
+
+        self.identity = install_identity(self)
+        # --- end identity
         self.update_title()
         self.update_recent_menu()
         self._sync_page_controls()

@@ -8,10 +8,11 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QListView,
-                               QListWidget, QListWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QMenu, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from app import edits
 from app.document import Document
+from engine.prompt_flags import STYLE_PRESETS
 
 from .. import mime
 from ..thumbnails import image_icon, initials_icon
@@ -64,8 +65,13 @@ class CardList(QListWidget):
             event.ignore()
 
 
+PRESET_TITLES = {"anime": "Anime (--niji)", "manga-ink": "Manga Ink (black and white)",
+                 "western": "Western Comic Colour", "raw": "Raw (no style)"}
+
+
 class CardsDock(QDockWidget):
     message = Signal(str)
+    editRequested = Signal(str)  # card id: open its editor (double-click, context menu)
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__("Card Library", parent)
@@ -84,8 +90,19 @@ class CardsDock(QDockWidget):
         new_style.clicked.connect(lambda: self.new_card("style"))
         remove = QToolButton(text="Remove", toolTip="Remove the selected card (unbinds it everywhere)")
         remove.clicked.connect(self.remove_selected)
+        self.preset_menu = QMenu("Add Style Preset", self)
+        for preset in STYLE_PRESETS:
+            self.preset_menu.addAction(PRESET_TITLES.get(preset, preset.title()),
+                                       lambda p=preset: self.add_style_preset(p))
+        presets = QToolButton(text="+ Preset", toolTip="Add Style Preset: a style card from a bundled preset")
+        presets.setMenu(self.preset_menu)
+        presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        for lst in self.lists.values():
+            lst.itemDoubleClicked.connect(lambda item: self.editRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
+            lst.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            lst.customContextMenuRequested.connect(lambda pos, l=lst: self._context_menu(l, pos))
         buttons = QHBoxLayout()
-        for b in (new_char, new_style, remove):
+        for b in (new_char, new_style, presets, remove):
             buttons.addWidget(b)
         buttons.addStretch()
         body = QWidget()
@@ -144,6 +161,29 @@ class CardsDock(QDockWidget):
             except ValueError as exc:
                 self.message.emit(str(exc))
         edits.add_card(self.doc, kind, name.strip(), images)
+
+    def card_menu(self, card_id: str | None) -> QMenu:
+        """The library's context menu: edit/remove the card under the mouse, add cards."""
+        menu = QMenu(self)
+        if card_id:
+            menu.addAction("Edit Card…", lambda: self.editRequested.emit(card_id))
+            menu.addAction("Remove Card", lambda: edits.remove_card(self.doc, card_id))
+            menu.addSeparator()
+        menu.addAction("New Character…", lambda: self.new_card("character"))
+        menu.addAction("New Style…", lambda: self.new_card("style"))
+        menu.addMenu(self.preset_menu)
+        return menu
+
+    def _context_menu(self, lst: QListWidget, pos) -> None:
+        item = lst.itemAt(pos)
+        self.card_menu(item.data(Qt.ItemDataRole.UserRole) if item else None).exec(lst.viewport().mapToGlobal(pos))
+
+    def add_style_preset(self, preset: str) -> str:
+        """A style card from a bundled preset (no reference images needed)."""
+        name = PRESET_TITLES.get(preset, preset.title()).split(" (")[0]
+        card_id = edits.add_card(self.doc, "style", name, [], preset=preset)
+        self.tabs.setCurrentWidget(self.lists["style"])
+        return card_id
 
     def remove_selected(self) -> None:
         lst = self.tabs.currentWidget()

@@ -1,0 +1,74 @@
+"""Identity and style in the window: card editor, Consistency dock, score badges, character regions.
+
+``install(window)`` adds all of it to a :class:`widgets.main_window.MainWindow`; connect
+``window.identity.regenerateRequested(panel_id, overrides)`` to the generation controller.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import QMainWindow
+
+from .background import BackgroundTasks
+from .canvas import IdentityCanvas
+from .card_editor import CardEditor
+from .consistency_dock import ConsistencyDock
+from .faces import FaceAnalysis
+from .scores import ConsistencyScores
+
+__all__ = ["IdentityUi", "install", "CardEditor", "ConsistencyDock", "IdentityCanvas"]
+
+
+class IdentityUi(QObject):
+    """Owns the background worker, the face/score caches, the dock, the canvas hooks, the editors."""
+
+    regenerateRequested = Signal(str, dict)  # panel id, overrides {"identity_strength", "seed"}
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        doc = window.doc
+        self.tasks = BackgroundTasks(self)
+        self.faces = FaceAnalysis(doc, self.tasks, self)
+        self.scores = ConsistencyScores(doc, self.tasks, self.faces, self)
+        self.dock = ConsistencyDock(doc, self.scores, window)
+        self.canvas = IdentityCanvas(window.view, self.scores, self)
+        self.editors: dict[str, CardEditor] = {}
+        self.dock.regenerateRequested.connect(self.regenerateRequested)
+        self.dock.panelChosen.connect(lambda pid: window.view.page_scene.select_ids([pid]))
+        self.canvas.editCardRequested.connect(self.edit_card)
+        window.view.page_scene.pageShown.connect(self.dock.set_page)
+        self.dock.set_page(window.view.page_scene.page_id)
+        window.installEventFilter(self)
+
+    def edit_card(self, card_id: str) -> CardEditor:
+        """Open (or raise) the editor of a card."""
+        editor = self.editors.get(card_id)
+        if editor is None or not editor.isVisible():
+            editor = CardEditor(self.window.doc, card_id, self.faces, self.window)
+            editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            editor.message.connect(lambda text: self.window.statusBar().showMessage(text, 5000))
+            editor.destroyed.connect(lambda _=None, c=card_id: self.editors.pop(c, None))
+            self.editors[card_id] = editor
+        editor.show()
+        editor.raise_()
+        editor.activateWindow()
+        return editor
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.tasks.wait(msecs)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            self.tasks.wait(5000)  # no worker may outlive the window
+        return False
+
+
+def install(window: QMainWindow) -> IdentityUi:
+    ui = IdentityUi(window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, ui.dock)
+    window.tabifyDockWidget(window.variants_dock, ui.dock)
+    window.variants_dock.raise_()
+    window.docks_menu.addAction(ui.dock.toggleViewAction())
+    window.cards_dock.editRequested.connect(ui.edit_card)
+    return ui
