@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from .geometry import image_rect
 
-OVERLAY = QColor(255, 40, 90, 120)
+OVERLAY = QColor(235, 0, 70, 150)
 LASSO_LINE = QColor("#ff2b5a")
 
 

@@ -130,6 +130,7 @@ class GenerationUI(QObject):
         tb.addWidget(self.repeat)
         tb.addAction(self.act_auto_pick)
 
+        w.addToolBarBreak()
         tb = QToolBar("Extend", w, objectName="ExtendToolbar")
         self.pan_buttons = {}
         for direction, arrow in PAN_ARROWS:
