@@ -232,7 +232,7 @@ def test_consistency_dock_scores_flags_and_regenerates(win, qtbot, astronaut, ca
     assert (high["number"], high["panel"], low["number"], low["panel"]) == (1, top.id, 2, bottom.id)
     assert high["score"] >= identity.IDENTITY_THRESHOLD > low["score"]
     assert not high["flagged"] and low["flagged"]
-    assert dock.table.item(1, 3).text() == "below threshold" and dock.table.cellWidget(0, 4) is None
+    assert dock.table.item(1, 3).text() == "flagged" and dock.table.cellWidget(0, 4) is None
     assert "1 flagged" in dock.summary.text()
     badges = win.identity.canvas.badges
     assert badges[top.id].colour.name() == "#2e7d32" and badges[bottom.id].colour.name() == "#c62828"

@@ -60,7 +60,8 @@ class IdentityUi(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if obj is self.window and event.type() == QEvent.Type.Close:
-            self.tasks.wait(5000)  # no worker may outlive the window
+            self.tasks.wait(3000)
+            self.tasks.shutdown()  # no helper process outlives the window
         return False
 
 

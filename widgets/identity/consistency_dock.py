@@ -17,7 +17,7 @@ from .scores import ConsistencyScores
 STRONGER_IDENTITY = 1.25  # see engine/conditioning/MAPPING.md, "Identity strength"
 GOOD = QColor("#2e7d32")
 BAD = QColor("#c62828")
-COLUMNS = ("Panel", "Character", "Score", "Status", "")
+COLUMNS = ("Panel", "Character", "Score", "Status", "Fix")
 
 
 def stronger_identity_overrides() -> dict:
@@ -51,7 +51,7 @@ class ConsistencyDock(QDockWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.table.cellClicked.connect(lambda r, _c: self.panelChosen.emit(self.rows[r]["panel"])
                                        if 0 <= r < len(self.rows) else None)
         top = QHBoxLayout()
@@ -114,7 +114,7 @@ class ConsistencyDock(QDockWidget):
         for r, row in enumerate(self.rows):
             score = row["score"]
             cells = [str(row["number"]), row["name"], "…" if score is None else f"{score:.2f}",
-                     "computing" if score is None else "below threshold" if row["flagged"] else "consistent"]
+                     "computing" if score is None else "flagged" if row["flagged"] else "consistent"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c in (0, 2):
@@ -123,9 +123,9 @@ class ConsistencyDock(QDockWidget):
                     item.setForeground(QBrush(BAD if row["flagged"] else GOOD))
                 table.setItem(r, c, item)
             if row["flagged"]:
-                button = QPushButton("Regenerate, stronger identity")
+                button = QPushButton("Regenerate")
                 button.setToolTip(f"Generate panel {row['number']} again with a new seed and the character's "
-                                  f"identity scales ×{STRONGER_IDENTITY}")
+                                  f"identity scales ×{STRONGER_IDENTITY} (regenerate with stronger identity)")
                 button.clicked.connect(lambda _=False, pid=row["panel"]: self.regenerate(pid))
                 table.setCellWidget(r, 4, button)
             else:
