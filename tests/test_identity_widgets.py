@@ -243,6 +243,9 @@ def test_consistency_dock_scores_flags_and_regenerates(win, qtbot, astronaut, ca
     panel_id, overrides = blocker.args
     assert panel_id == bottom.id and overrides["identity_strength"] == STRONGER_IDENTITY
     assert isinstance(overrides["seed"], int)
+    # ... and the window queued that job for the flagged panel (it fails here: no model installed)
+    [job] = [j for j in win.generation.queue.jobs.values() if j.panel_id == bottom.id]
+    assert job.seed == overrides["seed"] or job.state.value == "failed"
     # threshold spin box: 0 flags nothing
     dock.threshold.setValue(0.0)
     assert not any(r["flagged"] for r in dock.rows)

@@ -81,6 +81,8 @@ class MainWindow(QMainWindow):
 
         self.identity = install_identity(self)
         # --- end identity
+        # Consistency dock's "Regenerate with stronger identity" runs through the job queue.
+        self.identity.regenerateRequested.connect(self._regenerate_panel)
         self.update_title()
         self.update_recent_menu()
         self._sync_page_controls()
@@ -89,6 +91,9 @@ class MainWindow(QMainWindow):
         self.restore_state()
 
     # --- wiring ------------------------------------------------------------------------------
+
+    def _regenerate_panel(self, panel_id: str, overrides: dict) -> None:
+        self.generation.queue.submit_panels([panel_id], overrides=overrides)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
