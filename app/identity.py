@@ -81,6 +81,11 @@ def store_faces(doc: Document, card_id: str, found: dict[str, dict], backend: st
     References that already have them, or whose image is no longer on the card, are left alone;
     returns whether anything was stored.
     """
+    return store_analysis(doc, card_id, {backend: found})
+
+
+def store_analysis(doc: Document, card_id: str, found: dict[str, dict[str, dict]]) -> bool:
+    """:func:`store_faces` for several backends at once (backend → image key → FaceCache dict)."""
     try:
         card = doc.project.card(card_id)
     except KeyError:
@@ -88,12 +93,19 @@ def store_faces(doc: Document, card_id: str, found: dict[str, dict], backend: st
     refs = copy.deepcopy(card.references)
     changed = False
     for ref in refs:
-        if backend not in ref.faces and ref.image in found:
-            ref.faces[backend] = copy.deepcopy(found[ref.image])
-            changed = True
+        for backend, results in found.items():
+            if backend not in ref.faces and ref.image in results:
+                ref.faces[backend] = copy.deepcopy(results[ref.image])
+                changed = True
     if changed:
         edits.set_references(doc, card_id, refs, text="Analyse Faces")
     return changed
+
+
+def analyze_backends(images: dict[str, dict[str, bytes]],
+                     models_dir: str | Path | None = None) -> dict[str, dict[str, dict]]:
+    """:func:`analyze_images` for several backends (backend → image key → PNG): plain data in and out."""
+    return {backend: analyze_images(pngs, backend, models_dir) for backend, pngs in images.items() if pngs}
 
 
 def face_notes(card: CharacterCard | StyleCard, backend: str = BUILTIN) -> list[str]:
@@ -307,6 +319,33 @@ def image_identity_scores(project: Project, panel: Panel, image: Image.Image) ->
         done.add(ci)
         used_faces.add(fi)
     return [{"card": cid, "score": s} for cid, s in scores.items()]
+
+
+def scoring_snapshot(project: Project, panel: Panel) -> tuple[Project, Panel] | None:
+    """What :func:`image_identity_scores` needs for ``panel``, as a small picklable copy.
+
+    The copy holds the bound character cards (with their cached analysis) and only the images of
+    references not analysed yet; None when no character card is bound.
+    """
+    cards: dict[str, CharacterCard] = {}
+    for binding in panel.characters:
+        try:
+            card = project.card(binding.card)
+        except KeyError:
+            continue
+        if isinstance(card, CharacterCard):
+            cards[card.id] = copy.deepcopy(card)
+    if not cards:
+        return None
+    images = {r.image: project.images[r.image] for c in cards.values() for r in c.references
+              if BUILTIN not in r.faces and r.image in project.images}
+    bindings = [copy.deepcopy(b) for b in panel.characters if b.card in cards]
+    return Project(characters=list(cards.values()), images=images), Panel(id=panel.id, points=[], characters=bindings)
+
+
+def score_images(project: Project, panel: Panel, images: list[Image.Image]) -> list[list[dict]]:
+    """:func:`image_identity_scores` of each image (for a helper process: no document access)."""
+    return [image_identity_scores(project, panel, image.convert("RGB")) for image in images]
 
 
 def panel_identity_scores(project: Project, panel: Panel) -> list[dict]:

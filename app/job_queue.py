@@ -3,7 +3,7 @@
 QtCore only (no widgets). It turns panels into complete requests with
 :func:`app.jobs_runner.prepare_request` (as the command line does), keeps one :class:`Job` per
 request with its state, progress and last preview, and applies each finished result with
-:func:`app.jobs_runner.finish_result` (one undo step per job). A cancelled or failed job changes
+:func:`app.generation.apply_result` (one undo step per job). A cancelled or failed job changes
 nothing in the document; failures and the request notes are reported as one-line ``message``\\ s.
 
     queue = JobQueue(doc, EngineSettings(models_dir, "auto"))
@@ -12,8 +12,11 @@ nothing in the document; failures and the request notes are reported as one-line
     queue.submit_panels([pid], JobKind.VARY_REGION, mask=mask, prompt="a red kite")
     queue.cancel(job_id); queue.cancel_all(); queue.stop()
 
-Face analysis of a bound card's *new* references happens inside ``prepare_request`` on the calling
-(GUI) thread, once per reference (about 0.3 s each); afterwards it is cached in the document.
+No face work runs on the GUI thread: for a panel with bound characters whose references lack
+face analysis, the jobs wait in ``queued`` ("analysing reference faces") while a helper process
+(:class:`app.background.BackgroundTasks`) analyses them; the analysis is then cached in the
+document and the request prepared. Each result is scored against the characters in the helper
+too ("scoring consistency") before it is added; a failed score never loses the result.
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, Job
 from engine.registry import GENERATORS, ModelRegistry
 from engine.worker import EngineWorker
 
-from . import generation, jobs_runner
+from . import generation, identity, jobs_runner
+from .background import BackgroundTasks
 from .document import Document
+
+ANALYSING = "analysing reference faces"
+SCORING = "scoring consistency"
 
 
 class JobState(str, enum.Enum):
@@ -92,7 +99,9 @@ class JobQueue(QObject):
     idle = Signal()  # nothing queued or running any more
 
     def __init__(self, doc: Document, settings: EngineSettings = EngineSettings(),
-                 parent: Optional[QObject] = None) -> None:
+                 parent: Optional[QObject] = None, tasks: Optional[BackgroundTasks] = None) -> None:
+        """``tasks``: the helper process for face analysis and scores (shared with the identity UI;
+        its owner shuts it down); without one the queue starts its own and ends it in :meth:`stop`."""
         super().__init__(parent)
         self.doc = doc
         self.settings = settings
@@ -100,6 +109,8 @@ class JobQueue(QObject):
         self.jobs: dict[str, Job] = {}
         self._worker: Optional[EngineWorker] = None
         self._stale_worker = False
+        self._own_tasks = tasks is None
+        self.tasks = tasks if tasks is not None else BackgroundTasks(self)
 
     # --- settings ---------------------------------------------------------------------------------
 
@@ -155,27 +166,81 @@ class JobQueue(QObject):
         try:
             overrides.setdefault("device", self.settings.device)
             self._check_model(overrides.get("model"))
-            prepared = jobs_runner.prepare_request(self.doc, panel_id, kind, self.registry.models_dir,
-                                                   registry=self.registry, overrides=overrides, **kwargs)
-            requests = generation.repeat_requests(prepared.request, repeat)
-            worker = self._ensure_worker()
-            ids = []
+            jobs_runner.choose_model(self.doc, self.registry, overrides.get("model"))  # fail now, not after analysis
+            missing = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
+        except (EngineError, KeyError, ValueError, OSError) as exc:
+            return [self._failed_job(panel_id, kind, label, exc).id]
+        jobs = [Job(GenerationRequest().job_id, panel_id, kind, label, select=select) for _ in range(repeat)]
+        if not missing:
+            return self._prepare(jobs, overrides, kwargs)
+        for job in jobs:
+            job.message = ANALYSING
+            self._add(job)
+        self._analyse(jobs, missing, overrides, kwargs, rounds=3)
+        return [job.id for job in jobs]
+
+    def _analyse(self, jobs: list[Job], missing: dict[str, dict[str, bytes]], overrides: dict[str, Any],
+                 kwargs: dict[str, Any], rounds: int) -> None:
+        """Analyse reference faces in the helper process; then store them and prepare the jobs."""
+        def done(found: Optional[dict], error: Optional[BaseException]) -> None:
+            live = [j for j in jobs if not j.finished]
+            if not live:  # cancelled meanwhile: add nothing
+                return
+            if error is not None:
+                for job in live:
+                    self._fail(job, f"face analysis failed: {_one_line(error)}")
+                return
+            panel_id = live[0].panel_id
+            try:
+                _, panel = self.doc.project.find_panel(panel_id)
+                for card_id in dict.fromkeys(b.card for b in panel.characters):
+                    identity.store_analysis(self.doc, card_id, found or {})
+                still = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
+            except (KeyError, ValueError) as exc:  # the panel or a card went away meanwhile
+                for job in live:
+                    self._fail(job, _one_line(exc))
+                return
+            if still and rounds > 1:  # references were added meanwhile
+                self._analyse(live, still, overrides, kwargs, rounds - 1)
+            else:
+                self._prepare(live, overrides, kwargs)
+
+        self.tasks.submit(identity.analyze_backends, missing, str(self.registry.models_dir), done=done)
+
+    def _prepare(self, jobs: list[Job], overrides: dict[str, Any], kwargs: dict[str, Any]) -> list[str]:
+        """Prepare the request of ``jobs`` (copies with advancing seeds) and run them on the worker."""
+        first = jobs[0]
+        try:
+            prepared = jobs_runner.prepare_request(self.doc, first.panel_id, first.kind, self.registry.models_dir,
+                                                   registry=self.registry, overrides=dict(overrides), **kwargs)
+            requests = generation.repeat_requests(prepared.request, len(jobs))
             for request in requests:
                 request.validate()
-                job = Job(request.job_id, panel_id, kind, label, seed=request.seed, select=select)
-                self._add(job)
-                worker.submit(request)
-                ids.append(job.id)
+            worker = self._ensure_worker()
         except (EngineError, KeyError, ValueError, OSError) as exc:
-            text = _one_line(exc)
-            job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
-            self._add(job)
-            self.message.emit(f"{label}: {text}")
-            self.jobFinished.emit(job.id)
-            return [job.id]
+            if first.id not in self.jobs:  # not queued yet: one failed job, as before
+                return [self._failed_job(first.panel_id, first.kind, first.label, exc).id]
+            for job in jobs:
+                self._fail(job, _one_line(exc))
+            return [job.id for job in jobs]
+        for job, request in zip(jobs, requests):
+            request.job_id, job.seed, job.message = job.id, request.seed, ""
+            if job.id not in self.jobs:
+                self._add(job)
+            else:
+                self.jobChanged.emit(job.id)
+            worker.submit(request)
         for note in prepared.notes:
-            self.message.emit(f"{label}: note: {note}")
-        return ids
+            self.message.emit(f"{first.label}: note: {note}")
+        return [job.id for job in jobs]
+
+    def _failed_job(self, panel_id: str, kind: JobKind, label: str, exc: BaseException) -> Job:
+        text = _one_line(exc)
+        job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
+        self._add(job)
+        self.message.emit(f"{label}: {text}")
+        self.jobFinished.emit(job.id)
+        return job
 
     def _check_model(self, requested: Optional[str]) -> None:
         if requested or self.doc.project.settings.get("model"):
@@ -223,6 +288,8 @@ class JobQueue(QObject):
         """Cancel everything and end the worker thread (call before the window closes)."""
         for job in self.active():
             job.state = JobState.CANCELLED
+        if self._own_tasks:
+            self.tasks.shutdown()
         worker, self._worker = self._worker, None
         return worker.stop() if worker is not None else True
 
@@ -278,11 +345,36 @@ class JobQueue(QObject):
         if job is None or job.finished:  # cancelled while the result was on its way
             return
         try:
-            job.variant_ids = jobs_runner.finish_result(self.doc, result, select=job.select)
+            _, panel = self.doc.project.find_panel(result.request.panel_id)
+        except KeyError as exc:  # the panel was deleted meanwhile
+            self._fail(job, f"the result could not be added: {_one_line(exc)}")
+            return
+        snapshot = identity.scoring_snapshot(self.doc.project, panel)
+        if snapshot is None:
+            self._apply(job, result, [[] for _ in result.images])
+            return
+
+        def done(scores: Optional[list[list[dict]]], error: Optional[BaseException]) -> None:
+            if job.finished:  # cancelled while scoring: add nothing
+                return
+            if error is not None:
+                self.message.emit(f"{job.label}: consistency score failed: {_one_line(error)}")
+            self._apply(job, result, None if error is not None else scores)
+
+        job.message = SCORING
+        self.tasks.submit(identity.score_images, *snapshot, list(result.images), done=done)
+        if not job.finished:
+            self.jobChanged.emit(job.id)
+
+    def _apply(self, job: Job, result: JobResult, scores: Optional[list[list[dict]]]) -> None:
+        """Add a result to its panel's history (one undo step) and finish the job."""
+        try:
+            job.variant_ids = generation.apply_result(self.doc, result, select=job.select, identity_scores=scores)
         except (KeyError, ValueError) as exc:  # the panel was deleted meanwhile
             self._fail(job, f"the result could not be added: {_one_line(exc)}")
             return
         job.step = job.total = max(job.total, 1)
+        job.message = ""
         for warning in result.metadata.get("warnings") or []:
             self.message.emit(f"{job.label}: note: {warning}")
         self._set_state(job, JobState.DONE)

@@ -3,7 +3,9 @@
 ``prepare_request`` is the one place that turns a panel and its bound cards into a complete
 engine request (prompt, flags, styles, identity conditioning, trigger words); the window's job
 queue and the command line both use it. ``finish_result`` adds a result to the panel's history
-with the consistency score of each image.
+with the consistency score of each image. Both run face analysis and scoring on the calling
+thread; the window's :class:`app.job_queue.JobQueue` does that part in a helper process first
+(``missing_faces``, :func:`app.identity.analyze_backends`, :func:`app.identity.score_images`).
 """
 
 from __future__ import annotations
@@ -58,8 +60,7 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     request = generation.panel_request(project, panel_id, kind, overrides=overrides, **kwargs)
     project_dir = doc.path.parent if doc.path else None
     if panel.characters:
-        pack = _face_pack(models_dir)
-        backends = (identity.BUILTIN, identity.INSIGHTFACE) if pack else (identity.BUILTIN,)
+        backends = face_backends(models_dir)
         for binding in panel.characters:
             notes += identity.cache_card_faces(doc, binding.card, backends, models_dir)
         _, panel = project.find_panel(panel_id)
@@ -85,6 +86,23 @@ def _face_pack(models_dir: str | Path | None):
     from engine import faces
 
     return faces.find_pack(models_dir) if models_dir else None
+
+
+def face_backends(models_dir: str | Path | None) -> tuple[str, ...]:
+    """The face analyses a bound card's references need: dlib always, insightface with a face pack."""
+    return (identity.BUILTIN, identity.INSIGHTFACE) if _face_pack(models_dir) else (identity.BUILTIN,)
+
+
+def missing_faces(doc: Document, panel_id: str, models_dir: str | Path | None) -> dict[str, dict[str, bytes]]:
+    """Reference images of the panel's bound cards that ``prepare_request`` would analyse first
+    (backend → image key → PNG); empty when everything is cached."""
+    _, panel = doc.project.find_panel(panel_id)
+    out: dict[str, dict[str, bytes]] = {}
+    if panel.characters:
+        for backend in face_backends(models_dir):
+            for binding in panel.characters:
+                out.setdefault(backend, {}).update(identity.missing_analysis(doc.project, binding.card, backend))
+    return {backend: pngs for backend, pngs in out.items() if pngs}
 
 
 def finish_result(doc: Document, result: JobResult, select: bool = True) -> list[str]:

@@ -9,11 +9,12 @@ from PIL import Image
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from app import edits, layout
+from app import edits, identity, layout
 from app.document import Document
 from app.images import decode_png
-from app.job_queue import JobState
+from app.job_queue import ANALYSING, SCORING, JobState
 from app.model import Placement, Project
+from engine import faces as face_api
 from engine import imageops
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 from widgets.canvas import Tool
@@ -302,3 +303,63 @@ def test_training_cancel_leaves_card_unchanged(win, qtbot, tmp_path):
         win.generation.train({"steps": 50, "rank": 4, "resolution": 64, "checkpoint_every": 1})
     assert not doc.project.card(card_id).lora and not trainer.running
     assert trainer.checkpoint_exists(card_id)  # a resumable checkpoint was kept
+
+
+# --- bound characters: face analysis and consistency scores run in the helper process ----------------
+
+def bind_character(win) -> tuple[str, str]:
+    from skimage import data as skdata
+
+    pid = panels(win)[0].id
+    card_id = edits.add_card(win.doc, "character", "Eileen", [Image.fromarray(skdata.astronaut()).resize((256, 256))])
+    edits.bind_card(win.doc, pid, card_id, 30)
+    return pid, card_id
+
+
+def test_character_panel_analyses_and_scores_off_the_gui_thread(win, qtbot, monkeypatch):
+    pid, card_id = bind_character(win)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("face analysis on the GUI thread")
+
+    monkeypatch.setattr(face_api, "analyze", not_here)  # this process only: the helper process is unpatched
+    queue = win.generation.queue
+    seen: list[str] = []
+    queue.jobChanged.connect(lambda job_id: seen.append(queue.jobs[job_id].message))
+    [job_id] = queue.submit_panels([pid], overrides={"seed": 3})
+    job = queue.jobs[job_id]
+    assert job.state is JobState.QUEUED and job.message == ANALYSING
+    assert identity.BUILTIN not in win.doc.project.card(card_id).references[0].faces
+    [job] = wait_jobs(qtbot, win, [job_id])
+    assert job.state is JobState.DONE, job.message
+    assert SCORING in seen
+    assert identity.BUILTIN in win.doc.project.card(card_id).references[0].faces  # cached by the queue
+    variant = win.doc.project.find_panel(pid)[1].current_variant()
+    [score] = variant.params["identity"]
+    assert score["card"] == card_id and isinstance(score["score"], float)
+
+
+def test_cancel_while_scoring_adds_nothing_and_a_failed_score_keeps_the_result(win, qtbot, monkeypatch):
+    pid, card_id = bind_character(win)
+    queue = win.generation.queue
+
+    def cancel_when_scoring(job_id: str) -> None:
+        if queue.jobs[job_id].message == SCORING:
+            queue.cancel(job_id)
+
+    queue.jobChanged.connect(cancel_when_scoring)
+    [job] = wait_jobs(qtbot, win, queue.submit_panels([pid], overrides={"seed": 3}))
+    assert job.state is JobState.CANCELLED
+    steps = win.doc.undo_stack.count()
+    qtbot.waitUntil(lambda: not win.tasks.busy, timeout=20000)  # the score arrives, and is dropped
+    assert win.doc.project.find_panel(pid)[1].variants == [] and win.doc.undo_stack.count() == steps
+    queue.jobChanged.disconnect(cancel_when_scoring)
+    # a scoring task that fails in the helper (a local function cannot be pickled) loses nothing
+    monkeypatch.setattr(identity, "score_images", lambda *args: [])
+    with qtbot.waitSignal(queue.message, check_params_cb=lambda text: "consistency score failed" in text,
+                          timeout=60000):
+        ids = queue.submit_panels([pid], overrides={"seed": 3})
+    [job] = wait_jobs(qtbot, win, ids)
+    assert job.state is JobState.DONE, job.message
+    variant = win.doc.project.find_panel(pid)[1].current_variant()
+    assert variant is not None and "identity" not in variant.params

@@ -10,6 +10,7 @@ from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from app import edits, layout
+from app.background import BackgroundTasks
 from app.document import Document
 from app.model import BalloonKind, Project, ReadingOrder
 
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.autosave = autosave.Autosaver(self.doc, self)
+        # one helper process for face analysis and consistency scores (job queue and identity UI)
+        self.tasks = BackgroundTasks(self)
         # --- generation (job queue, mask brush, pan/zoom out, preferences, training): widgets/generation
         from .generation import install as install_generation
 
@@ -389,6 +392,8 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.autosave.stop(clean=True)
         self.generation.shutdown()  # generation: cancel jobs, join the worker threads
+        self.tasks.wait(3000)
+        self.tasks.shutdown()  # no helper process outlives the window
         event.accept()
 
 

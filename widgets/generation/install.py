@@ -44,7 +44,7 @@ class GenerationUI(QObject):
         self.doc = window.doc
         self.view = window.view
         self.last_message = ""
-        self.queue = JobQueue(self.doc, load_engine_settings(window.settings), self)
+        self.queue = JobQueue(self.doc, load_engine_settings(window.settings), self, tasks=window.tasks)
         self.trainer = CardTrainer(self.doc, self.queue.settings.models_dir, self)
         self._build_docks()
         self._build_actions()

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMainWindow
 
-from .background import BackgroundTasks
+from app.background import BackgroundTasks
+
 from .canvas import IdentityCanvas
 from .card_editor import CardEditor
 from .consistency_dock import ConsistencyDock
@@ -20,7 +21,7 @@ __all__ = ["IdentityUi", "install", "CardEditor", "ConsistencyDock", "IdentityCa
 
 
 class IdentityUi(QObject):
-    """Owns the background worker, the face/score caches, the dock, the canvas hooks, the editors."""
+    """Uses the window's background tasks; owns the face/score caches, the dock, the canvas hooks, the editors."""
 
     regenerateRequested = Signal(str, dict)  # panel id, overrides {"identity_strength", "seed"}
 
@@ -28,7 +29,7 @@ class IdentityUi(QObject):
         super().__init__(window)
         self.window = window
         doc = window.doc
-        self.tasks = BackgroundTasks(self)
+        self.tasks: BackgroundTasks = window.tasks  # shared with the job queue; the window shuts it down
         self.faces = FaceAnalysis(doc, self.tasks, self)
         self.scores = ConsistencyScores(doc, self.tasks, self.faces, self)
         self.dock = ConsistencyDock(doc, self.scores, window)
@@ -39,7 +40,6 @@ class IdentityUi(QObject):
         self.canvas.editCardRequested.connect(self.edit_card)
         window.view.page_scene.pageShown.connect(self.dock.set_page)
         self.dock.set_page(window.view.page_scene.page_id)
-        window.installEventFilter(self)
 
     def edit_card(self, card_id: str) -> CardEditor:
         """Open (or raise) the editor of a card."""
@@ -57,12 +57,6 @@ class IdentityUi(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         return self.tasks.wait(msecs)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.window and event.type() == QEvent.Type.Close:
-            self.tasks.wait(3000)
-            self.tasks.shutdown()  # no helper process outlives the window
-        return False
 
 
 def install(window: QMainWindow) -> IdentityUi:

@@ -12,10 +12,9 @@ import copy
 from PySide6.QtCore import QObject, Signal
 
 from app import identity
+from app.background import BackgroundTasks
 from app.document import Document
 from app.model import Reference
-
-from .background import BackgroundTasks
 
 BACKEND = identity.BUILTIN
 

@@ -7,10 +7,10 @@ import copy
 from PySide6.QtCore import QObject, Signal
 
 from app import identity
+from app.background import BackgroundTasks
 from app.document import Document
 from app.model import CharacterCard, Panel, Project
 
-from .background import BackgroundTasks
 from .faces import BACKEND, FaceAnalysis
 
 Scores = list[dict]  # [{"card": id, "score": s}]
