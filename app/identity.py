@@ -280,6 +280,73 @@ def style_conditions(project: Project, panel: Panel, project_dir: Path | None = 
     return out
 
 
+def with_prompt_weights(panel: Panel, cw: int | None, sw: int | None) -> Panel:
+    """A copy of ``panel`` whose bound cards take ``--cw``/``--sw`` from its prompt (the document is untouched)."""
+    if cw is None and sw is None:
+        return panel
+    panel = copy.deepcopy(panel)
+    for binding in panel.characters if cw is not None else []:
+        binding.weight = cw
+    for binding in panel.styles if sw is not None else []:
+        binding.weight = sw
+    return panel
+
+
+def _read_reference_files(refs: list, base_dir: Path | None) -> list[tuple[Image.Image, float]]:
+    out = []
+    for ref in refs:
+        if "://" in ref.ref:
+            raise ValueError(f"{ref.ref}: Panelsmith works offline; save the image and give its path")
+        path = Path(ref.ref).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            with Image.open(path) as img:
+                out.append((img.convert("RGB"), ref.weight))
+        except FileNotFoundError:
+            raise ValueError(f"reference image {path} does not exist") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read reference image {path}: {' '.join(str(exc).split())}") from None
+    return out
+
+
+def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: Path | None
+                                ) -> tuple[list[CharacterCondition | StyleCondition], list[str]]:
+    """Conditions for image paths given in the prompt: ``--cref/--oref IMG::W`` and ``--sref IMG::W``.
+
+    They act like an unsaved character or style card (weights ``--cw/--ow`` and ``--sw``).
+    """
+    conditions: list[CharacterCondition | StyleCondition] = []
+    notes: list[str] = []
+    if flags.sref:
+        refs = _read_reference_files(flags.sref, base_dir)
+        sw = 100 if flags.sw is None else flags.sw
+        if sw:
+            conditions.append(StyleCondition("prompt-sref", [img for img, _ in refs], sw=sw))
+    if flags.character_refs:
+        refs = _read_reference_files(flags.character_refs, base_dir)
+        if not (models_dir and face_api.find_pack(models_dir)):
+            notes.append("--cref needs a face model pack: " + face_api.missing_pack_message(models_dir or "<models>"))
+            return conditions, notes
+        backend = face_api.insightface_backend(models_dir)
+        embs, weights, first = [], [], None
+        for img, weight in refs:
+            found = face_api.analyze(img, backend=backend)
+            if not found:
+                notes.append("a --cref image shows no face")
+                continue
+            embs.append(np.asarray(found[0].embedding, dtype=np.float32))
+            weights.append(weight)
+            first = first or (found[0], img.size)
+        if embs:
+            cw = flags.character_weight
+            conditions.append(CharacterCondition.from_references(
+                "prompt-cref", embs, weights, cw=100 if cw is None else cw,
+                face_kps=np.asarray(first[0].kps_array, dtype=np.float32), kps_size=first[1],
+                reference_images=[img for img, _ in refs], reference_weights=[w for _, w in refs]))
+    return conditions, notes
+
+
 def trigger_words(project: Project, panel: Panel) -> list[str]:
     """Trigger words of bound characters that have a LoRA (added to the prompt)."""
     words = []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from engine.jobs import EngineError, GenerationRequest, JobKind, JobProgress, JobResult, LoraConditioning
+from engine.prompt_flags import parse_prompt
 from engine.registry import GENERATORS, ModelRegistry
 
 from . import generation, identity
@@ -65,11 +66,16 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
             notes += identity.cache_card_faces(doc, binding.card, backends, models_dir)
         _, panel = project.find_panel(panel_id)
     size = (request.width, request.height) if request.width and request.height else None
-    chars, char_notes = identity.character_conditions(project, panel, models_dir, project_dir,
+    # --cw/--sw in the prompt override the bound cards' weights; --cref/--sref paths add references.
+    flags = parse_prompt(panel.prompt if kwargs.get("prompt") is None else kwargs["prompt"])
+    weighted = identity.with_prompt_weights(panel, flags.character_weight, flags.sw)
+    chars, char_notes = identity.character_conditions(project, weighted, models_dir, project_dir,
                                                       overrides={"identity_strength": strength}, size=size)
     notes += char_notes
-    styles = identity.style_conditions(project, panel, project_dir)
-    request.conditioning = [*request.conditioning, *chars, *styles]
+    styles = identity.style_conditions(project, weighted, project_dir)
+    extra_refs, ref_notes = identity.prompt_reference_conditions(flags, models_dir, project_dir)
+    notes += ref_notes
+    request.conditioning = [*request.conditioning, *chars, *styles, *extra_refs]
     if not chars:  # identity from a LoRA alone: apply the cards' LoRAs directly
         for binding in panel.characters:
             card = project.card(binding.card)

@@ -77,3 +77,26 @@ def test_card_without_face_pack_gets_a_clear_note(tiny_models_dir):
     prepared = prepare_request(doc, pid, JobKind.GENERATE, tiny_models_dir, overrides=FAST)
     assert not any(isinstance(c, CharacterCondition) for c in prepared.request.conditioning)
     assert any("no face model pack" in n and "insightface" in n for n in prepared.notes)
+
+
+def test_prompt_flags_override_weights_and_add_references(identity_models, tmp_path):
+    from engine.conditioning import StyleCondition
+
+    doc, pid, card = _doc(80)
+    style = edits.add_card(doc, "style", "Ink", [Image.new("RGB", (32, 32), "black")])
+    edits.bind_card(doc, pid, style, 100)
+    Image.fromarray(squares_image([(6, 6)], pattern_seed=4)).save(tmp_path / "hero.png")
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "look.png")
+    edits.set_panel_fields(doc, pid, prompt=f"a portrait --cw 0 --sw 300 --sref {tmp_path / 'look.png'}::2 "
+                                            f"--oref {tmp_path / 'hero.png'}")
+    prepared = prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
+    chars = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
+    styles = [c for c in prepared.request.conditioning if isinstance(c, StyleCondition)]
+    assert sorted(c.card_id for c in chars) == sorted([card, "prompt-cref"]) and all(c.cw == 0 for c in chars)
+    assert sorted((s.card_id, s.sw) for s in styles) == sorted([(style, 300), ("prompt-sref", 300)])
+    assert prepared.request.prompt.startswith("a portrait") and "--" not in prepared.request.prompt
+    # the document keeps the bound weights: the flags apply to this request only
+    assert doc.project.pages[0].panels[0].characters[0].weight == 80
+    edits.set_panel_fields(doc, pid, prompt="a portrait --sref https://example.org/x.png")
+    with pytest.raises(ValueError, match="works offline"):
+        prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
