@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -32,6 +33,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from engine.api import Engine
 from engine.device import DeviceOptions
 from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
+from engine.faces.api import FACES_ON_CPU_ENV
 from engine.registry import GENERATORS, ModelRegistry
 from engine.worker import EngineWorker
 
@@ -78,10 +80,16 @@ class Job:
 
 @dataclasses.dataclass(frozen=True)
 class EngineSettings:
-    """Per-user engine settings: the models folder (None: the default folder) and the device."""
+    """Per-user engine settings: the models folder (None: the default folder), the device, and
+    whether face analysis stays on the CPU to save VRAM."""
 
     models_dir: Optional[str] = None
     device: str = "auto"
+    faces_on_cpu: bool = False
+
+    def apply_environment(self) -> None:
+        """Face analysis (also in the helper process, started after this) reads the choice from the environment."""
+        os.environ[FACES_ON_CPU_ENV] = "1" if self.faces_on_cpu else "0"
 
 
 KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
@@ -116,9 +124,12 @@ class JobQueue(QObject):
 
     def configure(self, settings: EngineSettings) -> None:
         """Use another models folder or device; the worker restarts once the queue is empty."""
+        settings.apply_environment()
         if settings == self.settings:
             self.registry.refresh()
             return
+        if settings.faces_on_cpu != self.settings.faces_on_cpu and not self.tasks.busy:
+            self.tasks.shutdown()  # the helper process restarts with the new choice on its next task
         self.settings = settings
         self.registry = ModelRegistry(settings.models_dir)
         self._stale_worker = self._worker is not None

@@ -115,3 +115,18 @@ def test_swap_changes_only_pixels_near_the_face(models):
         F.swap_face(img, target, np.ones(128), root / "inswapper_128.onnx")
     with pytest.raises(F.FaceAnalysisError, match="not an inswapper"):
         F.swap_face(img, target, src, root / "buffalo_l" / "w600k_r50.onnx", cpu_only=True)
+
+
+def test_faces_on_cpu_preference_comes_from_the_environment(models, monkeypatch):
+    from engine.faces import insight
+    from engine.faces.api import faces_on_cpu
+
+    root, _ = models
+    monkeypatch.setenv("PANELSMITH_FACES_ON_CPU", "1")
+    assert faces_on_cpu()
+    assert F.insightface_backend(root) is F.insightface_backend(root, cpu_only=True)
+    assert insight.choose_providers(cpu_only=True) == ["CPUExecutionProvider"]
+    monkeypatch.setenv("PANELSMITH_FACES_ON_CPU", "0")
+    assert not faces_on_cpu()
+    assert F.insightface_backend(root) is F.insightface_backend(root, cpu_only=False)
+    assert F.insightface_backend(root) is not F.insightface_backend(root, cpu_only=True)

@@ -31,10 +31,23 @@ def builtin_backend() -> FaceBackend:
         return _builtin
 
 
-def insightface_backend(models_dir: str | os.PathLike, cpu_only: bool = False) -> FaceBackend:
-    """A cached insightface backend for the pack in ``models_dir`` (raises ModelPackMissing)."""
+FACES_ON_CPU_ENV = "PANELSMITH_FACES_ON_CPU"
+
+
+def faces_on_cpu() -> bool:
+    """The user's choice to keep face analysis on the CPU (saves VRAM for generation)."""
+    return os.environ.get(FACES_ON_CPU_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def insightface_backend(models_dir: str | os.PathLike, cpu_only: bool | None = None) -> FaceBackend:
+    """A cached insightface backend for the pack in ``models_dir`` (raises ModelPackMissing).
+
+    ``cpu_only`` None follows :func:`faces_on_cpu` (the Preferences setting).
+    """
     from .insight import InsightFaceBackend, find_pack
 
+    if cpu_only is None:
+        cpu_only = faces_on_cpu()
     pack = find_pack(models_dir)
     key = (str(pack.resolve()) if pack else str(models_dir), cpu_only)
     with _lock:

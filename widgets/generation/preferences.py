@@ -4,7 +4,7 @@ of this project (model, scheduler, preset, steps, variants: ``project.settings``
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from app import edits
@@ -20,12 +20,16 @@ PRESETS = ["", "quality", "fast"]
 def load_engine_settings(settings: QSettings) -> EngineSettings:
     folder = str(settings.value("engine/modelsDir", "") or "")
     device = str(settings.value("engine/device", "auto") or "auto")
-    return EngineSettings(folder or None, device if device in DEVICES else "auto")
+    faces_cpu = str(settings.value("engine/facesOnCpu", "false")).lower() in ("1", "true")
+    engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu)
+    engine.apply_environment()
+    return engine
 
 
 def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
     settings.setValue("engine/modelsDir", engine.models_dir or "")
     settings.setValue("engine/device", engine.device)
+    settings.setValue("engine/facesOnCpu", engine.faces_on_cpu)
     settings.sync()
 
 
@@ -71,6 +75,9 @@ class PreferencesDialog(QDialog):
         form.addRow("Found", self.found)
         form.addRow("", self.missing)
         form.addRow("Device", self.device)
+        self.faces_cpu = QCheckBox("Run face analysis on the CPU (saves GPU memory for generation)")
+        self.faces_cpu.setChecked(engine.faces_on_cpu)
+        form.addRow("Faces", self.faces_cpu)
 
         s = doc.project.settings
         self.model = QComboBox(editable=True, toolTip="Model name in the models folder, or a path")
@@ -123,7 +130,8 @@ class PreferencesDialog(QDialog):
         self.model.setCurrentText(current)
 
     def engine_settings(self) -> EngineSettings:
-        return EngineSettings(self.folder.text().strip() or None, self.device.currentText())
+        return EngineSettings(self.folder.text().strip() or None, self.device.currentText(),
+                              self.faces_cpu.isChecked())
 
     def project_settings(self) -> dict:
         """``project.settings`` with this dialog's values (empty fields removed)."""
