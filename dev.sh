@@ -55,7 +55,7 @@ case "$cmd" in
     test)
         setup "test"
         export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
-        "$VENV/bin/lint-imports" --config pyproject.toml
+        "$VENV/bin/lint-imports" --no-cache
         exec "$VENV/bin/python" -m pytest "$@" ;;
     *) echo "usage: bash dev.sh run|test|setup" >&2; exit 2 ;;
 esac
