@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
-EXTENSION_MODULES: list[str] = ["app.cli_ai", "app.cli_faces", "app.cli_train"]
+EXTENSION_MODULES: list[str] = ["app.cli_ai", "app.cli_faces", "app.cli_train", "app.cli_models"]
 
 # Hooks that add keys to ``info`` output, e.g. the lead's ``"identity"`` scores:
 # INFO_PANEL_HOOKS get (project, page, panel, panel_dict); INFO_HOOKS get (project, info_dict).

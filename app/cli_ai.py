@@ -160,27 +160,47 @@ def cmd_pan(args: argparse.Namespace) -> int:
 
 def cmd_upscale(args: argparse.Namespace) -> int:
     from engine.api import Engine
-    from engine.jobs import GenerationRequest, JobKind
+    from engine.device import DeviceOptions
+    from engine.jobs import JobKind
 
-    from .generation import apply_result, current_image, print_size
+    from .generation import apply_result
+    from .jobs_runner import prepare_request
 
     doc = _document(args.path)
     [panel_id] = _panel_ids(doc, args)
-    page, panel = doc.project.find_panel(panel_id)
-    image = current_image(doc.project, panel)
-    width, height = print_size(panel, image.size, args.dpi or doc.project.dpi)
-    request = GenerationRequest(kind=JobKind.UPSCALE, panel_id=panel_id, init_image=image, width=width,
-                                height=height, model=args.model or "", device=args.device, prompt=panel.prompt)
-    engine = Engine(args.models)
+    if args.refine_model and args.refine is None:
+        raise CliError("--refine-model needs --refine STRENGTH")
+    engine = Engine(args.models, DeviceOptions(device=args.device))
     try:
-        result = engine.run(request)
+        overrides = {"model": args.model or "", "dpi": args.dpi, "device": args.device, "refine_strength": args.refine,
+                     "refine_model": args.refine_model, "steps": args.steps, "scheduler": args.scheduler,
+                     "seed": args.seed}
+        request = prepare_request(doc, panel_id, JobKind.UPSCALE, args.models, registry=engine.registry,
+                                  overrides=overrides).request
+        bar = _Progress(f"{panel_id} refine", args.quiet or args.refine is None)
+        try:
+            result = engine.run(request, bar)
+        finally:
+            bar.close()
     finally:
         engine.close()
     ids = apply_result(doc, result)
     _save(doc)
-    print(f"{panel_id}: {image.width}x{image.height} -> {width}x{height} ({result.metadata.get('method')}), "
-          f"picked {ids[0]}")
+    source = request.init_image.size
+    extra = f", {result.metadata['tiles']} tiles" if "tiles" in result.metadata else ""
+    print(f"{panel_id}: {source[0]}x{source[1]} -> {request.width}x{request.height} "
+          f"({result.metadata.get('method')}{extra}), picked {ids[0]}")
     return 0
+
+
+def _strength(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--refine must be a number, not {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError("--refine must be in (0, 1], e.g. 0.3")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -220,3 +240,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME", help="upscaler model (needs spandrel); default Lanczos")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--refine", type=_strength, metavar="STRENGTH",
+                   help="after upscaling, refine with img2img over overlapping tiles (0..1, e.g. 0.3)")
+    p.add_argument("--refine-model", metavar="NAME|PATH", help="checkpoint for the refine (default: the project's)")
+    p.add_argument("--steps", type=_int_in(1, 500, "--steps"), help="refine steps")
+    p.add_argument("--scheduler", metavar="NAME", help=f"refine scheduler: {SCHEDULER_HELP}")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1, "--seed"), help="refine seed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")

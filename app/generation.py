@@ -108,6 +108,27 @@ def print_size(panel: Panel, size: tuple[int, int], dpi: int) -> tuple[int, int]
     return width, max(8, round(width * size[1] / size[0]))
 
 
+REFINE_KEYS = ("steps", "scheduler", "preset", "guidance", "seed", "device")
+
+
+def upscale_request(project: Project, panel_id: str, *, dpi: int | None = None, upscaler: str = "",
+                    refine_strength: float | None = None, refine_model: str = "",
+                    overrides: dict[str, Any] | None = None) -> GenerationRequest:
+    """Upscale a panel's current image to its print size at ``dpi`` (default: the project's),
+    with the ``upscaler`` model (empty: Lanczos) and an optional tiled img2img refine.
+    The refine takes the panel's prompt and the project's sampling settings; ``overrides``
+    may set steps, scheduler, preset, guidance, seed and device."""
+    _, panel = project.find_panel(panel_id)
+    sampling = {k: v for k, v in (overrides or {}).items() if k in REFINE_KEYS and v is not None}
+    request = panel_request(project, panel_id, JobKind.UPSCALE, overrides=sampling)
+    request.width, request.height = print_size(panel, request.init_image.size, dpi or project.dpi)
+    request.model = upscaler or ""
+    request.variants = 1
+    request.refine_strength = refine_strength
+    request.refine_model = refine_model if refine_strength is not None else ""
+    return request
+
+
 def pan_spec(direction: str | None, amount: float | None, zoom_out: float | None) -> PanSpec | ZoomOutSpec:
     """Parse the pan/zoom-out options of the command line and the window into an outpaint spec."""
     if zoom_out is not None:

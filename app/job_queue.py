@@ -176,9 +176,15 @@ class JobQueue(QObject):
         label = self._label(panel_id, kind)
         try:
             overrides.setdefault("device", self.settings.device)
-            self._check_model(overrides.get("model"))
-            jobs_runner.choose_model(self.doc, self.registry, overrides.get("model"))  # fail now, not after analysis
-            missing = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
+            if kind is JobKind.UPSCALE:  # "model" is the upscaler; the refine needs a generator
+                missing = {}
+                if overrides.get("refine_strength") is not None:
+                    self._check_model(overrides.get("refine_model"))
+                    jobs_runner.choose_model(self.doc, self.registry, overrides.get("refine_model"))
+            else:
+                self._check_model(overrides.get("model"))
+                jobs_runner.choose_model(self.doc, self.registry, overrides.get("model"))  # fail now, not after analysis
+                missing = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
         except (EngineError, KeyError, ValueError, OSError) as exc:
             return [self._failed_job(panel_id, kind, label, exc).id]
         jobs = [Job(GenerationRequest().job_id, panel_id, kind, label, select=select) for _ in range(repeat)]

@@ -56,6 +56,8 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     notes: list[str] = []
     registry = registry or ModelRegistry(models_dir)
     overrides = dict(kwargs.pop("overrides", None) or {})
+    if kind is JobKind.UPSCALE:
+        return Prepared(upscale_request(doc, panel_id, registry, {**overrides, **(kwargs.get("extra") or {})}), notes)
     strength = overrides.pop("identity_strength", None)  # for the character conditions, not the request
     overrides["model"] = choose_model(doc, registry, overrides.get("model"))
     request = generation.panel_request(project, panel_id, kind, overrides=overrides, **kwargs)
@@ -86,6 +88,19 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     if words:
         request.prompt = ", ".join([*words, request.prompt]) if request.prompt else ", ".join(words)
     return Prepared(request, notes)
+
+
+def upscale_request(doc: Document, panel_id: str, registry: ModelRegistry, overrides: dict) -> GenerationRequest:
+    """UPSCALE: the panel's current image to its print size; no identity conditioning.
+
+    ``overrides``: ``model`` (the upscaler; empty: Lanczos), ``dpi`` (default: the project's),
+    ``refine_strength`` (None: no refine), ``refine_model`` (default: as for generation) and
+    sampling fields for the refine."""
+    strength = overrides.get("refine_strength")
+    refine_model = choose_model(doc, registry, overrides.get("refine_model")) if strength is not None else ""
+    return generation.upscale_request(doc.project, panel_id, dpi=overrides.get("dpi"),
+                                      upscaler=overrides.get("model") or "", refine_strength=strength,
+                                      refine_model=refine_model, overrides=overrides)
 
 
 def _face_pack(models_dir: str | Path | None):

@@ -74,7 +74,7 @@ class Engine:
         request.validate()
         started = time.perf_counter()
         if request.kind is JobKind.UPSCALE:
-            result = self._upscale(request)
+            result = self._upscale(request, progress_cb, cancel)
         else:
             result = self._diffuse(request, progress_cb, cancel)
         if cancel.is_set():
@@ -222,7 +222,8 @@ class Engine:
 
     # -- upscale ----------------------------------------------------------------------------------
 
-    def _upscale(self, request: GenerationRequest) -> JobResult:
+    def _upscale(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback] = None,
+                 cancel: Optional[threading.Event] = None) -> JobResult:
         image = request.init_image
         size = upscale.target_size(image.size, request.scale, request.width, request.height)
         if request.model:
@@ -231,8 +232,60 @@ class Engine:
             out, method = upscale.model_upscale(image, size, info, device), info.name
         else:
             out, method = upscale.lanczos(image, size), "lanczos"
-        return JobResult(request.job_id, request, [out], [request.seed or 0],
-                         dict(method=method, width=size[0], height=size[1]))
+        metadata = dict(method=method, width=size[0], height=size[1])
+        seed = request.seed or 0
+        if request.refine_strength is not None:
+            out, refine = self._refine(request, out, seed, progress_cb, cancel or threading.Event())
+            metadata.update(refine)
+            metadata["method"] = f"{method}+refine"
+        return JobResult(request.job_id, request, [out], [seed], metadata)
+
+    def _refine(self, request: GenerationRequest, image: Image.Image, seed: int,
+                progress_cb: Optional[ProgressCallback], cancel: threading.Event) -> tuple[Image.Image, dict]:
+        """Tiled img2img over the upscaled image: overlapping tiles at the model's native size,
+        blended with feathered overlaps. Progress is reported per step of each tile (and once per
+        finished tile, with the tile as preview); cancel is checked between tiles and steps."""
+        from engine.diffusion.backend import JobExtras, Prompt
+
+        info = self.registry.resolve(request.refine_model)
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        model = self.backend.model(info, request.device)
+        sampling = sampling_for(info.family, request.preset, request.scheduler, request.steps, request.guidance)
+        prompt = Prompt(request.prompt, request.negative_prompt)
+        native = model.native_size
+        overlap = max(8, min(native) // 4)
+        boxes = upscale.tile_boxes(image.size, native, overlap)
+        source = image.convert("RGB")
+        per_tile = [0]
+        tiles = []
+        for index, box in enumerate(boxes):
+            if cancel.is_set():
+                raise JobCancelled("cancelled")
+            crop = source.crop(box)
+            process = (imageops.round8(crop.width), imageops.round8(crop.height))
+            start = crop if process == crop.size else crop.resize(process, Image.Resampling.LANCZOS)
+
+            def on_step(done: int, total: int, preview: Optional[Image.Image], index: int = index) -> None:
+                per_tile[0] = total
+                if progress_cb is not None:
+                    progress_cb(JobProgress(request.job_id, index * total + done, total * len(boxes), preview))
+
+            out = self._call(self.backend.img2img, model, prompt, start, (seed + index) % 2**32, sampling,
+                             request.refine_strength, on_step, cancel, JobExtras([]))
+            if cancel.is_set():
+                raise JobCancelled("cancelled")
+            out = out.convert("RGB")
+            if out.size != crop.size:
+                out = out.resize(crop.size, Image.Resampling.LANCZOS)
+            tiles.append((box, np.asarray(out)))
+            if progress_cb is not None:
+                total = max(per_tile[0], 1)
+                progress_cb(JobProgress(request.job_id, (index + 1) * total, total * len(boxes), out))
+        blended = upscale.blend_tiles(source.size, tiles, overlap)
+        return blended, dict(refine_model=info.name, refine_strength=request.refine_strength, tiles=len(boxes),
+                             tile_size=list(native), overlap=overlap, steps=sampling.steps,
+                             scheduler=sampling.scheduler)
 
 
 def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:

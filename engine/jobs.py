@@ -87,7 +87,9 @@ class GenerationRequest:
     Sampling: `scheduler`, `steps` and `guidance` default from `preset` and the model family.
     GENERATE with `init_image` makes whole-image variations (img2img, `strength` default 0.6).
     VARY_REGION needs `init_image` + `mask` (white = repaint); OUTPAINT needs `init_image`
-    + `outpaint`; UPSCALE needs `init_image` + `scale` or `width`/`height`.
+    + `outpaint`; UPSCALE needs `init_image` + `scale` or `width`/`height`; its `model` is the
+    upscaler (empty: Lanczos), and `refine_strength` (0..1, None: off) adds a tiled img2img refine
+    with the generator `refine_model` (`prompt`, `seed`, sampling fields apply to the refine).
     """
 
     kind: JobKind = JobKind.GENERATE
@@ -110,6 +112,8 @@ class GenerationRequest:
     feather_px: int = 8
     outpaint: Optional[OutpaintSpec] = None
     scale: Optional[float] = None
+    refine_strength: Optional[float] = None
+    refine_model: str = ""
     device: str = "auto"
     conditioning: list[Conditioning] = field(default_factory=list)
     job_id: str = field(default_factory=new_job_id)
@@ -143,6 +147,13 @@ class GenerationRequest:
             raise EngineError("vary region needs a mask (white where to repaint)")
         if self.kind is JobKind.OUTPAINT and self.outpaint is None:
             raise EngineError("outpaint needs a direction and amount, or a zoom-out factor")
+        if self.refine_strength is not None:
+            if self.kind is not JobKind.UPSCALE:
+                raise EngineError("refine is an option of upscale jobs")
+            if not 0 < self.refine_strength <= 1:
+                raise EngineError(f"refine strength must be in (0, 1], got {self.refine_strength}")
+            if not self.refine_model:
+                raise EngineError("refine needs a model: pass a checkpoint name or path")
         if self.kind is not JobKind.UPSCALE and not self.model:
             raise EngineError("no model chosen: pass a model name or path")
 

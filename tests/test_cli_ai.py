@@ -133,3 +133,24 @@ def test_upscale_to_print_resolution_with_lanczos(project_path, tiny_models_dir,
     p = panel(project_path)
     w, _ = decode_png(load_project(project_path).images[p.image]).size
     assert w == round(p.bbox.w / 25.4 * 150) and p.current_variant().kind == "upscale"
+
+
+def test_upscale_with_tiled_refine(tmp_path, tiny_models_dir, capsys):
+    doc = Document(Project())
+    edits.add_page(doc, layout.PageSize("small", 40, 30, 0, 2, 2), "splash")  # a small page: few tiles
+    pid = doc.project.pages[0].panels[0].id
+    edits.set_panel_fields(doc, pid, prompt="a lighthouse")
+    path = tmp_path / "small.comic"
+    save_project(doc.project, path)
+    assert run(["generate", path, "--panel", pid, "--models", tiny_models_dir, "--model", "tiny-sd", *FAST],
+               capsys)[0] == 0
+    code, out, err = run(["upscale", path, "--panel", pid, "--dpi", "72", "--models", tiny_models_dir,
+                          "--refine", "0.5", "--refine-model", "tiny-sd", "--steps", "2", "--seed", "1",
+                          "--device", "cpu", "--quiet"], capsys)
+    assert code == 0, err
+    assert "lanczos+refine" in out and "tiles" in out
+    p = panel(path)
+    size = decode_png(load_project(path).images[p.image]).size
+    assert size[0] == round(p.bbox.w / 25.4 * 72) and p.current_variant().kind == "upscale"
+    code, _, err = run(["upscale", path, "--panel", pid, "--refine", "2", "--models", tiny_models_dir], capsys)
+    assert code == 2 and "--refine must be in (0, 1]" in err

@@ -198,6 +198,28 @@ def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
     assert win.doc.project.find_panel(pid)[1].placement.offset_x < 0
 
 
+def test_upscale_to_print_adds_an_upscale_variant_of_print_size(win, qtbot):
+    from app.generation import print_size
+
+    pid = panels(win)[0].id
+    generate(qtbot, win, pid)
+    before = image_of(win, pid)
+    win.doc.project.dpi = 24  # a small print size: few refine tiles on the CPU
+    win.view.page_scene.select_ids([pid])
+    assert win.generation.act_upscale.isEnabled()
+    win.generation.refine_strength.setValue(0.5)
+    win.generation.act_upscale.trigger()
+    [job_id] = [j for j, job in win.generation.queue.jobs.items() if not job.finished]
+    [job] = wait_jobs(qtbot, win, [job_id])
+    assert job.state is JobState.DONE, job.message
+    panel = win.doc.project.find_panel(pid)[1]
+    want = print_size(panel, (before.shape[1], before.shape[0]), 24)
+    after = image_of(win, pid)
+    assert (after.shape[1], after.shape[0]) == want and want[0] > before.shape[1]
+    assert panel.current_variant().kind == "upscale"
+    assert job.total > 1  # progress came per refine tile step
+
+
 def test_missing_model_fails_with_one_line_and_changes_nothing(qtbot):
     win = open_window(qtbot, make_doc({"model": "no-such-model", "steps": 2}))
     try:

@@ -100,6 +100,7 @@ class GenerationUI(QObject):
                            "Outpaint around the image: 2× larger, the original stays in place")
         self.act_pan = {d: a(f"Pan {d.title()}", lambda d=d: self.extend(direction=d), None,
                              f"Extend the image {d}wards by the pan amount (outpainting)") for d, _ in PAN_ARROWS}
+        self._build_upscale_actions()
         self.act_auto_pick = QAction("Use First Result", self.window, checkable=True, checked=True,
                                      toolTip="Show the first new image in the panel; off: only add results to "
                                              "the History dock")
@@ -129,6 +130,7 @@ class GenerationUI(QObject):
         self.repeat.setObjectName("RepeatSpin")
         tb.addWidget(self.repeat)
         tb.addAction(self.act_auto_pick)
+        self._build_upscale_toolbar(tb)
 
         w.addToolBarBreak()
         tb = QToolBar("Extend", w, objectName="ExtendToolbar")
@@ -190,6 +192,7 @@ class GenerationUI(QObject):
         m.addActions([self.act_generate, self.act_generate_page, self.act_vary, self.act_clear_mask])
         pan = m.addMenu("Pan / Zoom Out")
         pan.addActions([*self.act_pan.values(), self.act_zoom15, self.act_zoom2])
+        m.addAction(self.act_upscale)
         edit = next((a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Edit"), None)
         if edit is not None:
             edit.addSeparator()
@@ -254,7 +257,7 @@ class GenerationUI(QObject):
         has_image = False
         if len(ids) == 1:
             has_image = self.doc.project.find_panel(ids[0])[1].image is not None
-        for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2):
+        for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2, self.act_upscale):
             act.setEnabled(has_image)
         layer = self.view.mask_layer
         self.act_vary.setEnabled(layer is not None and layer.panel_id in ids)
@@ -303,6 +306,33 @@ class GenerationUI(QObject):
         spec = pan_spec(direction, amount if amount is not None else self.pan_amount.value(), zoom_out)
         return self.queue.submit_panels([panel_id], JobKind.OUTPAINT, outpaint=spec,
                                         select=self.act_auto_pick.isChecked())
+
+    # --- upscale to print ------------------------------------------------------------------------
+
+    def _build_upscale_actions(self) -> None:
+        self.act_upscale = self._action("Upscale to Print", self.upscale_to_print, None,
+                                        "Bring the panel image to the page's print size at the project dpi "
+                                        "(Lanczos), with the optional tiled refine")
+
+    def _build_upscale_toolbar(self, tb: QToolBar) -> None:
+        tb.addSeparator()
+        tb.addAction(self.act_upscale)
+        self.refine_strength = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0, decimals=2,
+                                              prefix="Refine ", specialValueText="No refine",
+                                              toolTip="After upscaling, refine with img2img over overlapping "
+                                                      "tiles at this strength (0: no refine)")
+        self.refine_strength.setObjectName("RefineStrength")
+        tb.addWidget(self.refine_strength)
+
+    def upscale_to_print(self, refine: float | None = None, panel_id: str | None = None) -> list[str]:
+        """Queue an UPSCALE job for the selected panel: its print size at the project dpi;
+        ``refine`` (default: the toolbar's strength, 0 = off) adds a tiled img2img refine."""
+        panel_id = panel_id or self._single_panel()
+        if not panel_id:
+            return []
+        strength = self.refine_strength.value() if refine is None else refine
+        overrides = {"refine_strength": float(strength)} if strength and strength > 0 else {}
+        return self.queue.submit_panels([panel_id], JobKind.UPSCALE, overrides, select=self.act_auto_pick.isChecked())
 
     # --- extend-after-resize offer --------------------------------------------------------------
 
