@@ -170,13 +170,70 @@ def set_geometry(doc: Document, page_id: str, shapes: dict[str, Rect | list[Poin
         item = page.item(item_id)
         if isinstance(item, Panel):
             points = _points(shape)
-            layout.validate_geometry(points, page)
+            layout.validate_polygon(points, page, min_edge_mm=1e-3)
             item.points = points
         else:
             rect = shape if isinstance(shape, Rect) else Rect.bounding(_points(shape))
             layout.validate_geometry(rect.points(), page)
             item.rect = rect
     _push_page(doc, page, text)
+
+
+def add_items(doc: Document, page_id: str, panels: list[Panel], balloons: list[Balloon],
+              images: dict[str, bytes] | None = None, dx: float = 0.0, dy: float = 0.0,
+              text: str = "Paste") -> tuple[list[str], list[str]]:
+    """Add copies of panels and balloons (paste, duplicate) with their images in one undo step.
+
+    The copies get new ids (their variants too), are moved by (dx, dy) and stacked above the page's
+    items; bindings to cards the project does not have are dropped. Returns the new ids (panels
+    first, in the given order) and the ids of the dropped cards.
+    """
+    if not panels and not balloons:
+        raise ValueError("nothing to paste")
+    page = _page_copy(doc, page_id)
+    images = dict(images or {})
+    for key, png in images.items():
+        if image_key(png) != key:
+            raise ValueError("a pasted image is damaged")
+    card_ids = {c.id for c in [*doc.project.characters, *doc.project.styles]}
+    new_ids: list[str] = []
+    dropped: list[str] = []
+    z = _next_z(page)
+    for source in sorted(panels, key=lambda p: p.z):
+        panel = copy.deepcopy(source)
+        panel.id = new_id("panel")
+        panel.points = [(round(x + dx, 3), round(y + dy, 3)) for x, y in panel.points]
+        layout.validate_polygon(panel.points, page, min_edge_mm=1e-3)
+        remap = {}
+        for variant in panel.variants:
+            if variant.image not in images and variant.image not in doc.project.images:
+                raise ValueError("a pasted panel's image is missing")
+            remap[variant.id] = variant.id = new_id("var")
+        panel.current = remap.get(panel.current) if panel.current else None
+        for name in ("characters", "styles"):
+            kept = [b for b in getattr(panel, name) if b.card in card_ids]
+            dropped += [b.card for b in getattr(panel, name) if b.card not in card_ids]
+            setattr(panel, name, kept)
+        panel.z = z
+        z += 1
+        page.panels.append(panel)
+        new_ids.append(panel.id)
+    bz = max((b.z for b in page.balloons), default=999) + 1
+    for source in sorted(balloons, key=lambda b: b.z):
+        balloon = copy.deepcopy(source)
+        balloon.id = new_id("balloon")
+        balloon.rect = Rect(round(balloon.rect.x + dx, 3), round(balloon.rect.y + dy, 3), balloon.rect.w,
+                            balloon.rect.h)
+        layout.validate_geometry(balloon.rect.points(), page)
+        if balloon.tail:
+            balloon.tail = (round(balloon.tail[0] + dx, 3), round(balloon.tail[1] + dy, 3))
+        balloon.z = bz
+        bz += 1
+        page.balloons.append(balloon)
+        new_ids.append(balloon.id)
+    used = {v.image for p in page.panels for v in p.variants}
+    _push_page(doc, page, text, images={k: v for k, v in images.items() if k in used})
+    return new_ids, sorted(set(dropped))
 
 
 def update_balloon(doc: Document, page_id: str, balloon_id: str, merge: bool = False, **fields) -> None:

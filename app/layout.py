@@ -238,3 +238,63 @@ def validate_geometry(points: list[Point], page: Page) -> None:
             raise ValueError(f"panel corner ({x}, {y}) is off the page")
     if polygon_area(points) < 0.25:
         raise ValueError("panel is too small (under 0.25 mm²)")
+
+
+# --- simple polygons (corner editing) ---------------------------------------------------------------
+
+def _orient(a: Point, b: Point, c: Point) -> float:
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+
+def _on_segment(a: Point, b: Point, p: Point, eps: float) -> bool:
+    return (min(a[0], b[0]) - eps <= p[0] <= max(a[0], b[0]) + eps
+            and min(a[1], b[1]) - eps <= p[1] <= max(a[1], b[1]) + eps)
+
+
+def segments_intersect(p1: Point, p2: Point, q1: Point, q2: Point, eps: float = 1e-9) -> bool:
+    """True when the closed segments p1–p2 and q1–q2 share a point (touching counts)."""
+    d1, d2 = _orient(q1, q2, p1), _orient(q1, q2, p2)
+    d3, d4 = _orient(p1, p2, q1), _orient(p1, p2, q2)
+    if ((d1 > eps and d2 < -eps) or (d1 < -eps and d2 > eps)) and \
+            ((d3 > eps and d4 < -eps) or (d3 < -eps and d4 > eps)):
+        return True
+    return ((abs(d1) <= eps and _on_segment(q1, q2, p1, eps)) or (abs(d2) <= eps and _on_segment(q1, q2, p2, eps))
+            or (abs(d3) <= eps and _on_segment(p1, p2, q1, eps)) or (abs(d4) <= eps and _on_segment(p1, p2, q2, eps)))
+
+
+def self_intersects(points: list[Point]) -> bool:
+    """True when the closed polygon's outline crosses or touches itself (a bow tie, a fold-back edge,
+    a corner lying on another edge). Neighbouring edges may only share their common corner."""
+    n = len(points)
+    if n < 3:
+        return True
+    edges = [(points[i], points[(i + 1) % n]) for i in range(n)]
+    for i in range(n):
+        a, b = edges[i]
+        for j in range(i + 1, n):
+            c, d = edges[j]
+            if j == i + 1 or (i == 0 and j == n - 1):
+                # neighbours share one corner: they must not fold back onto each other
+                shared, p, q = (b, a, d) if j == i + 1 else (a, b, c)
+                u, v = (p[0] - shared[0], p[1] - shared[1]), (q[0] - shared[0], q[1] - shared[1])
+                cross = u[0] * v[1] - u[1] * v[0]
+                dot = u[0] * v[0] + u[1] * v[1]
+                if abs(cross) <= 1e-9 * max(1.0, math.hypot(*u) * math.hypot(*v)) and dot > 0:
+                    return True
+                continue
+            if segments_intersect(a, b, c, d):
+                return True
+    return False
+
+
+def validate_polygon(points: list[Point], page: Page, min_edge_mm: float = 0.5) -> None:
+    """:func:`validate_geometry` plus shape checks for an edited outline: no corner on top of its
+    neighbour and no self-intersection (raises ValueError with a user-readable message)."""
+    n = len(points)
+    if 3 <= n <= 64 and all(math.isfinite(v) for p in points for v in p):
+        for i in range(n):
+            if math.dist(points[i], points[(i + 1) % n]) < min_edge_mm:
+                raise ValueError("two corners would lie on top of each other")
+        if self_intersects(points):  # before the area check: a bow tie's signed areas cancel out
+            raise ValueError("the panel's outline would cross itself")
+    validate_geometry(points, page)

@@ -186,3 +186,58 @@ def test_variants_pick_and_modified_flag(doc):
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert not doc.modified and len(doc.project.images) == 0
+
+
+def test_self_intersection_check():
+    square = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]
+    assert not layout.self_intersects(square)
+    assert not layout.self_intersects([(0.0, 0.0), (10.0, 0.0), (6.0, 6.0), (0.0, 10.0)])  # concave is fine
+    assert layout.self_intersects([(0.0, 0.0), (10.0, 10.0), (10.0, 0.0), (0.0, 10.0)])    # bow tie
+    assert layout.self_intersects([(0.0, 0.0), (10.0, 0.0), (5.0, 0.0), (5.0, 10.0)])      # folds back
+    assert layout.self_intersects([(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (10.0, 5.0)])    # corner on an edge
+
+
+def test_validate_polygon_refuses_bad_corners(doc):
+    page = page_of(doc)
+    layout.validate_polygon([(20.0, 20.0), (80.0, 20.0), (70.0, 90.0), (20.0, 80.0)], page)
+    with pytest.raises(ValueError, match="cross itself"):
+        layout.validate_polygon([(20.0, 20.0), (80.0, 80.0), (80.0, 20.0), (20.0, 80.0)], page)
+    with pytest.raises(ValueError, match="on top of each other"):
+        layout.validate_polygon([(20.0, 20.0), (20.1, 20.0), (80.0, 80.0), (20.0, 80.0)], page)
+    panel = page.panels[0]
+    with pytest.raises(ValueError):
+        edits.set_geometry(doc, page.id, {panel.id: [(20.0, 20.0), (80.0, 80.0), (80.0, 20.0), (20.0, 80.0)]})
+
+
+def test_add_items_is_one_step_with_new_ids_and_images(doc):
+    from app import clipboard
+
+    page = page_of(doc)
+    panel = page.panels[0]
+    char = edits.add_card(doc, "character", "Aki", [])
+    edits.bind_card(doc, panel.id, char)
+    edits.add_variant(doc, panel.id, Image.new("RGB", (20, 10), "green"), kind="import")
+    edits.add_balloon(doc, page.id, "speech", Rect(30, 30, 20, 10), "Hi", (35, 50))
+    items = clipboard.load_items(clipboard.dump_items(
+        clipboard.collect(doc.project, page.id, [panel.id, page_of(doc).balloons[0].id])))
+    key = page_of(doc).panel(panel.id).image
+
+    other = Document(Project())
+    edits.add_page(other, layout.PAGE_SIZES["A4"])
+    other.undo_stack.clear()
+    ids, dropped = edits.add_items(other, other.project.pages[0].id, items.panels, items.balloons, items.images,
+                                   3, 4)
+    assert dropped == [char] and other.undo_stack.count() == 1
+    new_panel = other.project.pages[0].panel(ids[0])
+    assert new_panel.id != panel.id and new_panel.image == key and key in other.project.images
+    assert new_panel.characters == [] and new_panel.current == new_panel.variants[0].id
+    assert new_panel.bbox.x == pytest.approx(panel.bbox.x + 3)
+    balloon = other.project.pages[0].balloon(ids[1])
+    assert balloon.tail == (38, 54) and balloon.text == "Hi"
+    other.undo_stack.undo()
+    assert other.project.pages[0].panels == [] and key not in other.project.images
+    # the same project keeps the binding
+    ids, dropped = edits.add_items(doc, page.id, items.panels, [], items.images)
+    assert dropped == [] and page_of(doc).panel(ids[0]).characters[0].card == char
+    with pytest.raises(ValueError):
+        clipboard.load_items(b'{"format": "something else"}')

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 TOOLS = [  # tool, label, shortcut, tip
-    (Tool.SELECT, "Select", "V", "Select, move and resize (Shift: add to selection / keep aspect; Alt: no snapping)"),
+    (Tool.SELECT, "Select", "V", "Select, move and resize (Shift: add to selection / keep aspect; Alt: no snapping)"
+                                 "; E or double-click a panel's border: Edit Corners"),
     (Tool.PANEL, "Frame", "F", "Draw a new panel by dragging"),
     (Tool.KNIFE, "Knife", "K", "Drag a line across panels to split them, leaving the gutter (Shift: 45°)"),
     (Tool.REFRAME, "Reframe", "R", "Drag the image inside its frame; the wheel scales it"),
@@ -85,6 +86,19 @@ def build(w: "MainWindow") -> None:
     w.act_delete = _action(w, "&Delete", w.delete_selection, [QKeySequence(SK.Delete), QKeySequence("Backspace")],
                            "Delete the selected panels and balloons")
     w.act_select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)
+    # --- clipboard and corner editing (w.clipboard: widgets/clipboard.py)
+    w.act_copy = _action(w, "&Copy", w.clipboard.copy, SK.Copy,
+                         "Copy the selected panels and balloons (with their images) to the clipboard")
+    w.act_cut = _action(w, "Cu&t", w.clipboard.cut, SK.Cut, "Copy the selection to the clipboard and delete it")
+    w.act_paste = _action(w, "&Paste", lambda: w.clipboard.paste(), SK.Paste,
+                          "Paste panels and balloons onto this page (new copies, one undo step)")
+    w.act_duplicate = _action(w, "D&uplicate", w.clipboard.duplicate, "Ctrl+D",
+                              "Duplicate the selection a few mm down and to the right")
+    w.act_corners = _action(w, "Edit &Corners", view.set_corner_mode, "E",
+                            "Drag single corners of the selected panels (also: double-click a panel's border; "
+                            "Esc to finish)", checkable=True)
+    view.cornerModeChanged.connect(w.act_corners.setChecked)
+    # --- end clipboard and corner editing
     w.act_merge = _action(w, "&Merge Panels", w.merge_selection, "Ctrl+M", "Merge the selected panels into one")
     w.act_split_h = _action(w, "Split &Horizontally", lambda: w.split_selection(False), None,
                             "Cut the selected panel into a top and a bottom half")
@@ -137,9 +151,12 @@ def build(w: "MainWindow") -> None:
     m = mb.addMenu("&Edit")
     m.addActions([w.act_undo, w.act_redo])
     m.addSeparator()
+    m.addActions([w.act_cut, w.act_copy, w.act_paste, w.act_duplicate])
+    m.addSeparator()
     m.addActions([w.act_delete, w.act_select_all])
     m = mb.addMenu("&Panel")
     m.addActions([w.act_merge, w.act_split_h, w.act_split_v])
+    m.addAction(w.act_corners)
     m.addSeparator()
     m.addActions([w.act_front, w.act_forward, w.act_backward, w.act_back])
     w.panel_menu = m
@@ -195,7 +212,7 @@ def build(w: "MainWindow") -> None:
     w.addToolBarBreak()
     # Panel actions: the lead adds generation controls (generate, vary, mask brush…) to this toolbar.
     tb = QToolBar("Panel Actions", w, objectName="PanelActions")
-    tb.addActions([w.act_merge, w.act_split_h, w.act_split_v])
+    tb.addActions([w.act_merge, w.act_split_h, w.act_split_v, w.act_corners])
     tb.addSeparator()
     tb.addActions([w.act_front, w.act_back, w.act_delete])
     w.panel_toolbar = tb

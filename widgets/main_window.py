@@ -15,6 +15,7 @@ from app.document import Document
 from app.model import BalloonKind, Project, ReadingOrder
 
 from . import actions, autosave
+from .clipboard import CanvasClipboard
 from .canvas import PageView, Tool
 from .canvas.balloon_item import BalloonItem
 from .canvas.lettering_bridge import lettering_font
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.settings = app_settings()
         self.view = PageView(self.doc, self)
         self.setCentralWidget(self.view)
+        self.clipboard = CanvasClipboard(self.view)  # Cut/Copy/Paste/Duplicate (widgets/clipboard.py)
         self.setDockNestingEnabled(True)
         self.pages_dock = PagesDock(self.doc, self)
         self.cards_dock = CardsDock(self.doc, self)
@@ -158,6 +160,9 @@ class MainWindow(QMainWindow):
         self.selection_label.setText(text)
         has_sel = bool(ids)
         self.act_delete.setEnabled(has_sel)
+        self.act_copy.setEnabled(has_sel)
+        self.act_cut.setEnabled(has_sel)
+        self.act_duplicate.setEnabled(has_sel)
         self.act_merge.setEnabled(len(panels) >= 2)
         self.act_split_h.setEnabled(len(panels) == 1)
         self.act_split_v.setEnabled(len(panels) == 1)

@@ -1,9 +1,10 @@
-"""Screen-sized handles: the eight resize grips of a selected item and a balloon's tail tip."""
+"""Screen-sized handles: the eight resize grips of a selected item, a panel's corner handles (Edit
+Corners mode, roles ``corner:0``, ``corner:1``…) and a balloon's tail tip."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.model import Rect
@@ -38,7 +39,7 @@ class HandleItem(QGraphicsItem):
         return self.parentItem().item_id  # type: ignore[union-attr]
 
     def boundingRect(self) -> QRectF:  # noqa: N802
-        s = style.HANDLE_PX / 2 + 1
+        s = style.HANDLE_PX / 2 + 3
         return QRectF(-s, -s, 2 * s, 2 * s)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -47,8 +48,18 @@ class HandleItem(QGraphicsItem):
         painter.setBrush(style.HANDLE_FILL if self.role != "tail" else style.SELECTION)
         if self.role == "tail":
             painter.drawEllipse(QRectF(-s, -s, 2 * s, 2 * s))
+        elif self.role.startswith("corner:"):  # a diamond, so corners never look like resize grips
+            painter.setBrush(style.CORNER_FILL)
+            painter.setPen(QPen(style.CORNER_LINE, 1.5))
+            s += 1.5
+            painter.drawPolygon(QPolygonF([QPointF(0, -s), QPointF(s, 0), QPointF(0, s), QPointF(-s, 0)]))
         else:
             painter.drawRect(QRectF(-s, -s, 2 * s, 2 * s))
+
+
+def corner_index(role: str) -> int | None:
+    """The corner a ``corner:N`` handle moves, else None."""
+    return int(role.split(":", 1)[1]) if role.startswith("corner:") else None
 
 
 def place_handles(handles: dict[str, HandleItem], box: Rect) -> None:

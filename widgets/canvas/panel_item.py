@@ -27,6 +27,9 @@ class PanelItem(QGraphicsItem):
         self.project = project
         self.pixmaps = pixmaps
         self.handles = {role: HandleItem(role, self) for role in ROLES}
+        self.corner_handles: list[HandleItem] = []
+        self.corner_mode = False   # Edit Corners: a handle per corner instead of the resize grips
+        self.invalid = False       # preview of a shape that would be refused (drawn red)
         self.badges = BadgeStripItem(self)
         self.item_id = panel.id
         self._path = QPainterPath()
@@ -65,7 +68,29 @@ class PanelItem(QGraphicsItem):
         self._path = polygon_path(self.points)
         box = self.box
         place_handles(self.handles, box)
+        self._place_corner_handles()
         self._place_badges()
+
+    def _place_corner_handles(self) -> None:
+        while len(self.corner_handles) < len(self.points):
+            handle = HandleItem(f"corner:{len(self.corner_handles)}", self)
+            handle.setZValue(51)
+            handle.setVisible(False)
+            self.corner_handles.append(handle)
+        while len(self.corner_handles) > len(self.points):
+            handle = self.corner_handles.pop()
+            handle.setParentItem(None)
+            if handle.scene() is not None:
+                handle.scene().removeItem(handle)
+        for handle, (x, y) in zip(self.corner_handles, self.points):
+            handle.setPos(x, y)
+        if self.isSelected():
+            self._show_handles(True)
+
+    def set_corner_mode(self, on: bool) -> None:
+        self.corner_mode = on
+        self._show_handles(self.isSelected())
+        self.update()
 
     def _update_badges(self) -> None:
         badges: list[Badge] = []
@@ -82,7 +107,9 @@ class PanelItem(QGraphicsItem):
 
     def _show_handles(self, on: bool) -> None:
         for h in self.handles.values():
-            h.setVisible(on)
+            h.setVisible(on and not self.corner_mode)
+        for h in self.corner_handles:
+            h.setVisible(on and self.corner_mode)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
@@ -134,8 +161,10 @@ class PanelItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon(self.points))
-        if self.isSelected():
-            pen = QPen(style.SELECTION, 2)
+        if self.isSelected() or self.invalid:
+            pen = QPen(style.INVALID_LINE if self.invalid else style.SELECTION, 2)
+            if self.corner_mode and not self.invalid:
+                pen.setStyle(Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)

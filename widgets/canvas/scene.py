@@ -32,6 +32,7 @@ class PageScene(QGraphicsScene):
         self.items_by_id: dict[str, CanvasItem] = {}
         self.page_item: PageItem | None = None
         self.show_order = False
+        self.corner_mode = False  # Edit Corners: selected panels show a handle per corner
         self._order_items: list[OrderNumberItem] = []
         self.setBackgroundBrush(style.DESK)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few items, many moves
@@ -112,6 +113,7 @@ class PageScene(QGraphicsScene):
         self.addItem(self.page_item)
         for panel in page.panels:
             item = PanelItem(panel, page.stroke_mm, self.doc.project, self.pixmaps)
+            item.set_corner_mode(self.corner_mode)
             self.addItem(item)
             self.items_by_id[panel.id] = item
         for balloon in page.balloons:
@@ -138,6 +140,12 @@ class PageScene(QGraphicsScene):
             item.setPos(b.right - 5 if rtl else b.x + 5, b.bottom - 5)
             self.addItem(item)
             self._order_items.append(item)
+
+    def set_corner_mode(self, on: bool) -> None:
+        self.corner_mode = on
+        for item in self.items_by_id.values():
+            if isinstance(item, PanelItem):
+                item.set_corner_mode(on)
 
     def set_show_order(self, on: bool) -> None:
         self.show_order = on

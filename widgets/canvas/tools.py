@@ -170,6 +170,74 @@ class ResizeGesture(Gesture):
                 self.item.set_balloon(model)
 
 
+class CornerGesture(Gesture):
+    """Edit Corners: drag one corner of a panel (snaps to guides, other panels' edges and this panel's
+    other corners; Shift: only horizontally or vertically; Alt: no snapping). A drag that would make
+    the outline cross itself or collapse is shown red and refused on release."""
+
+    def __init__(self, view: "PageView", start: QPointF, item: PanelItem, index: int) -> None:
+        super().__init__(view, start)
+        self.item = item
+        self.index = index
+        self.base = list(item.points)
+        self.points = self.base
+        page = self.scene.page
+        self.targets = page_targets(page, exclude={item.item_id}) if page else None
+        if self.targets is not None:
+            others = [p for i, p in enumerate(self.base) if i != index]
+            self.targets.xs += [x for x, _ in others]
+            self.targets.ys += [y for _, y in others]
+        self.error = ""
+
+    def move(self, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+        bx, by = self.base[self.index]
+        d = pos - self.start
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            d = QPointF(d.x(), 0) if abs(d.x()) >= abs(d.y()) else QPointF(0, d.y())
+        x, y = bx + d.x(), by + d.y()
+        result = SnapResult()
+        if self.view.snapping and self.targets and not mods & Qt.KeyboardModifier.AltModifier:
+            result = snap_point(x, y, self.targets, self._snap_threshold())
+            if mods & Qt.KeyboardModifier.ShiftModifier:  # keep the locked axis locked
+                result = SnapResult(result.dx if d.y() == 0 else 0.0, result.dy if d.x() == 0 else 0.0,
+                                    result.guide_xs if d.y() == 0 else [], result.guide_ys if d.x() == 0 else [])
+            x, y = x + result.dx, y + result.dy
+        self._show_snap(result)
+        points = list(self.base)
+        points[self.index] = (round(x, 3), round(y, 3))
+        self.points = points
+        self.error = ""
+        page = self.scene.page
+        if page is not None:
+            try:
+                layout.validate_polygon(points, page)
+            except ValueError as exc:
+                self.error = str(exc)
+        self.item.invalid = bool(self.error)
+        self.item.preview_points(points)
+
+    def finish(self, pos: QPointF, mods: Qt.KeyboardModifier) -> None:
+        self.scene.snap_guide.clear()
+        self.item.invalid = False
+        if self.points == self.base:
+            self.cancel()
+            return
+        if self.error:
+            self.view.message.emit(f"Corner not moved: {self.error}")
+            self.cancel()
+            return
+        if not self.view.run_edit(edits.set_geometry, self.view.doc, self.scene.page_id,
+                                  {self.item.item_id: self.points}, text="Move Corner"):
+            self.cancel()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.item.invalid = False
+        page = self.scene.page
+        if page is not None and self.item.scene() is not None:
+            self.item.set_panel(page.item(self.item.item_id), page.stroke_mm)
+
+
 class TailGesture(Gesture):
     def __init__(self, view: "PageView", start: QPointF, item: BalloonItem) -> None:
         super().__init__(view, start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QMouseEvent,
                            QPainter, QWheelEvent)
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
@@ -21,8 +21,12 @@ from .panel_item import PanelItem
 from .scene import PageScene
 from .text_editor import BalloonTextEditor
 from .mask import MaskLayer, MaskMode
-from .tools import (TOOL_CURSORS, CreateBalloonGesture, CreatePanelGesture, Gesture, KnifeGesture, MaskGesture,
-                    MoveGesture, PanGesture, ReframeGesture, ResizeGesture, TailGesture, Tool)
+from .handles import corner_index
+from .tools import (TOOL_CURSORS, CornerGesture, CreateBalloonGesture, CreatePanelGesture, Gesture, KnifeGesture,
+                    MaskGesture, MoveGesture, PanGesture, ReframeGesture, ResizeGesture, TailGesture, Tool)
+
+CORNER_HINT = ("Edit Corners: drag a corner handle to reshape the panel (Shift: straight; Alt: no snapping); "
+               "E, Esc or a double-click on the border to finish")
 
 MIN_PX_PER_MM, MAX_PX_PER_MM = 0.15, 80.0
 
@@ -34,6 +38,7 @@ class PageView(QGraphicsView):
     panelActivated = Signal(str)         # double-click on a panel: focus its prompt
     toolChanged = Signal(str)
     maskChanged = Signal()               # the Vary Region mask was painted, cleared or dropped
+    cornerModeChanged = Signal(bool)     # Edit Corners switched on or off
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +55,7 @@ class PageView(QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.tool = Tool.SELECT
+        self.clipboard = None  # a widgets.clipboard.CanvasClipboard, for the context menu
         self.balloon_kind = BalloonKind.SPEECH
         self.snapping = True
         self.gesture: Gesture | None = None
@@ -87,7 +93,24 @@ class PageView(QGraphicsView):
 
     # --- tools and zoom ---------------------------------------------------------------------------
 
+    @property
+    def corner_mode(self) -> bool:
+        return self.page_scene.corner_mode
+
+    def set_corner_mode(self, on: bool) -> None:
+        """Edit Corners: selected panels show a diamond per corner instead of the resize grips."""
+        on = bool(on)
+        if on == self.page_scene.corner_mode:
+            return
+        if on and self.tool != Tool.SELECT:
+            self.set_tool(Tool.SELECT)
+        self.page_scene.set_corner_mode(on)
+        self.message.emit(CORNER_HINT if on else "Edit Corners off")
+        self.cornerModeChanged.emit(on)
+
     def set_tool(self, tool: Tool | str) -> None:
+        if Tool(tool) != Tool.SELECT:
+            self.set_corner_mode(False)
         self.finish_text_edit()
         self.tool = Tool(tool)
         self.update_cursor()
@@ -182,6 +205,9 @@ class PageView(QGraphicsView):
         if role == "tail":
             self.gesture = TailGesture(self, pos, hit.parentItem())
             return
+        if role and corner_index(role) is not None:
+            self.gesture = CornerGesture(self, pos, hit.parentItem(), corner_index(role))
+            return
         if role:
             self.gesture = ResizeGesture(self, pos, hit.parentItem(), role)
             return
@@ -234,10 +260,31 @@ class PageView(QGraphicsView):
             super().mouseDoubleClickEvent(event)
             return
         hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
+        if getattr(hit, "role", None) and isinstance(hit.parentItem(), PanelItem):
+            hit = hit.parentItem()
         if isinstance(hit, BalloonItem):
             self.edit_balloon_text(hit.item_id)
         elif isinstance(hit, PanelItem):
-            self.panelActivated.emit(hit.item_id)
+            if self.tool == Tool.SELECT and self._near_outline(hit, pos):
+                # Clip Studio habit: double-click a frame's border to edit its corners
+                self.page_scene.select_ids([hit.item_id])
+                self.set_corner_mode(not self.corner_mode)
+            else:
+                self.panelActivated.emit(hit.item_id)
+
+    def _near_outline(self, item: PanelItem, pos: QPointF) -> bool:
+        tolerance = style.HANDLE_PX / max(self.px_per_mm(), 1e-6)
+        pts = item.points
+        for i, a in enumerate(pts):
+            line = QLineF(QPointF(*a), QPointF(*pts[(i + 1) % len(pts)]))
+            if line.length() < 1e-9:
+                continue
+            v = line.p2() - line.p1()
+            t = max(0.0, min(1.0, QPointF.dotProduct(pos - line.p1(), v) / (line.length() ** 2)))
+            closest = line.p1() + v * t
+            if QLineF(closest, pos).length() <= tolerance:
+                return True
+        return False
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
@@ -321,6 +368,8 @@ class PageView(QGraphicsView):
             if self.gesture is not None:
                 self.gesture.cancel()
                 self.gesture = None
+            elif self.corner_mode:
+                self.set_corner_mode(False)
             else:
                 self.page_scene.clearSelection()
             return
@@ -449,11 +498,21 @@ class PageView(QGraphicsView):
             hit = hit.owner
         elif getattr(hit, "role", None):
             hit = hit.parentItem()
+        clip = self.clipboard  # Cut/Copy/Paste (widgets/clipboard.py sets it)
         if not isinstance(hit, (PanelItem, BalloonItem)):
+            if clip is not None and clip.can_paste():
+                menu = QMenu(self)
+                menu.addAction("Paste Here", lambda: clip.paste(at=pos))
+                menu.exec(event.globalPos())
             return
         if not hit.isSelected():
             self.page_scene.select_ids([hit.item_id])
         menu = QMenu(self)
+        if clip is not None:
+            menu.addAction("Cut", clip.cut)
+            menu.addAction("Copy", clip.copy)
+            menu.addAction("Duplicate", clip.duplicate)
+            menu.addSeparator()
         self.fill_item_menu(menu, hit)
         menu.exec(event.globalPos())
 
@@ -480,6 +539,9 @@ class PageView(QGraphicsView):
             if panel.image:
                 menu.addAction("Reset Image Framing", lambda: self.run_edit(
                     edits.set_placement, doc, item_id, Placement()))
+            corners = menu.addAction("Edit Corners", self.set_corner_mode)
+            corners.setCheckable(True)
+            corners.setChecked(self.corner_mode)
         else:
             menu.addAction("Edit Text", lambda: self.edit_balloon_text(item_id))
             kinds = menu.addMenu("Balloon Kind")
