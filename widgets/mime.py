@@ -35,6 +35,14 @@ def image_paths(data: QMimeData | None) -> list[str]:
     return out
 
 
+def accept_image_drag(event) -> None:
+    """Accept a drag (enter/move) that carries image files, ignore anything else."""
+    if image_paths(event.mimeData()):
+        event.acceptProposedAction()
+    else:
+        event.ignore()
+
+
 def load_image(path: str) -> Image.Image:
     """Open an image file for import; a readable one-line error otherwise."""
     try:

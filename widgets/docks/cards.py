@@ -48,10 +48,7 @@ class CardList(QListWidget):
         return Qt.DropAction.CopyAction
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if mime.image_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        mime.accept_image_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
         self.dragEnterEvent(event)

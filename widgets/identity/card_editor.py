@@ -283,10 +283,7 @@ class CardEditor(QDialog):
         self.add_images(paths)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if mime.image_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        mime.accept_image_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         paths = mime.image_paths(event.mimeData())
