@@ -17,6 +17,7 @@ from app.model import Placement, Project
 from engine import faces as face_api
 from engine import imageops
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
+from tests.helpers_window import open_window as open_shared_window
 from widgets.canvas import Tool
 from widgets.main_window import MainWindow
 
@@ -46,13 +47,7 @@ def make_doc(settings: dict | None = None) -> Document:
 
 
 def open_window(qtbot, doc: Document) -> MainWindow:
-    window = MainWindow(doc)
-    qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    window.resize(1500, 950)
-    window.show()
-    qtbot.waitExposed(window)
-    window.view.fit_page()
-    return window
+    return open_shared_window(qtbot, doc, width=1500)
 
 
 @pytest.fixture

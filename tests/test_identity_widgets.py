@@ -14,6 +14,7 @@ from app.document import Document
 from app.model import Project, StyleCard
 from engine.prompt_flags import STYLE_PRESETS, parse_prompt
 from widgets.identity.consistency_dock import STRONGER_IDENTITY
+from tests.helpers_window import open_window
 from widgets.main_window import MainWindow
 
 from .test_widgets import temp_settings  # noqa: F401  (autouse fixture: settings in a temp folder)
@@ -42,13 +43,7 @@ def two_people(astronaut, cameraman) -> Image.Image:
 
 
 def _window(qtbot, doc: Document) -> MainWindow:
-    window = MainWindow(doc)
-    qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    window.resize(1400, 950)
-    window.show()
-    qtbot.waitExposed(window)
-    window.view.fit_page()
-    return window
+    return open_window(qtbot, doc)
 
 
 @pytest.fixture

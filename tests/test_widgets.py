@@ -18,6 +18,7 @@ from app.model import Project, Rect
 
 from widgets import mime
 from widgets.canvas import Tool
+from tests.helpers_window import open_window
 from widgets.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
@@ -45,13 +46,7 @@ def make_doc() -> Document:
 
 @pytest.fixture
 def win(qtbot):
-    window = MainWindow(make_doc())
-    # never leave a modal "unsaved changes" box open when a test fails
-    qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    window.resize(1400, 950)
-    window.show()
-    qtbot.waitExposed(window)
-    window.view.fit_page()
+    window = open_window(qtbot, make_doc())
     yield window
     window.doc.undo_stack.setClean()  # let the fixture close without the unsaved-changes question
     window.close()

@@ -1,0 +1,18 @@
+"""Open the real main window for a test (shared by the widget test modules)."""
+
+from __future__ import annotations
+
+from app.document import Document
+from widgets.main_window import MainWindow
+
+
+def open_window(qtbot, doc: Document, width: int = 1400, height: int = 950) -> MainWindow:
+    """A shown, exposed window on ``doc``, fitted to its page; closed by qtbot without the
+    unsaved-changes question (so a failing test never leaves a modal box open)."""
+    window = MainWindow(doc)
+    qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    window.view.fit_page()
+    return window
