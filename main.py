@@ -29,43 +29,10 @@ def _is_command_line(argv: Sequence[str]) -> bool:
 
 
 def open_window(path: str | None) -> int:
-    """Start the GUI: ``widgets.main_window.run`` when it exists, else a placeholder window."""
-    import importlib.util
+    """Start the GUI (the sample project when ``path`` is None)."""
+    from widgets.main_window import run
 
-    if importlib.util.find_spec("widgets.main_window") is not None:
-        from widgets.main_window import run
-
-        return int(run(path) or 0)
-    return _placeholder_window(path)
-
-
-def _placeholder_window(path: str | None) -> int:
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QPixmap
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QScrollArea
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = QMainWindow()
-    window.setWindowTitle(f"Panelsmith — {path or 'untitled'}")
-    label = QLabel("Panelsmith: the page canvas is not built yet.")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    if path:
-        from app.project_io import ProjectFileError, load_project
-        from app.render import render_page
-
-        try:
-            project = load_project(path)
-            if project.pages:
-                label.setPixmap(QPixmap.fromImage(render_page(project, 0, dpi=72)))
-        except ProjectFileError as exc:
-            label.setText(str(exc))
-    area = QScrollArea()
-    area.setWidget(label)
-    area.setWidgetResizable(True)
-    window.setCentralWidget(area)
-    window.resize(720, 960)
-    window.show()
-    return app.exec()
+    return int(run(path) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
