@@ -89,7 +89,11 @@ class BackgroundTasks(QObject):
         return True
 
     def shutdown(self) -> None:
-        """Stop the helper process (pending results are dropped)."""
+        """Stop the helper process (pending results are dropped).
+
+        Queued tasks are cancelled; a task already running (a fraction of a second of face
+        analysis) is waited for, so the process and its semaphores are cleaned up properly.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
