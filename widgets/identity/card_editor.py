@@ -5,7 +5,6 @@ Every change goes through :mod:`app.edits` as one undo step (typing and spin-box
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
