@@ -155,6 +155,20 @@ def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
     return parse
 
 
+def _float_above(lo: float, hi: float, what: str, example: str) -> Callable[[str], float]:
+    """An argparse type for a number in the range (lo, hi]."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not lo < value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be in ({lo:g}, {hi:g}], e.g. {example}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
 # --- new -------------------------------------------------------------------------------------------------
 
 def cmd_new(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import CliError, _document, _int_in, _save, command
+from .cli import CliError, _document, _float_above, _int_in, _save, command
 
 SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
 
@@ -192,16 +192,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     return 0
 
 
-def _strength(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--refine must be a number, not {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError("--refine must be in (0, 1], e.g. 0.3")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = command(subparsers, "generate", cmd_generate, "generate panels on the local GPU (or CPU)",
                 "Generate images for panels from their prompts and bound cards. Without --panel, --page "
@@ -239,7 +229,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME", help="upscaler model (needs spandrel); default Lanczos")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--refine", type=_strength, metavar="STRENGTH",
+    p.add_argument("--refine", type=_float_above(0, 1, "--refine", "0.3"), metavar="STRENGTH",
                    help="after upscaling, refine with img2img over overlapping tiles (0..1, e.g. 0.3)")
     p.add_argument("--refine-model", metavar="NAME|PATH", help="checkpoint for the refine (default: the project's)")
     p.add_argument("--steps", type=_int_in(1, 500, "--steps"), help="refine steps")

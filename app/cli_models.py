@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from .cli import ArgumentParser, CliError, command
+from .cli import ArgumentParser, CliError, _float_above, command
 
 KIND_CHOICES = ["checkpoint", "lora", "ipadapter", "controlnet", "instantid", "upscaler"]
 
@@ -68,16 +68,6 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--timeout must be a number of seconds, not {text!r}") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("--timeout must be between 0 and 600 seconds")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = command(subparsers, "models", cmd_models, "list the models folder, or download a model from the hub")
     sub = p.add_subparsers(dest="models_command", metavar="SUBCOMMAND", parser_class=ArgumentParser)
@@ -96,4 +86,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where it goes in the models folder (default checkpoint)")
     q.add_argument("--models", metavar="DIR", help="models folder")
     q.add_argument("--yes", action="store_true", help="allow the download without asking")
-    q.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS", help="network timeout (default 10)")
+    q.add_argument("--timeout", type=_float_above(0, 600, "--timeout", "30"), default=10.0, metavar="SECONDS", help="network timeout (default 10)")
