@@ -286,6 +286,15 @@ class Project:
                     return page, panel
         raise KeyError(panel_id)
 
+    def panel_or_none(self, panel_id: str | None) -> Panel | None:
+        """The panel with this id, or None (no id, or the panel was deleted meanwhile)."""
+        if not panel_id:
+            return None
+        try:
+            return self.find_panel(panel_id)[1]
+        except KeyError:
+            return None
+
     def find_item(self, item_id: str) -> tuple[Page, Panel | Balloon]:
         for page in self.pages:
             for item in [*page.panels, *page.balloons]:

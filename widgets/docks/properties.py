@@ -115,10 +115,7 @@ class PanelPropertiesDock(QDockWidget):
         self.refresh(force_rows=True)
 
     def panel(self) -> Panel | None:
-        try:
-            return self.doc.project.find_panel(self.panel_id)[1] if self.panel_id else None
-        except KeyError:
-            return None
+        return self.doc.project.panel_or_none(self.panel_id)
 
     def set_panel(self, panel_id: str) -> None:
         if panel_id != self.panel_id:

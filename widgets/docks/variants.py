@@ -52,10 +52,7 @@ class VariantsDock(QDockWidget):
         self.refresh()
 
     def panel(self) -> Panel | None:
-        try:
-            return self.doc.project.find_panel(self.panel_id)[1] if self.panel_id else None
-        except KeyError:
-            return None
+        return self.doc.project.panel_or_none(self.panel_id)
 
     def set_panel(self, panel_id: str) -> None:
         self.panel_id = panel_id

@@ -340,10 +340,7 @@ class GenerationUI(QObject):
         ids = self.selected_panels()
         offer = None
         if len(ids) == 1:
-            try:
-                panel = self.doc.project.find_panel(ids[0])[1]
-            except KeyError:
-                panel = None
+            panel = self.doc.project.panel_or_none(ids[0])
             if panel is not None and panel.image:
                 size = self.view.page_scene.pixmaps.size(self.doc.project.images, panel.image)
                 sides = uncovered_sides(panel.bbox, size, panel.placement) if size[0] else {}
