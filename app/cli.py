@@ -135,6 +135,27 @@ def _document(path: str):
     return Document(_load(path), path)
 
 
+def _panel(doc, panel_id: str, path: str):
+    """The panel ``panel_id`` of the project at ``path``, or a CliError naming both."""
+    panel = doc.project.panel_or_none(panel_id)
+    if panel is None:
+        raise CliError(f"no panel {panel_id!r} in {path}")
+    return panel
+
+
+def _card(doc, card_id: str, path: str, character: bool = False):
+    """The card ``card_id``; with ``character``, refuse a style card."""
+    from .model import CharacterCard
+
+    try:
+        card = doc.project.card(card_id)
+    except KeyError:
+        raise CliError(f"no card {card_id!r} in {path}") from None
+    if character and not isinstance(card, CharacterCard):
+        raise CliError(f"{card_id} is a style card: this command takes a character card")
+    return card
+
+
 def _save(doc) -> None:
     from .project_io import save_project
 
@@ -298,14 +319,8 @@ def cmd_bind(args: argparse.Namespace) -> int:
     from .model import CharacterCard
 
     doc = _document(args.path)
-    try:
-        card = doc.project.card(args.card)
-    except KeyError:
-        raise CliError(f"no card {args.card!r} in {args.path}") from None
-    try:
-        doc.project.find_panel(args.panel)
-    except KeyError:
-        raise CliError(f"no panel {args.panel!r} in {args.path}") from None
+    card = _card(doc, args.card, args.path)
+    _panel(doc, args.panel, args.path)
     is_char = isinstance(card, CharacterCard)
     if is_char and args.sw is not None:
         raise CliError(f"{args.card} is a character card: give its weight with --cw")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import CliError, _document, _float_above, _int_in, _save, command
+from .cli import CliError, _document, _float_above, _int_in, _panel, _save, command
 
 SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
 
@@ -39,11 +39,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _panel_ids(doc, args: argparse.Namespace) -> list[str]:
     project = doc.project
     if getattr(args, "panel", None):
-        try:
-            project.find_panel(args.panel)
-        except KeyError:
-            raise CliError(f"no panel {args.panel!r} in {args.path}") from None
-        return [args.panel]
+        return [_panel(doc, args.panel, args.path).id]
     if getattr(args, "page", None) is not None:
         if not 1 <= args.page <= len(project.pages):
             raise CliError(f"--page must be between 1 and {len(project.pages)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli import INFO_PANEL_HOOKS, CliError, _document, _save, command
+from .cli import INFO_PANEL_HOOKS, CliError, _card, _document, _panel, _save, command
 
 
 def _image(path: str):
@@ -47,16 +47,10 @@ def cmd_swap(args: argparse.Namespace) -> int:
 
     from . import edits, identity
     from .generation import current_image
-    from .model import CharacterCard
 
     doc = _document(args.path)
-    try:
-        _, panel = doc.project.find_panel(args.panel)
-        card = doc.project.card(args.card)
-    except KeyError as exc:
-        raise CliError(f"no {'panel' if 'panel' in str(exc) else 'card'} {exc.args[0]!r} in {args.path}") from None
-    if not isinstance(card, CharacterCard):
-        raise CliError(f"{args.card} is a style card: swap takes a character card")
+    panel = _panel(doc, args.panel, args.path)
+    card = _card(doc, args.card, args.path, character=True)
     registry = ModelRegistry(args.models)
     swapper = registry.resolve(args.swapper or "inswapper", (ModelKind.FACE_SWAPPER,))
     notes = identity.cache_card_faces(doc, card.id, (identity.BUILTIN, identity.INSIGHTFACE), registry.models_dir)

@@ -6,26 +6,14 @@ import argparse
 import json
 import sys
 
-from .cli import CliError, _document, _int_in, _save, command
-
-
-def _character(doc, card_id: str, path: str):
-    from .model import CharacterCard
-
-    try:
-        card = doc.project.card(card_id)
-    except KeyError:
-        raise CliError(f"no card {card_id!r} in {path}") from None
-    if not isinstance(card, CharacterCard):
-        raise CliError(f"{card_id} is a style card: this command takes a character card")
-    return card
+from .cli import _card, _document, _int_in, _save, command
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
     from . import sheet
 
     doc = _document(args.path)
-    _character(doc, args.card, args.path)
+    _card(doc, args.card, args.path, character=True)
     page_id = sheet.create_sheet_page(doc, args.card, size=args.size, seed=args.seed)
     _save(doc)
     page = doc.project.page(page_id)
@@ -42,7 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .jobs_runner import choose_model
 
     doc = _document(args.path)
-    card = _character(doc, args.card, args.path)
+    card = _card(doc, args.card, args.path, character=True)
     registry = ModelRegistry(args.models)
     base = choose_model(doc, registry, args.model)
     overrides = {k: v for k, v in {"steps": args.steps, "rank": args.rank, "learning_rate": args.lr,
