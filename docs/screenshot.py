@@ -8,30 +8,16 @@ balloon's text being typed in place and the frame knife half-way across a panel,
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from shot_setup import isolated_app, sample_window  # first: puts the repository on sys.path
 
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-import widgets  # noqa: E402,F401  (applies the PySide work-around)
-from widgets.main_window import SAMPLE, MainWindow  # noqa: E402
+from PySide6.QtCore import QTimer
 
 
 def main() -> int:
-    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    os.environ["PANELSMITH_RECOVERY_DIR"] = tempfile.mkdtemp()  # no recovery offer, no autosave left behind
-    app = QApplication(sys.argv[:1])
-    window = MainWindow()
-    window.resize(1600, 1000)
-    window.show()
-    window.load(SAMPLE, keep_path=False)
+    app, out_dir = isolated_app()
+    window = sample_window()
 
     def pose() -> None:
         scene = window.view.page_scene

@@ -8,31 +8,17 @@ with its diamond corner handles, a corner half-way through a drag, snapped to a 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from shot_setup import isolated_app, sample_window  # first: puts the repository on sys.path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-import widgets  # noqa: E402,F401  (applies the PySide work-around)
-from widgets.main_window import SAMPLE, MainWindow  # noqa: E402
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtTest import QTest
 
 
 def main() -> int:
-    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
-    os.environ["PANELSMITH_RECOVERY_DIR"] = tempfile.mkdtemp()
-    app = QApplication(sys.argv[:1])
-    window = MainWindow()
-    window.resize(1600, 1000)
-    window.show()
-    window.load(SAMPLE, keep_path=False)
+    app, out_dir = isolated_app()
+    window = sample_window()
 
     def pose() -> None:
         from app import edits
