@@ -43,6 +43,16 @@ def accept_image_drag(event) -> None:
         event.ignore()
 
 
+def accept_image_drop(event) -> list[str]:
+    """The image files of a drop, accepting it; an empty list (and the drop ignored) if none."""
+    paths = image_paths(event.mimeData())
+    if paths:
+        event.acceptProposedAction()
+    else:
+        event.ignore()
+    return paths
+
+
 def load_image(path: str) -> Image.Image:
     """Open an image file for import; a readable one-line error otherwise."""
     try:

@@ -54,12 +54,9 @@ class CardList(QListWidget):
         self.dragEnterEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = mime.image_paths(event.mimeData())
+        paths = mime.accept_image_drop(event)
         if paths:
-            event.acceptProposedAction()
             self.imagesDropped.emit(paths)
-        else:
-            event.ignore()
 
 
 PRESET_TITLES = {"anime": "Anime (--niji)", "manga-ink": "Manga Ink (black and white)",

@@ -285,7 +285,6 @@ class CardEditor(QDialog):
         mime.accept_image_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = mime.image_paths(event.mimeData())
+        paths = mime.accept_image_drop(event)
         if paths:
-            event.acceptProposedAction()
             self.add_images(paths)
