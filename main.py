@@ -16,7 +16,7 @@ def _is_command_line(argv: Sequence[str]) -> bool:
     first = argv[0]
     if first.startswith("-"):
         return True
-    from app.cli import build_parser
+    from app.cli.main import build_parser
 
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     if first in subparsers.choices or len(argv) > 1:
@@ -37,7 +37,7 @@ def open_window(path: str | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from app.cli import main as cli_main
+    from app.cli.main import main as cli_main
 
     if _is_command_line(argv):
         return cli_main(argv)

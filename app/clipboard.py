@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .images import image_key
 from .manifest import ManifestError, decode, encode
-from .model import SCHEMA_VERSION, Balloon, Panel, Project
+from .project import SCHEMA_VERSION, Balloon, Panel, Project
 
 MIME_TYPE = "application/x-panelsmith-items+json"
 FORMAT = "panelsmith-items"

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from .model import Balloon, CharacterCard, Page, Panel, Project, StyleCard
+from .project import Balloon, CharacterCard, Page, Panel, Project, StyleCard
 
 PROJECT_ATTRS = ("dpi", "title", "settings")
 

@@ -17,7 +17,7 @@ from PIL import Image
 from . import layout
 from .document import Document, SnapshotCommand
 from .images import encode_png, image_key
-from .model import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
+from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
                     new_id)
 

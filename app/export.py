@@ -12,7 +12,7 @@ from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
 from .layout import MM_PER_INCH
-from .model import Page, Project
+from .project import Page, Project
 from .qtgui import ensure_gui
 from .render import paint_page, project_images, px, qimage_to_png, render_page
 

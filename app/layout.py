@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .model import Page, Point, Rect, ReadingOrder, new_id
+from .project import Page, Point, Rect, ReadingOrder, new_id
 
 MM_PER_INCH = 25.4
 
@@ -103,7 +103,7 @@ def template_rects(area: Rect, template: str, gutter: float) -> list[Rect]:
 
 
 def template_panels(page: Page, template: str) -> list:
-    from .model import Panel
+    from .project import Panel
 
     rects = template_rects(page.safe_rect, template, page.gutter_mm)
     return [Panel(id=new_id("panel"), points=r.points(), z=i) for i, r in enumerate(rects)]

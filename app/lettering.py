@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QPainter, QPainterPath, QPen, QTextLayout, QTextOption
 
-from .model import Balloon, BalloonKind, Point, Rect
+from .project import Balloon, BalloonKind, Point, Rect
 from .qtgui import ensure_gui
 
 FONTS_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"

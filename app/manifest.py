@@ -1,6 +1,6 @@
 """The project manifest: dataclasses ⇄ JSON-ready dicts, strictly typed, with schema migrations.
 
-Encoding follows the dataclasses in :mod:`app.model` field by field, so a field added there is saved
+Encoding follows the dataclasses in :mod:`app.project` field by field, so a field added there is saved
 without touching this module. Decoding checks every value against the field's type hint and
 reports the first problem as a path such as ``pages[0].panels[2].points[1]``.
 """
@@ -15,7 +15,7 @@ import typing
 from typing import Any, Callable
 
 from . import layout
-from .model import SCHEMA_VERSION, Page, Project, Rect
+from .project import SCHEMA_VERSION, Page, Project, Rect
 
 MAX_DEPTH = 32
 

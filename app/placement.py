@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Placement, Rect
+from .project import Placement, Rect
 
 
 @dataclass(frozen=True)

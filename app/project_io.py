@@ -30,7 +30,7 @@ from typing import IO, Any, Callable
 
 from .images import MAX_IMAGE_PIXELS
 from .manifest import ManifestError, manifest_to_project, project_to_manifest
-from .model import Project
+from .project import Project
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Project
+from .project import Project
 from .project_io import ProjectFileError, load_project, save_project
 
 ENV_RECOVERY_DIR = "PANELSMITH_RECOVERY_DIR"

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygon
 
 from . import lettering
 from .layout import MM_PER_INCH
-from .model import Page, Panel, Placement, Project
+from .project import Page, Panel, Placement, Project
 from .placement import image_frame
 from .qtgui import ensure_gui
 

@@ -19,7 +19,7 @@ from engine.training import TrainingRequest, captions_for, default_trigger
 from . import edits, layout
 from .document import Document, SnapshotCommand
 from .images import decode_png
-from .model import CardBinding, CharacterCard, Page, Panel, Rect, new_id
+from .project import CardBinding, CharacterCard, Page, Panel, Rect, new_id
 
 SHEET_BACKGROUND = "character reference sheet, single character, plain neutral light grey background, even studio lighting"
 SHEET_NEGATIVE = "busy background, scenery, multiple characters, text, watermark, cropped, frame"

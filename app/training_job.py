@@ -21,9 +21,10 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from engine.jobs import EngineError, JobCancelled
 from engine.registry import ModelRegistry
 from engine.training import TrainingRequest, TrainingResult, train_lora
-from engine.worker import live_threads
 
-from . import jobs_runner, sheet
+from . import sheet
+from .generation import run as jobs_runner
+from .workers import live_threads
 from .document import Document
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app import edits, layout  # noqa: E402
 from app.document import Document  # noqa: E402
-from app.model import Balloon, BalloonKind, Panel, Project, Rect, new_id  # noqa: E402
+from app.project import Balloon, BalloonKind, Panel, Project, Rect, new_id  # noqa: E402
 
 PANELS, BALLOONS, MOVED, REPEATS = 60, 40, 20, 7
 

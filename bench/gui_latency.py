@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from engine.api import Engine  # noqa: E402
 from engine.device import DeviceOptions  # noqa: E402
 from engine.jobs import GenerationRequest  # noqa: E402
-from engine.worker import EngineWorker  # noqa: E402
+from app.workers import EngineWorker  # noqa: E402
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ def main() -> int:
         from PySide6.QtTest import QTest
 
         from app import edits
-        from app.model import Rect
+        from app.project import Rect
         from widgets.canvas import Tool
 
         view, scene = window.view, window.view.page_scene

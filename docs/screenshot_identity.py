@@ -17,7 +17,8 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QTimer
 from skimage import data as skdata
 
-from app import edits, identity
+from app import edits
+from app.identity import conditions
 
 
 def main() -> int:
@@ -40,7 +41,7 @@ def main() -> int:
         edits.add_variant(doc, first.id, ImageOps.mirror(astronaut).resize((448, 448)), seed=7)
         edits.bind_card(doc, second.id, card, 60)
         edits.add_variant(doc, second.id, camera.resize((448, 448)), seed=8)
-        edits.set_binding_region(doc, first.id, card, identity.REGION_PRESETS["Left half"])
+        edits.set_binding_region(doc, first.id, card, conditions.REGION_PRESETS["Left half"])
         window.cards_dock.add_style_preset("manga-ink")
         ui.dock.raise_()
         window.view.fit_page()

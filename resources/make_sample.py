@@ -18,7 +18,7 @@ from PIL import Image  # noqa: E402
 
 from app import edits, layout  # noqa: E402
 from app.document import Document  # noqa: E402
-from app.model import BalloonKind, Placement, Rect  # noqa: E402
+from app.project import BalloonKind, Placement, Rect  # noqa: E402
 from app.project_io import save_project  # noqa: E402
 
 MAX_SIDE = 400

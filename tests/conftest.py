@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 @pytest.fixture(autouse=True)
 def no_running_worker_threads():
     yield
-    worker = sys.modules.get("engine.worker")
+    worker = sys.modules.get("app.workers")
     if worker is None:
         return
     running = [t for t in list(worker.live_threads) if t.isRunning()]

@@ -16,7 +16,7 @@ from PIL import Image
 from app import edits, layout
 from app.document import Document
 from app.images import encode_png, image_key
-from app.model import BalloonKind, Placement, Project, Rect
+from app.project import BalloonKind, Placement, Project, Rect
 from app.project_io import MIMETYPE
 
 

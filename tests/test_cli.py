@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app import cli
+from app.cli import main as cli
 from app.project_io import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,7 +213,7 @@ def test_main_py_help_and_errors(tmp_path):
 
 
 def test_main_py_imports_no_torch():
-    code = ("import sys, main; from app import cli; cli.build_parser(); main._is_command_line(['info', 'x']);"
+    code = ("import sys, main; from app.cli import main as cli; cli.build_parser(); main._is_command_line(['info', 'x']);"
             "import app.project_io, app.export, app.render, app.recovery;"
             "bad = [m for m in ('torch', 'diffusers', 'onnxruntime', 'insightface') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import cli, edits, layout
+from app import edits, layout
+from app.cli import main as cli
 from app.document import Document
 from app.images import decode_png
-from app.model import Project
+from app.project import Project
 from app.project_io import load_project, save_project
 from engine import imageops
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)

@@ -7,9 +7,10 @@ import pytest
 from PIL import Image, ImageOps
 from skimage import data as skdata
 
-from app import cli, edits, layout
+from app import edits, layout
+from app.cli import main as cli
 from app.document import Document
-from app.model import Project
+from app.project import Project
 from app.project_io import load_project, save_project
 from tests.faces_tiny_models import squares_image, write_inswapper, write_pack
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app import cli
+from app.cli import main as cli
 from engine import hub
 from engine.jobs import EngineError
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)

@@ -6,9 +6,10 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from app import cli, edits, layout
+from app import edits, layout
+from app.cli import main as cli
 from app.document import Document
-from app.model import Project
+from app.project import Project
 from app.project_io import load_project, save_project
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
@@ -57,7 +58,7 @@ def test_train_writes_lora_beside_project_and_card_uses_it(project, tiny_models_
     c = loaded.card(card)
     assert c.lora and (path.parent / c.lora).is_file() and c.trigger
     # a bound card's LoRA and trigger word go into the generation request
-    from app.jobs_runner import prepare_request
+    from app.generation.run import prepare_request
     from engine.jobs import JobKind, LoraConditioning
     doc = Document(loaded, path)
     pid = loaded.pages[0].panels[0].id

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import clipboard, edits, layout
 from app.document import Document
-from app.model import Project, Rect
+from app.project import Project, Rect
 from widgets.main_window import MainWindow
 from widgets.canvas.panel_item import PanelItem
 

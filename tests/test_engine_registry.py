@@ -111,7 +111,7 @@ def test_light_imports():
     import subprocess
     import sys
 
-    code = ("import sys, engine.jobs, engine.registry, engine.prompt_flags, engine.api, engine.worker;"
+    code = ("import sys, engine.jobs, engine.registry, engine.prompt_flags, engine.api, app.workers;"
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'onnxruntime', 'peft') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ from PySide6.QtCore import QThread
 from engine.api import Engine
 from engine.device import DeviceOptions
 from engine.jobs import GenerationRequest, JobFailure, JobProgress, JobResult
-from engine.worker import EngineWorker, live_threads
+from app.workers import EngineWorker, live_threads
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 FAST = dict(steps=4, scheduler="euler")

@@ -12,7 +12,7 @@ from PIL import Image
 from app import edits, export, lettering, render
 from app.document import Document
 from app.layout import PAGE_SIZES, parse_page_size
-from app.model import Balloon, BalloonKind, Placement, Rect
+from app.project import Balloon, BalloonKind, Placement, Rect
 from tests.helpers_project import solid_png
 
 RED = (220, 20, 20)

@@ -9,11 +9,12 @@ from PIL import Image
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from app import edits, identity, layout
+from app import edits, layout
+from app.identity import faces as face_cache
 from app.document import Document
 from app.images import decode_png
-from app.job_queue import ANALYSING, SCORING, JobState
-from app.model import Placement, Project
+from app.generation.queue import ANALYSING, SCORING, JobState
+from app.project import Placement, Project
 from engine import faces as face_api
 from engine import imageops
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
@@ -194,7 +195,7 @@ def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
 
 
 def test_upscale_to_print_adds_an_upscale_variant_of_print_size(win, qtbot):
-    from app.generation import print_size
+    from app.generation.request import print_size
 
     pid = panels(win)[0].id
     generate(qtbot, win, pid)
@@ -346,11 +347,11 @@ def test_character_panel_analyses_and_scores_off_the_gui_thread(win, qtbot, monk
     [job_id] = queue.submit_panels([pid], overrides={"seed": 3})
     job = queue.jobs[job_id]
     assert job.state is JobState.QUEUED and job.message == ANALYSING
-    assert identity.BUILTIN not in win.doc.project.card(card_id).references[0].faces
+    assert face_cache.BUILTIN not in win.doc.project.card(card_id).references[0].faces
     [job] = wait_jobs(qtbot, win, [job_id])
     assert job.state is JobState.DONE, job.message
     assert SCORING in seen
-    assert identity.BUILTIN in win.doc.project.card(card_id).references[0].faces  # cached by the queue
+    assert face_cache.BUILTIN in win.doc.project.card(card_id).references[0].faces  # cached by the queue
     variant = win.doc.project.find_panel(pid)[1].current_variant()
     [score] = variant.params["identity"]
     assert score["card"] == card_id and isinstance(score["score"], float)

@@ -6,9 +6,10 @@ import pytest
 from PIL import Image, ImageOps
 from skimage import data as skdata
 
-from app import edits, identity, layout
+from app import edits, layout
+from app.identity import consistency, faces as face_cache
 from app.document import Document
-from app.model import Project
+from app.project import Project
 
 
 @pytest.fixture(scope="module")
@@ -30,37 +31,37 @@ def _panel(doc):
 
 
 def test_reference_faces_cached_once_and_undoable(doc):
-    notes = identity.cache_card_faces(doc, doc.card_id)
+    notes = face_cache.cache_card_faces(doc, doc.card_id)
     assert notes == []
     ref = doc.project.card(doc.card_id).references[0]
-    cache = ref.faces[identity.BUILTIN]
+    cache = ref.faces[face_cache.BUILTIN]
     assert cache["count"] == 1 and len(cache["faces"][0]["embedding"]) == 128
     count = doc.undo_stack.count()
-    identity.cache_card_faces(doc, doc.card_id)  # already cached: no new undo step
+    face_cache.cache_card_faces(doc, doc.card_id)  # already cached: no new undo step
     assert doc.undo_stack.count() == count
 
 
 def test_same_person_scores_high_other_person_low(doc, astronaut):
     panel_id = _panel(doc).id
     edits.bind_card(doc, panel_id, doc.card_id, 30)
-    identity.cache_card_faces(doc, doc.card_id)
+    face_cache.cache_card_faces(doc, doc.card_id)
     same = ImageOps.mirror(astronaut).resize((384, 384))
     edits.add_variant(doc, panel_id, same, seed=1)
-    [score] = identity.panel_identity_scores(doc.project, _panel(doc))
-    assert score["card"] == doc.card_id and score["score"] >= identity.IDENTITY_THRESHOLD
+    [score] = consistency.panel_identity_scores(doc.project, _panel(doc))
+    assert score["card"] == doc.card_id and score["score"] >= consistency.IDENTITY_THRESHOLD
     other = Image.fromarray(skdata.camera()).convert("RGB")
     edits.add_variant(doc, panel_id, other, seed=2)
-    [score] = identity.panel_identity_scores(doc.project, _panel(doc))
-    assert score["score"] < identity.IDENTITY_THRESHOLD
-    assert identity.flagged([score]) == [doc.card_id]
+    [score] = consistency.panel_identity_scores(doc.project, _panel(doc))
+    assert score["score"] < consistency.IDENTITY_THRESHOLD
+    assert consistency.flagged([score]) == [doc.card_id]
 
 
 def test_reference_without_face_is_reported(doc):
     edits.add_references(doc, doc.card_id, [Image.new("RGB", (128, 128), "gray")])
-    notes = identity.cache_card_faces(doc, doc.card_id)
+    notes = face_cache.cache_card_faces(doc, doc.card_id)
     assert notes == ["Eileen: reference 2 shows no face"]
 
 
 def test_panel_without_characters_has_no_scores(doc):
     edits.add_variant(doc, _panel(doc).id, Image.new("RGB", (64, 64), "white"))
-    assert identity.panel_identity_scores(doc.project, _panel(doc)) == []
+    assert consistency.panel_identity_scores(doc.project, _panel(doc)) == []

@@ -8,8 +8,8 @@ from PIL import Image
 
 from app import edits, layout
 from app.document import Document
-from app.jobs_runner import prepare_request, run_panel_job
-from app.model import Project
+from app.generation.run import prepare_request, run_panel_job
+from app.project import Project
 from engine.api import Engine
 from engine.conditioning import CharacterCondition
 from engine.device import DeviceOptions

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import edits, identity, layout
+from app import edits, layout
+from app.identity import conditions
 from app.document import Document
-from app.jobs_runner import prepare_request
-from app.model import Project
+from app.generation.run import prepare_request
+from app.project import Project
 from app.project_io import load_project, save_project
 from engine.conditioning import CharacterCondition
 from engine.jobs import JobKind
@@ -42,8 +43,8 @@ def _panel(doc, pid):
 def test_region_presets_are_undo_steps_and_round_trip(tmp_path):
     doc, pid, a, b = _doc()
     count = doc.undo_stack.count()
-    edits.set_binding_region(doc, pid, a, identity.REGION_PRESETS["Left half"])
-    edits.set_binding_region(doc, pid, b, identity.REGION_PRESETS["Right half"])
+    edits.set_binding_region(doc, pid, a, conditions.REGION_PRESETS["Left half"])
+    edits.set_binding_region(doc, pid, b, conditions.REGION_PRESETS["Right half"])
     assert doc.undo_stack.count() == count + 2
     assert [c.region for c in _panel(doc, pid).characters] == [[0, 0, 0.5, 1], [0.5, 0, 0.5, 1]]
     doc.undo_stack.undo()
@@ -79,16 +80,16 @@ def test_old_file_without_region_still_loads(tmp_path):
 def test_regions_reach_character_conditions_without_overlap(pack_dir):
     doc, pid, a, b = _doc()
     # no regions: the two characters get the panel halves (wide panel: left/right)
-    conds, notes = identity.character_conditions(doc.project, _panel(doc, pid), pack_dir)
+    conds, notes = conditions.character_conditions(doc.project, _panel(doc, pid), pack_dir)
     assert notes == [] and len(conds) == 2
     m = [np.asarray(c.region) > 127 for c in conds]
-    assert m[0].shape == (identity.mask_size(_panel(doc, pid))[1], identity.MASK_LONG_SIDE)
+    assert m[0].shape == (conditions.mask_size(_panel(doc, pid))[1], conditions.MASK_LONG_SIDE)
     assert not (m[0] & m[1]).any() and (m[0] | m[1]).all()
     assert m[0][:, 0].all() and m[1][:, -1].all()
     # top/bottom presets, with an overlap the engine's rule splits
-    edits.set_binding_region(doc, pid, a, identity.REGION_PRESETS["Top half"])
+    edits.set_binding_region(doc, pid, a, conditions.REGION_PRESETS["Top half"])
     edits.set_binding_region(doc, pid, b, [0.0, 0.4, 1.0, 0.6])
-    conds, _ = identity.character_conditions(doc.project, _panel(doc, pid), pack_dir, size=(200, 100))
+    conds, _ = conditions.character_conditions(doc.project, _panel(doc, pid), pack_dir, size=(200, 100))
     m = [np.asarray(c.region) > 127 for c in conds]
     assert m[0].shape == (100, 200) and not (m[0] & m[1]).any()
     assert m[0][0].all() and m[1][-1].all() and not m[0][-1].any()
@@ -96,7 +97,7 @@ def test_regions_reach_character_conditions_without_overlap(pack_dir):
 
 def test_prepare_request_carries_regions_and_identity_strength(pack_dir):
     doc, pid, a, b = _doc()
-    edits.set_binding_region(doc, pid, b, identity.REGION_PRESETS["Right half"])
+    edits.set_binding_region(doc, pid, b, conditions.REGION_PRESETS["Right half"])
     prepared = prepare_request(doc, pid, JobKind.GENERATE, pack_dir,
                                overrides={"model": "any", "identity_strength": 1.25, "seed": 5})
     conds = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]

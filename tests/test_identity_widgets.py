@@ -9,9 +9,10 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from skimage import data as skdata
 
-from app import edits, identity, layout
+from app import edits, layout
+from app.identity import conditions, consistency, faces as face_cache
 from app.document import Document
-from app.model import Project, StyleCard
+from app.project import Project, StyleCard
 from engine.prompt_flags import STYLE_PRESETS, parse_prompt
 from widgets.identity.consistency_dock import STRONGER_IDENTITY
 from tests.helpers_window import open_window
@@ -91,7 +92,7 @@ def test_card_editor_edits_are_undo_steps(win, qtbot):
     editor.rows[0].weight.setValue(2.5)  # same spin box: merged
     card = win.doc.project.card(card.id)
     assert (card.trigger, card.lora_weight, card.references[0].weight) == ("eileen_c", 0.6, 2.5)
-    assert identity.BUILTIN in card.references[0].faces  # the session's analysis went in with the edit
+    assert face_cache.BUILTIN in card.references[0].faces  # the session's analysis went in with the edit
     assert stack.count() == 4
     stack.undo()
     assert win.doc.project.card(card.id).references[0].weight == 1.0
@@ -119,12 +120,12 @@ def test_reference_with_two_faces_lets_the_user_pick(win, qtbot, two_people, tmp
     assert len(picker.boxes) == 2 and picker.index == 0
     QTest.mouseClick(picker, LEFT, NOMOD, picker.box_rect(1).center().toPoint())
     ref = win.doc.project.card(card.id).references[1]
-    assert ref.face_index == 1 and ref.faces[identity.BUILTIN]["count"] == 2
+    assert ref.face_index == 1 and ref.faces[face_cache.BUILTIN]["count"] == 2
     assert win.doc.undo_stack.count() == count + 1
     assert pair.picture.index == 1 and pair.face_combo.currentIndex() == 1
     # the pick is what the identity uses: the second face's embedding
-    embs, _, found = identity.card_embeddings(win.doc.project, win.doc.project.card(card.id), identity.BUILTIN)
-    assert found[0]["bbox"] == ref.faces[identity.BUILTIN]["faces"][1]["bbox"]
+    embs, _, found = face_cache.card_embeddings(win.doc.project, win.doc.project.card(card.id), face_cache.BUILTIN)
+    assert found[0]["bbox"] == ref.faces[face_cache.BUILTIN]["faces"][1]["bbox"]
     win.doc.undo_stack.undo()
     assert win.doc.project.card(card.id).references[1].face_index == 0 and pair.picture.index == 0
     pair.remove.click()
@@ -180,7 +181,7 @@ def test_region_presets_from_badge_menu_with_overlay(win, qtbot, tmp_path):
     canvas = win.identity.canvas
     menu = canvas.badge_menu(panel.id, a)
     labels = [act.text() for act in menu.actions() if act.isCheckable()]
-    assert labels == list(identity.REGION_PRESETS)
+    assert labels == list(conditions.REGION_PRESETS)
     next(act for act in menu.actions() if act.text() == "Left half").trigger()
     count = doc.undo_stack.count()
     canvas.badge_menu(panel.id, b).actions()[identity_index("Right half")].trigger()
@@ -208,7 +209,7 @@ def test_region_presets_from_badge_menu_with_overlay(win, qtbot, tmp_path):
 
 def identity_index(label: str) -> int:
     """Index of a region preset's action in the badge menu (after the section header)."""
-    return list(identity.REGION_PRESETS).index(label) + 1
+    return list(conditions.REGION_PRESETS).index(label) + 1
 
 
 # --- consistency -----------------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_consistency_dock_scores_flags_and_regenerates(win, qtbot, astronaut, ca
     qtbot.waitUntil(lambda: len(dock.rows) == 2 and all(r["score"] is not None for r in dock.rows), timeout=30000)
     high, low = dock.rows
     assert (high["number"], high["panel"], low["number"], low["panel"]) == (1, top.id, 2, bottom.id)
-    assert high["score"] >= identity.IDENTITY_THRESHOLD > low["score"]
+    assert high["score"] >= consistency.IDENTITY_THRESHOLD > low["score"]
     assert not high["flagged"] and low["flagged"]
     assert dock.table.item(1, 3).text() == "flagged" and dock.table.cellWidget(0, 4) is None
     assert "1 flagged" in dock.summary.text()
@@ -246,7 +247,7 @@ def test_consistency_dock_scores_flags_and_regenerates(win, qtbot, astronaut, ca
     assert not any(r["flagged"] for r in dock.rows)
     assert badges[bottom.id].colour.name() == "#2e7d32" or qtbot.waitUntil(
         lambda: badges[bottom.id].colour.name() == "#2e7d32") is None
-    dock.threshold.setValue(identity.IDENTITY_THRESHOLD)
+    dock.threshold.setValue(consistency.IDENTITY_THRESHOLD)
     # a new variant (the regenerated image) updates the table
     edits.add_variant(doc, bottom.id, astronaut.resize((320, 320)), seed=2)
     qtbot.waitUntil(lambda: len(dock.rows) == 2 and all(r["score"] is not None for r in dock.rows)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from app import edits, layout
 from app.document import Document
-from app.model import Project, Rect
+from app.project import Project, Rect
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_reading_order_ltr_and_rtl(doc):
     ltr = [p.bbox.x for p in page.panels_in_reading_order()]
     assert ltr[0] < ltr[1]
     edits.set_page_props(doc, page.id, reading_order="rtl")
-    from app.model import ReadingOrder
+    from app.project import ReadingOrder
     edits.set_page_props(doc, page.id, reading_order=ReadingOrder.RTL)
     rtl = [p.bbox.x for p in page_of(doc).panels_in_reading_order()]
     assert rtl[0] > rtl[1]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from app.model import Placement, Rect
+from app.project import Placement, Rect
 from app.placement import image_frame, placement_after_growth, uncovered_sides
-from app.generation import content_offset, pan_spec
+from app.generation.request import content_offset, pan_spec
 
 
 FRAME = Rect(10, 20, 80, 60)

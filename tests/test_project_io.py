@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from app import edits, project_io
 from app.document import Document
 from app.layout import PAGE_SIZES
-from app.model import SCHEMA_VERSION, BalloonKind, Rect
+from app.project import SCHEMA_VERSION, BalloonKind, Rect
 from app.project_io import MIMETYPE, ProjectFileError, ProjectSaveError, load_project, save_project
 from tests.helpers_project import (key_of, pruned, random_document, read_manifest, rewrite_manifest, solid_png,
                                    tiny_png, write_comic)
@@ -246,7 +246,7 @@ def test_hostile_files_are_refused_with_one_line(tmp_path):
 
 
 def test_hostile_files_through_cli(tmp_path, capsys):
-    from app import cli
+    from app.cli import main as cli
 
     for name, (path, fragment) in _hostile_cases(tmp_path).items():
         code = cli.main(["info", str(path)])

@@ -6,7 +6,7 @@ from PIL import Image
 from app import edits, sheet
 from app.document import Document
 from app.images import image_key, encode_png
-from app.model import CharacterCard
+from app.project import CharacterCard
 
 import pytest
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import edits, layout
 from app.document import Document
-from app.model import Project, Rect
+from app.project import Project, Rect
 
 from widgets import mime
 from widgets.canvas import Tool

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFontComboBox, QLabel, QToolBar, QWidget
 
 from app import layout
-from app.model import BalloonKind
+from app.project import BalloonKind
 
 from .canvas import Tool
 

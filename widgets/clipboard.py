@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QObject, QPointF
 from PySide6.QtWidgets import QApplication
 
 from app import clipboard, edits
-from app.model import Rect
+from app.project import Rect
 
 from .canvas import PageView
 

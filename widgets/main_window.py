@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 from app import edits, layout
 from app.background import BackgroundTasks
 from app.document import Document
-from app.model import BalloonKind, Project, ReadingOrder
+from app.project import BalloonKind, Project, ReadingOrder
 
 from . import actions, autosave
 from .clipboard import CanvasClipboard

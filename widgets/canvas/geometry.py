@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QPainterPath, QPolygonF
 
-from app.model import Placement, Point, Rect
+from app.project import Placement, Point, Rect
 from app.placement import image_frame
 
 

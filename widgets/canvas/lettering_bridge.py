@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
 
-from app.model import Balloon, BalloonKind
+from app.project import Balloon, BalloonKind
 
 try:  # the lettering module belongs to another engineer; use it as soon as it exists
     from app import lettering as _lettering

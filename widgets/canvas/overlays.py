@@ -6,7 +6,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsLineItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
-from app.model import Rect
+from app.project import Rect
 
 from . import style
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.model import Panel, Placement, Point, Project, Rect
+from app.project import Panel, Placement, Point, Project, Rect
 
 from . import style
 from .badges import Badge, BadgeStripItem, initials

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from app.document import Document
-from app.model import Page, ReadingOrder
+from app.project import Page, ReadingOrder
 
 from . import style
 from .badges import BadgeStripItem

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.model import Page, Rect
+from app.project import Page, Rect
 
 
 @dataclass

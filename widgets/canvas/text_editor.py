@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextOption
 from PySide6.QtWidgets import QGraphicsTextItem
 
-from app.model import Balloon
+from app.project import Balloon
 
 from .lettering_bridge import lettering_font, text_rect
 

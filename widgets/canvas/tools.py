@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 
 from app import edits, layout
-from app.model import BalloonKind, Placement, Rect
+from app.project import BalloonKind, Placement, Rect
 
 from . import style
 from .balloon_item import BalloonItem

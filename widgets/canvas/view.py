@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
 from app import edits
 from app.document import Document
-from app.model import BalloonKind, Placement
+from app.project import BalloonKind, Placement
 
 from .. import mime
 from . import style

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QLis
 
 from app import edits
 from app.document import Document
-from app.model import Page
+from app.project import Page
 
 from ..thumbnails import page_thumbnail
 

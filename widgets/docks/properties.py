@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QDockWidget, QFormLayout, QGroupBox, QHBoxLayout,
 
 from app import edits
 from app.document import Document
-from app.model import CW_RANGE, SW_RANGE, CharacterCard, Panel
+from app.project import CW_RANGE, SW_RANGE, CharacterCard, Panel
 
 SEED_RANDOM = -1
 

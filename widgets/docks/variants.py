@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListView, QLis
 
 from app import edits
 from app.document import Document
-from app.model import Panel
+from app.project import Panel
 
 from ..thumbnails import image_icon
 

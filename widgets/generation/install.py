@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, Q
                                QPushButton, QSpinBox, QToolBar, QToolButton)
 
 from app import sheet
-from app.generation import pan_spec
-from app.job_queue import JobQueue
-from app.model import CharacterCard
+from app.generation.queue import JobQueue
+from app.generation.request import pan_spec
+from app.project import CharacterCard
 from app.placement import uncovered_sides
 from app.training_job import CardTrainer
 from engine.jobs import JobKind

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app.job_queue import Job, JobQueue, JobState
+from app.generation.queue import Job, JobQueue, JobState
 
 from .images import pil_pixmap
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from app import edits
 from app.document import Document
-from app.job_queue import EngineSettings
+from app.generation.queue import EngineSettings
 from engine.registry import GENERATORS, ModelRegistry
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]

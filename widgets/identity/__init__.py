@@ -14,8 +14,8 @@ from app.background import BackgroundTasks
 from .canvas import IdentityCanvas
 from .card_editor import CardEditor
 from .consistency_dock import ConsistencyDock
-from .faces import FaceAnalysis
-from .scores import ConsistencyScores
+from app.identity.face_analysis import FaceAnalysis
+from app.identity.consistency_scores import ConsistencyScores
 
 __all__ = ["IdentityUi", "install", "CardEditor", "ConsistencyDock", "IdentityCanvas"]
 

@@ -6,12 +6,13 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QFontMetricsF, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QStyleOptionGraphicsItem, QWidget
 
-from app import edits, identity
-from app.model import CharacterCard, Panel
+from app import edits
+from app.identity import conditions
+from app.project import CharacterCard, Panel
 
 from ..canvas.badges import HEIGHT, BadgeStripItem, initials
 from ..canvas.panel_item import PanelItem
-from .scores import ConsistencyScores
+from app.identity.consistency_scores import ConsistencyScores
 
 GOOD = QColor("#2e7d32")
 BAD = QColor("#c62828")
@@ -224,11 +225,11 @@ class IdentityCanvas(QObject):
         binding = next(b for b in panel.characters if b.card == card_id)
         menu = QMenu(self.view)
         menu.addSection(f"{card.name} — region in this panel")
-        for label, region in identity.REGION_PRESETS.items():
+        for label, region in conditions.REGION_PRESETS.items():
             act = menu.addAction(label, lambda r=region: self.set_region(panel_id, card_id, r))
             act.setCheckable(True)
             act.setChecked(binding.region == region)
-        if binding.region is not None and binding.region not in identity.REGION_PRESETS.values():
+        if binding.region is not None and binding.region not in conditions.REGION_PRESETS.values():
             act = menu.addAction("Custom region")
             act.setCheckable(True)
             act.setChecked(True)

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from app import edits
 from app.document import Document
-from app.model import CharacterCard, Reference, StyleCard
+from app.project import CharacterCard, Reference, StyleCard
 from engine.prompt_flags import STYLE_PRESETS
 
 from .. import mime
-from .faces import FaceAnalysis
+from app.identity.face_analysis import FaceAnalysis
 from .references import ReferenceRow
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QDoubleSpinBox, Q
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.document import Document
-from app.model import CharacterCard
+from app.project import CharacterCard
 
-from .scores import ConsistencyScores
+from app.identity.consistency_scores import ConsistencyScores
 
 STRONGER_IDENTITY = 1.25  # see engine/conditioning/MAPPING.md, "Identity strength"
 GOOD = QColor("#2e7d32")

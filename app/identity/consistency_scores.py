@@ -6,12 +6,11 @@ import copy
 
 from PySide6.QtCore import QObject, Signal
 
-from app import identity
-from app.background import BackgroundTasks
-from app.document import Document
-from app.model import CharacterCard, Panel, Project
-
-from .faces import BACKEND, FaceAnalysis
+from ..background import BackgroundTasks
+from ..document import Document
+from ..project import CharacterCard, Panel, Project
+from . import consistency, faces as face_cache
+from .face_analysis import BACKEND, FaceAnalysis
 
 Scores = list[dict]  # [{"card": id, "score": s}]
 
@@ -23,9 +22,9 @@ def _score_job(project: Project, panel: Panel) -> tuple[Scores, dict[str, dict]]
         for ref in card.references:
             if BACKEND not in ref.faces:
                 if ref.image not in fresh:
-                    fresh.update(identity.analyze_images({ref.image: project.images[ref.image]}, BACKEND))
+                    fresh.update(face_cache.analyze_images({ref.image: project.images[ref.image]}, BACKEND))
                 ref.faces[BACKEND] = fresh[ref.image]
-    return identity.panel_identity_scores(project, panel), fresh
+    return consistency.panel_identity_scores(project, panel), fresh
 
 
 class ConsistencyScores(QObject):
@@ -40,7 +39,7 @@ class ConsistencyScores(QObject):
         self.doc = doc
         self.tasks = tasks
         self.faces = faces
-        self._threshold = identity.IDENTITY_THRESHOLD
+        self._threshold = consistency.IDENTITY_THRESHOLD
         self.cache: dict[tuple, Scores] = {}
         self.errors: dict[tuple, str] = {}
         self._running: set[tuple] = set()
@@ -111,7 +110,7 @@ class ConsistencyScores(QObject):
         self.changed.emit()
 
     def flagged(self, scores: Scores) -> list[str]:
-        return identity.flagged(scores, self._threshold)
+        return consistency.flagged(scores, self._threshold)
 
     @property
     def busy(self) -> bool:

@@ -6,16 +6,16 @@ import argparse
 import json
 import sys
 
-from .cli import _card, _document, _int_in, _save, command
+from .common import card as find_card, document, int_in, save, command
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from . import sheet
+    from .. import sheet
 
-    doc = _document(args.path)
-    _card(doc, args.card, args.path, character=True)
+    doc = document(args.path)
+    find_card(doc, args.card, args.path, character=True)
     page_id = sheet.create_sheet_page(doc, args.card, size=args.size, seed=args.seed)
-    _save(doc)
+    save(doc)
     page = doc.project.page(page_id)
     print(json.dumps({"page": page_id, "number": doc.project.page_index(page_id) + 1,
                       "tiles": [{"panel": p.id, "view": sheet.view_of(p).key} for p in page.panels]}))
@@ -26,11 +26,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.registry import ModelRegistry
     from engine.training import train_lora
 
-    from . import sheet
-    from .jobs_runner import choose_model
+    from .. import sheet
+    from ..generation.run import choose_model
 
-    doc = _document(args.path)
-    card = _card(doc, args.card, args.path, character=True)
+    doc = document(args.path)
+    card = find_card(doc, args.card, args.path, character=True)
     registry = ModelRegistry(args.models)
     base = choose_model(doc, registry, args.model)
     overrides = {k: v for k, v in {"steps": args.steps, "rank": args.rank, "learning_rate": args.lr,
@@ -59,7 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     sheet.attach_lora(doc, card.id, str(result.lora_path))
-    _save(doc)
+    save(doc)
     losses = result.loss_history
     print(json.dumps({"card": card.id, "lora": str(result.lora_path), "steps": result.steps,
                       "loss_first": round(losses[0], 5) if losses else None,
@@ -73,16 +73,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--card", metavar="ID", required=True)
     p.add_argument("--size", metavar="NAME|WxHmm", help="page size (default: like the last page)")
-    p.add_argument("--seed", type=_int_in(0, 2**32 - 1, "--seed"))
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"))
 
     p = command(subparsers, "train", cmd_train, "train a LoRA for a character card from its references")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--card", metavar="ID", required=True)
-    p.add_argument("--steps", type=_int_in(1, 100000, "--steps"))
-    p.add_argument("--rank", type=_int_in(1, 256, "--rank"))
+    p.add_argument("--steps", type=int_in(1, 100000, "--steps"))
+    p.add_argument("--rank", type=int_in(1, 256, "--rank"))
     p.add_argument("--lr", type=float, metavar="RATE", help="learning rate")
-    p.add_argument("--resolution", type=_int_in(64, 2048, "--resolution"))
-    p.add_argument("--checkpoint-every", type=_int_in(1, 100000, "--checkpoint-every"), metavar="N")
+    p.add_argument("--resolution", type=int_in(64, 2048, "--resolution"))
+    p.add_argument("--checkpoint-every", type=int_in(1, 100000, "--checkpoint-every"), metavar="N")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME|PATH", help="base model (default: the project's, or the only one)")

@@ -18,34 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
-EXTENSION_MODULES: list[str] = ["app.cli_ai", "app.cli_faces", "app.cli_train", "app.cli_models"]
+from .common import ArgumentParser, CliError, command, document, float_above, int_in, load, panel as find_panel, card as find_card, save
+
+EXTENSION_MODULES: list[str] = ["app.cli.generation", "app.cli.faces", "app.cli.training", "app.cli.models"]
 
 # Hooks that add keys to ``info`` output, e.g. the lead's ``"identity"`` scores:
 # INFO_PANEL_HOOKS get (project, page, panel, panel_dict); INFO_HOOKS get (project, info_dict).
 INFO_PANEL_HOOKS: list[Callable[..., None]] = []
 INFO_HOOKS: list[Callable[..., None]] = []
-
-
-class CliError(Exception):
-    """Bad command-line input; reported as ``error: …`` with exit status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises :class:`CliError` instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(f"{message} (see {self.prog} --help)")
-
-
-Handler = Callable[[argparse.Namespace], "int | None"]
-
-
-def command(subparsers: argparse._SubParsersAction, name: str, handler: Handler, help: str,
-            description: str | None = None) -> argparse.ArgumentParser:
-    """Add a subcommand whose handler is ``handler``; returns its parser for adding arguments."""
-    parser = subparsers.add_parser(name, help=help, description=description or help)
-    parser.set_defaults(func=handler)
-    return parser
 
 
 def build_parser() -> ArgumentParser:
@@ -106,8 +86,8 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     from engine.faces import FaceAnalysisError
     from engine.jobs import EngineError
 
-    from .export import ExportError
-    from .project_io import ProjectFileError, ProjectSaveError
+    from ..export import ExportError
+    from ..project_io import ProjectFileError, ProjectSaveError
 
     text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
     if isinstance(exc, (CliError, ProjectFileError, ExportError, EngineError, FaceAnalysisError, ValueError,
@@ -121,81 +101,12 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     return 1, f"unexpected {type(exc).__name__}: {text} (set PANELSMITH_DEBUG=1 for details)"
 
 
-# --- helpers ---------------------------------------------------------------------------------------------
-
-def _load(path: str):
-    from .project_io import load_project
-
-    return load_project(path)
-
-
-def _document(path: str):
-    from .document import Document
-
-    return Document(_load(path), path)
-
-
-def _panel(doc, panel_id: str, path: str):
-    """The panel ``panel_id`` of the project at ``path``, or a CliError naming both."""
-    panel = doc.project.panel_or_none(panel_id)
-    if panel is None:
-        raise CliError(f"no panel {panel_id!r} in {path}")
-    return panel
-
-
-def _card(doc, card_id: str, path: str, character: bool = False):
-    """The card ``card_id``; with ``character``, refuse a style card."""
-    from .model import CharacterCard
-
-    try:
-        card = doc.project.card(card_id)
-    except KeyError:
-        raise CliError(f"no card {card_id!r} in {path}") from None
-    if character and not isinstance(card, CharacterCard):
-        raise CliError(f"{card_id} is a style card: this command takes a character card")
-    return card
-
-
-def _save(doc) -> None:
-    from .project_io import save_project
-
-    save_project(doc.project, doc.path)
-    doc.mark_saved()
-
-
-def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}")
-        return value
-    parse.__name__ = what
-    return parse
-
-
-def _float_above(lo: float, hi: float, what: str, example: str) -> Callable[[str], float]:
-    """An argparse type for a number in the range (lo, hi]."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if not lo < value <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be in ({lo:g}, {hi:g}], e.g. {example}")
-        return value
-    parse.__name__ = what
-    return parse
-
-
 # --- new -------------------------------------------------------------------------------------------------
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from . import edits, layout
-    from .document import Document
-    from .project_io import save_project
+    from .. import edits, layout
+    from ..document import Document
+    from ..project_io import save_project
 
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -218,8 +129,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def project_info(project) -> dict[str, Any]:
     """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order."""
-    from .images import png_size
-    from .model import SCHEMA_VERSION
+    from ..images import png_size
+    from ..project import SCHEMA_VERSION
 
     pages = []
     for page in project.pages:
@@ -251,16 +162,16 @@ def project_info(project) -> dict[str, Any]:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    print(json.dumps(project_info(_load(args.path)), indent=2, ensure_ascii=False))
+    print(json.dumps(project_info(load(args.path)), indent=2, ensure_ascii=False))
     return 0
 
 
 # --- export ----------------------------------------------------------------------------------------------
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import export
+    from .. import export
 
-    project = _load(args.path)
+    project = load(args.path)
     if args.panel:
         if args.format or args.bleed:
             raise CliError("--panel writes one panel's image: it takes no --format or --bleed")
@@ -289,7 +200,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _read_reference(path: str):
     from PIL import Image, UnidentifiedImageError
 
-    from .images import MAX_IMAGE_PIXELS
+    from ..images import MAX_IMAGE_PIXELS
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
@@ -303,31 +214,31 @@ def _read_reference(path: str):
 
 
 def cmd_card_add(args: argparse.Namespace) -> int:
-    from . import edits
+    from .. import edits
 
-    doc = _document(args.path)
+    doc = document(args.path)
     kind, name = ("character", args.character) if args.character is not None else ("style", args.style)
     images = [_read_reference(p) for p in args.ref]
     card_id = edits.add_card(doc, kind, name, images)
-    _save(doc)
+    save(doc)
     print(card_id)
     return 0
 
 
 def cmd_bind(args: argparse.Namespace) -> int:
-    from . import edits
-    from .model import CharacterCard
+    from .. import edits
+    from ..project import CharacterCard
 
-    doc = _document(args.path)
-    card = _card(doc, args.card, args.path)
-    _panel(doc, args.panel, args.path)
+    doc = document(args.path)
+    card = find_card(doc, args.card, args.path)
+    find_panel(doc, args.panel, args.path)
     is_char = isinstance(card, CharacterCard)
     if is_char and args.sw is not None:
         raise CliError(f"{args.card} is a character card: give its weight with --cw")
     if not is_char and args.cw is not None:
         raise CliError(f"{args.card} is a style card: give its weight with --sw")
     edits.bind_card(doc, args.panel, args.card, args.cw if is_char else args.sw)
-    _save(doc)
+    save(doc)
     return 0
 
 
@@ -343,9 +254,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--size", default="A4", metavar="NAME|WxHmm",
                    help="A4, B5, US-comic, webtoon, or a custom size such as 150x200mm (default A4)")
-    p.add_argument("--pages", type=_int_in(1, 1000, "--pages"), default=1, metavar="N")
+    p.add_argument("--pages", type=int_in(1, 1000, "--pages"), default=1, metavar="N")
     p.add_argument("--template", metavar="NAME", help="panel template for each page (e.g. grid-2x2, manga-5)")
-    p.add_argument("--dpi", type=_int_in(36, 2400, "--dpi"), metavar="N", help="export resolution")
+    p.add_argument("--dpi", type=int_in(36, 2400, "--dpi"), metavar="N", help="export resolution")
     p.add_argument("--force", action="store_true", help="replace an existing file")
 
     p = command(subparsers, "info", cmd_info, "print a project's pages, panels and cards as JSON")
@@ -356,7 +267,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["png", "pdf", "cbz"])
     p.add_argument("--panel", metavar="ID", help="write this panel's current image at full resolution")
     p.add_argument("--out", required=True, metavar="OUT", help="folder (png), file (pdf, cbz, --panel)")
-    p.add_argument("--dpi", type=_int_in(36, 2400, "--dpi"), metavar="N", help="default: the project's (300)")
+    p.add_argument("--dpi", type=int_in(36, 2400, "--dpi"), metavar="N", help="default: the project's (300)")
     p.add_argument("--bleed", action="store_true", help="include the bleed around the trim")
 
     p = command(subparsers, "doctor", cmd_doctor, "report Python, Qt, torch, devices, onnxruntime and models")
@@ -377,5 +288,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--panel", required=True, metavar="ID")
     p.add_argument("--card", required=True, metavar="ID")
     weight = p.add_mutually_exclusive_group()
-    weight.add_argument("--cw", type=_int_in(0, 100, "--cw"), metavar="N", help="character weight 0-100")
-    weight.add_argument("--sw", type=_int_in(0, 1000, "--sw"), metavar="N", help="style weight 0-1000")
+    weight.add_argument("--cw", type=int_in(0, 100, "--cw"), metavar="N", help="character weight 0-100")
+    weight.add_argument("--sw", type=int_in(0, 1000, "--sw"), metavar="N", help="style weight 0-1000")

@@ -19,11 +19,11 @@ from engine.jobs import (Direction, EngineError, GenerationRequest, JobKind, Job
                          ZoomOutSpec)
 from engine.prompt_flags import STYLE_PRESETS, apply_flags, parse_prompt
 
-from . import edits
-from .document import Document
-from .images import decode_png
-from .model import Panel, Placement, Project, StyleCard
-from .placement import placement_after_growth
+from .. import edits
+from ..document import Document
+from ..images import decode_png
+from ..project import Panel, Placement, Project, StyleCard
+from ..placement import placement_after_growth
 
 SETTING_KEYS = ("model", "scheduler", "preset", "steps", "guidance", "device", "variants")
 
@@ -101,7 +101,7 @@ def panel_request(project: Project, panel_id: str, kind: JobKind = JobKind.GENER
 
 def print_size(panel: Panel, size: tuple[int, int], dpi: int) -> tuple[int, int]:
     """Pixel size an image needs to print at ``dpi`` where it shows in its frame (its placement)."""
-    from .placement import image_frame
+    from ..placement import image_frame
 
     rect = image_frame(panel.bbox, size, panel.placement).rect
     width = max(8, round(rect.w / 25.4 * dpi))

@@ -35,11 +35,12 @@ from engine.device import DeviceOptions
 from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
 from engine.faces.api import FACES_ON_CPU_ENV
 from engine.registry import GENERATORS, ModelRegistry
-from engine.worker import EngineWorker
 
-from . import generation, identity, jobs_runner
-from .background import BackgroundTasks
-from .document import Document
+from ..background import BackgroundTasks
+from ..document import Document
+from ..identity import consistency, faces as face_cache
+from ..workers import EngineWorker
+from . import request as generation, run as jobs_runner
 
 ANALYSING = "analysing reference faces"
 SCORING = "scoring consistency"
@@ -211,7 +212,7 @@ class JobQueue(QObject):
             try:
                 _, panel = self.doc.project.find_panel(panel_id)
                 for card_id in dict.fromkeys(b.card for b in panel.characters):
-                    identity.store_analysis(self.doc, card_id, found or {})
+                    face_cache.store_analysis(self.doc, card_id, found or {})
                 still = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
             except (KeyError, ValueError) as exc:  # the panel or a card went away meanwhile
                 for job in live:
@@ -222,7 +223,7 @@ class JobQueue(QObject):
             else:
                 self._prepare(live, overrides, kwargs)
 
-        self.tasks.submit(identity.analyze_backends, missing, str(self.registry.models_dir), done=done)
+        self.tasks.submit(face_cache.analyze_backends, missing, str(self.registry.models_dir), done=done)
 
     def _prepare(self, jobs: list[Job], overrides: dict[str, Any], kwargs: dict[str, Any]) -> list[str]:
         """Prepare the request of ``jobs`` (copies with advancing seeds) and run them on the worker."""
@@ -366,7 +367,7 @@ class JobQueue(QObject):
         except KeyError as exc:  # the panel was deleted meanwhile
             self._fail(job, f"the result could not be added: {_one_line(exc)}")
             return
-        snapshot = identity.scoring_snapshot(self.doc.project, panel)
+        snapshot = consistency.scoring_snapshot(self.doc.project, panel)
         if snapshot is None:
             self._apply(job, result, [[] for _ in result.images])
             return
@@ -379,7 +380,7 @@ class JobQueue(QObject):
             self._apply(job, result, None if error is not None else scores)
 
         job.message = SCORING
-        self.tasks.submit(identity.score_images, *snapshot, list(result.images), done=done)
+        self.tasks.submit(consistency.score_images, *snapshot, list(result.images), done=done)
         if not job.finished:
             self.jobChanged.emit(job.id)
 

@@ -18,8 +18,9 @@ from engine.jobs import EngineError, GenerationRequest, JobKind, JobProgress, Jo
 from engine.prompt_flags import parse_prompt
 from engine.registry import GENERATORS, ModelRegistry
 
-from . import generation, identity
-from .document import Document
+from ..document import Document
+from ..identity import conditions, consistency, faces as face_cache
+from . import request as generation
 
 
 @dataclasses.dataclass
@@ -65,26 +66,26 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     if panel.characters:
         backends = face_backends(models_dir)
         for binding in panel.characters:
-            notes += identity.cache_card_faces(doc, binding.card, backends, models_dir)
+            notes += face_cache.cache_card_faces(doc, binding.card, backends, models_dir)
         _, panel = project.find_panel(panel_id)
     size = (request.width, request.height) if request.width and request.height else None
     # --cw/--sw in the prompt override the bound cards' weights; --cref/--sref paths add references.
     flags = parse_prompt(panel.prompt if kwargs.get("prompt") is None else kwargs["prompt"])
-    weighted = identity.with_prompt_weights(panel, flags.character_weight, flags.sw)
-    chars, char_notes = identity.character_conditions(project, weighted, models_dir, project_dir,
+    weighted = conditions.with_prompt_weights(panel, flags.character_weight, flags.sw)
+    chars, char_notes = conditions.character_conditions(project, weighted, models_dir, project_dir,
                                                       overrides={"identity_strength": strength}, size=size)
     notes += char_notes
-    styles = identity.style_conditions(project, weighted, project_dir)
-    extra_refs, ref_notes = identity.prompt_reference_conditions(flags, models_dir, project_dir)
+    styles = conditions.style_conditions(project, weighted, project_dir)
+    extra_refs, ref_notes = conditions.prompt_reference_conditions(flags, models_dir, project_dir)
     notes += ref_notes
     request.conditioning = [*request.conditioning, *chars, *styles, *extra_refs]
     if not chars:  # identity from a LoRA alone: apply the cards' LoRAs directly
         for binding in panel.characters:
             card = project.card(binding.card)
-            lora = identity._lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0))
+            lora = conditions._lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0))
             if lora is not None:
                 request.conditioning.append(LoraConditioning(str(lora.path), lora.weight))
-    words = identity.trigger_words(project, panel)
+    words = conditions.trigger_words(project, panel)
     if words:
         request.prompt = ", ".join([*words, request.prompt]) if request.prompt else ", ".join(words)
     return Prepared(request, notes)
@@ -111,7 +112,7 @@ def _face_pack(models_dir: str | Path | None):
 
 def face_backends(models_dir: str | Path | None) -> tuple[str, ...]:
     """The face analyses a bound card's references need: dlib always, insightface with a face pack."""
-    return (identity.BUILTIN, identity.INSIGHTFACE) if _face_pack(models_dir) else (identity.BUILTIN,)
+    return (face_cache.BUILTIN, face_cache.INSIGHTFACE) if _face_pack(models_dir) else (face_cache.BUILTIN,)
 
 
 def missing_faces(doc: Document, panel_id: str, models_dir: str | Path | None) -> dict[str, dict[str, bytes]]:
@@ -122,7 +123,7 @@ def missing_faces(doc: Document, panel_id: str, models_dir: str | Path | None) -
     if panel.characters:
         for backend in face_backends(models_dir):
             for binding in panel.characters:
-                out.setdefault(backend, {}).update(identity.missing_analysis(doc.project, binding.card, backend))
+                out.setdefault(backend, {}).update(face_cache.missing_analysis(doc.project, binding.card, backend))
     return {backend: pngs for backend, pngs in out.items() if pngs}
 
 
@@ -132,7 +133,7 @@ def finish_result(doc: Document, result: JobResult, select: bool = True) -> list
     scores = []
     for image in result.images:
         try:
-            scores.append(identity.image_identity_scores(doc.project, panel, image.convert("RGB")))
+            scores.append(consistency.image_identity_scores(doc.project, panel, image.convert("RGB")))
         except Exception as exc:  # noqa: BLE001 - a score is a bonus; never lose a result for it
             scores.append([])
             result.metadata.setdefault("warnings", []).append(f"consistency score failed: {exc}")

@@ -11,12 +11,12 @@ import copy
 
 from PySide6.QtCore import QObject, Signal
 
-from app import identity
-from app.background import BackgroundTasks
-from app.document import Document
-from app.model import Reference
+from ..background import BackgroundTasks
+from ..document import Document
+from ..project import Reference
+from . import faces as face_cache
 
-BACKEND = identity.BUILTIN
+BACKEND = face_cache.BUILTIN
 
 
 class FaceAnalysis(QObject):
@@ -43,7 +43,7 @@ class FaceAnalysis(QObject):
         return out
 
     def status(self, ref: Reference) -> str:
-        return identity.face_status(self.with_faces(ref), BACKEND)
+        return face_cache.face_status(self.with_faces(ref), BACKEND)
 
     def request(self, refs: list[Reference]) -> None:
         """Analyse the references not analysed yet (one background job for all of them)."""
@@ -52,7 +52,7 @@ class FaceAnalysis(QObject):
         if not images:
             return
         self._running |= set(images)
-        self.tasks.submit(identity.analyze_images, dict(images), BACKEND,
+        self.tasks.submit(face_cache.analyze_images, dict(images), BACKEND,
                           done=lambda result, error, keys=list(images): self._done(keys, result, error))
 
     def _done(self, keys: list[str], result: dict | None, error: Exception | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import CliError, _document, _float_above, _int_in, _panel, _save, command
+from .common import CliError, document, float_above, int_in, panel as find_panel, save, command
 
 SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
 
@@ -20,9 +20,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS or "
                    "~/.local/share/Panelsmith/models)")
     p.add_argument("--model", metavar="NAME|PATH", help="checkpoint or diffusers folder (name in the models folder)")
-    p.add_argument("--steps", type=_int_in(1, 500, "--steps"))
-    p.add_argument("--seed", type=_int_in(0, 2**32 - 1, "--seed"))
-    p.add_argument("--variants", type=_int_in(1, 64, "--variants"), help="images per panel (seeds seed, seed+1, …)")
+    p.add_argument("--steps", type=int_in(1, 500, "--steps"))
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"))
+    p.add_argument("--variants", type=int_in(1, 64, "--variants"), help="images per panel (seeds seed, seed+1, …)")
     p.add_argument("--scheduler", metavar="NAME", help=SCHEDULER_HELP)
     p.add_argument("--preset", choices=["fast", "quality"], help="steps and guidance preset for the model family")
     p.add_argument("--guidance", type=float)
@@ -39,7 +39,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _panel_ids(doc, args: argparse.Namespace) -> list[str]:
     project = doc.project
     if getattr(args, "panel", None):
-        return [_panel(doc, args.panel, args.path).id]
+        return [find_panel(doc, args.panel, args.path).id]
     if getattr(args, "page", None) is not None:
         if not 1 <= args.page <= len(project.pages):
             raise CliError(f"--page must be between 1 and {len(project.pages)}")
@@ -81,7 +81,7 @@ def _engine(args: argparse.Namespace):
 
 
 def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kwargs) -> int:
-    from .jobs_runner import prepare_request, run_panel_job
+    from ..generation.run import prepare_request, run_panel_job
 
     engine = _engine(args)
     try:
@@ -95,7 +95,7 @@ def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kw
                 result, ids = run_panel_job(doc, engine, prepared, select=not args.stage_only, progress=bar)
             finally:
                 bar.close()
-            _save(doc)
+            save(doc)
             seeds = ", ".join(str(s) for s in result.seeds)
             w, h = result.images[0].size
             print(f"{panel_id}: {len(ids)} variant(s) {w}x{h}, seeds {seeds}"
@@ -110,7 +110,7 @@ def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kw
 def cmd_generate(args: argparse.Namespace) -> int:
     from engine.jobs import JobKind
 
-    doc = _document(args.path)
+    doc = document(args.path)
     return _run(doc, args, _panel_ids(doc, args), JobKind.GENERATE, prompt=args.prompt)
 
 
@@ -130,9 +130,9 @@ def cmd_vary(args: argparse.Namespace) -> int:
     from engine.jobs import JobKind
     from PIL import Image
 
-    from .generation import current_image
+    from ..generation.request import current_image
 
-    doc = _document(args.path)
+    doc = document(args.path)
     [panel_id] = _panel_ids(doc, args)
     image = current_image(doc.project, doc.project.find_panel(panel_id)[1])
     mask = _read_mask(args.mask).resize(image.size, Image.Resampling.BILINEAR).point(lambda v: 255 if v >= 128 else 0)
@@ -145,9 +145,9 @@ def cmd_vary(args: argparse.Namespace) -> int:
 def cmd_pan(args: argparse.Namespace) -> int:
     from engine.jobs import JobKind
 
-    from .generation import pan_spec
+    from ..generation.request import pan_spec
 
-    doc = _document(args.path)
+    doc = document(args.path)
     [panel_id] = _panel_ids(doc, args)
     spec = pan_spec(args.direction, args.amount, args.zoom_out)
     return _run(doc, args, [panel_id], JobKind.OUTPAINT, outpaint=spec, prompt=args.prompt)
@@ -158,10 +158,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     from engine.device import DeviceOptions
     from engine.jobs import JobKind
 
-    from .generation import apply_result
-    from .jobs_runner import prepare_request
+    from ..generation.request import apply_result
+    from ..generation.run import prepare_request
 
-    doc = _document(args.path)
+    doc = document(args.path)
     [panel_id] = _panel_ids(doc, args)
     if args.refine_model and args.refine is None:
         raise CliError("--refine-model needs --refine STRENGTH")
@@ -180,7 +180,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     ids = apply_result(doc, result)
-    _save(doc)
+    save(doc)
     source = request.init_image.size
     extra = f", {result.metadata['tiles']} tiles" if "tiles" in result.metadata else ""
     print(f"{panel_id}: {source[0]}x{source[1]} -> {request.width}x{request.height} "
@@ -195,7 +195,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--panel", metavar="ID")
-    which.add_argument("--page", type=_int_in(1, 100000, "--page"), metavar="N", help="page number, from 1")
+    which.add_argument("--page", type=int_in(1, 100000, "--page"), metavar="N", help="page number, from 1")
     which.add_argument("--all", action="store_true", help="every panel of every page")
     p.add_argument("--prompt", help="use this prompt instead of the panel's")
     _add_engine_options(p)
@@ -205,7 +205,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--panel", metavar="ID", required=True)
     p.add_argument("--mask", metavar="MASK.png", required=True, help="white where to repaint; any size")
     p.add_argument("--prompt", required=True, help="what to paint in the region")
-    p.add_argument("--feather", type=_int_in(0, 512, "--feather"), metavar="PX",
+    p.add_argument("--feather", type=int_in(0, 512, "--feather"), metavar="PX",
                    help="blend band in pixels (default 8); pixels farther from the mask stay identical")
     _add_engine_options(p)
 
@@ -221,14 +221,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command(subparsers, "upscale", cmd_upscale, "bring a panel's image to print resolution")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--panel", metavar="ID", required=True)
-    p.add_argument("--dpi", type=_int_in(72, 2400, "--dpi"), help="target dpi (default: the project's)")
+    p.add_argument("--dpi", type=int_in(72, 2400, "--dpi"), help="target dpi (default: the project's)")
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME", help="upscaler model (needs spandrel); default Lanczos")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--refine", type=_float_above(0, 1, "--refine", "0.3"), metavar="STRENGTH",
+    p.add_argument("--refine", type=float_above(0, 1, "--refine", "0.3"), metavar="STRENGTH",
                    help="after upscaling, refine with img2img over overlapping tiles (0..1, e.g. 0.3)")
     p.add_argument("--refine-model", metavar="NAME|PATH", help="checkpoint for the refine (default: the project's)")
-    p.add_argument("--steps", type=_int_in(1, 500, "--steps"), help="refine steps")
+    p.add_argument("--steps", type=int_in(1, 500, "--steps"), help="refine steps")
     p.add_argument("--scheduler", metavar="NAME", help=f"refine scheduler: {SCHEDULER_HELP}")
-    p.add_argument("--seed", type=_int_in(0, 2**32 - 1, "--seed"), help="refine seed")
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from .cli import ArgumentParser, CliError, _float_above, command
+from .common import ArgumentParser, CliError, float_above, command
 
 KIND_CHOICES = ["checkpoint", "lora", "ipadapter", "controlnet", "instantid", "upscaler"]
 
@@ -86,4 +86,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where it goes in the models folder (default checkpoint)")
     q.add_argument("--models", metavar="DIR", help="models folder")
     q.add_argument("--yes", action="store_true", help="allow the download without asking")
-    q.add_argument("--timeout", type=_float_above(0, 600, "--timeout", "30"), default=10.0, metavar="SECONDS", help="network timeout (default 10)")
+    q.add_argument("--timeout", type=float_above(0, 600, "--timeout", "30"), default=10.0, metavar="SECONDS", help="network timeout (default 10)")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli import INFO_PANEL_HOOKS, CliError, _card, _document, _panel, _save, command
+from .common import CliError, card as find_card, document, panel as find_panel, save, command
+from .main import INFO_PANEL_HOOKS
 
 
 def _image(path: str):
     from PIL import Image, UnidentifiedImageError
 
-    from .images import MAX_IMAGE_PIXELS
+    from ..images import MAX_IMAGE_PIXELS
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
@@ -45,16 +46,17 @@ def cmd_swap(args: argparse.Namespace) -> int:
     from engine import faces
     from engine.registry import ModelKind, ModelRegistry
 
-    from . import edits, identity
-    from .generation import current_image
+    from .. import edits
+    from ..identity import consistency, faces as face_cache
+    from ..generation.request import current_image
 
-    doc = _document(args.path)
-    panel = _panel(doc, args.panel, args.path)
-    card = _card(doc, args.card, args.path, character=True)
+    doc = document(args.path)
+    panel = find_panel(doc, args.panel, args.path)
+    card = find_card(doc, args.card, args.path, character=True)
     registry = ModelRegistry(args.models)
     swapper = registry.resolve(args.swapper or "inswapper", (ModelKind.FACE_SWAPPER,))
-    notes = identity.cache_card_faces(doc, card.id, (identity.BUILTIN, identity.INSIGHTFACE), registry.models_dir)
-    embs, weights, _ = identity.card_embeddings(doc.project, card, identity.INSIGHTFACE, registry.models_dir)
+    notes = face_cache.cache_card_faces(doc, card.id, (face_cache.BUILTIN, face_cache.INSIGHTFACE), registry.models_dir)
+    embs, weights, _ = face_cache.card_embeddings(doc.project, card, face_cache.INSIGHTFACE, registry.models_dir)
     if not embs:
         raise CliError(f"{card.name}: none of the card's references shows a face" + (f" ({notes[0]})" if notes else ""))
     source = faces.blend_embeddings(embs, weights)
@@ -65,10 +67,10 @@ def cmd_swap(args: argparse.Namespace) -> int:
     target = faces.select_face(found, args.face)
     swapped = faces.swap_face(np.asarray(image), target, source, swapper.path, cpu_only=args.cpu)
     result = Image.fromarray(np.asarray(swapped, dtype=np.uint8), "RGB")
-    scores = identity.image_identity_scores(doc.project, panel, result)
+    scores = consistency.image_identity_scores(doc.project, panel, result)
     edits.add_variant(doc, panel.id, result, kind="swap", prompt=panel.prompt,
                       params={"card": card.id, "identity": scores})
-    _save(doc)
+    save(doc)
     print(json.dumps({"panel": panel.id, "card": card.id, "identity": scores}))
     return 0
 
@@ -77,9 +79,9 @@ def _identity_hook(project, page, panel, entry: dict) -> None:
     """``info``: the consistency score of each bound character in panels with an image."""
     if entry.get("image") is None or not panel.characters:
         return
-    from . import identity
+    from ..identity import consistency, faces as face_cache
 
-    entry["identity"] = identity.panel_identity_scores(project, panel)
+    entry["identity"] = consistency.panel_identity_scores(project, panel)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,1 @@
+"""Identity: face analysis of card references, cards -> conditions, consistency scores."""

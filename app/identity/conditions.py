@@ -1,0 +1,201 @@
+"""Character and style cards (and ``--cref/--sref`` in a prompt) -> the engine's conditions."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine import faces as face_api
+from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
+
+from .. import edits
+from ..document import Document
+from ..images import decode_png
+from ..project import CharacterCard, Panel, Project, Reference, StyleCard
+from .faces import INSIGHTFACE, card_embeddings
+
+
+def _lora(project_dir: Path | None, path: str | None, weight: float) -> LoraRef | None:
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_absolute() and project_dir is not None:
+        p = project_dir / p
+    return LoraRef(p, weight)
+
+
+#: Region presets offered on a character's badge: (x, y, w, h) as fractions of the panel box.
+REGION_PRESETS: dict[str, list[float] | None] = {
+    "Whole panel": None,
+    "Left half": [0.0, 0.0, 0.5, 1.0],
+    "Right half": [0.5, 0.0, 0.5, 1.0],
+    "Top half": [0.0, 0.0, 1.0, 0.5],
+    "Bottom half": [0.0, 0.5, 1.0, 0.5],
+}
+MASK_LONG_SIDE = 1024
+
+
+def mask_size(panel: Panel, long_side: int = MASK_LONG_SIDE) -> tuple[int, int]:
+    """A (w, h) canvas with the panel's aspect ratio (the engine resizes masks to the output)."""
+    box = panel.bbox
+    if box.w >= box.h:
+        return long_side, max(8, round(long_side * box.h / max(box.w, 1e-6)))
+    return max(8, round(long_side * box.w / max(box.h, 1e-6))), long_side
+
+
+def region_mask(region: list[float], size: tuple[int, int]) -> Image.Image:
+    """An 'L' mask of ``size`` that is white inside the fractional region."""
+    w, h = size
+    x, y, rw, rh = region
+    mask = Image.new("L", size, 0)
+    box = (round(x * w), round(y * h), round((x + rw) * w), round((y + rh) * h))
+    mask.paste(255, (box[0], box[1], max(box[2], box[0] + 1), max(box[3], box[1] + 1)))
+    return mask
+
+
+def binding_masks(regions: list[list[float] | None], size: tuple[int, int]) -> list[Image.Image | None]:
+    """Masks for the characters of one panel: none for a lone character without a region;
+    otherwise non-overlapping masks, the characters without a region sharing the rest in halves
+    (as the engine's ``default_halves``/``resolve_regions`` do)."""
+    if len(regions) == 1 and regions[0] is None:
+        return [None]
+    user = [None if r is None else region_mask(r, size) for r in regions]
+    masks = resolve_regions(user, size)
+    return [Image.fromarray((m * 255).astype(np.uint8), "L") for m in masks]
+
+
+def character_conditions(project: Project, panel: Panel, models_dir: str | Path | None,
+                         project_dir: Path | None = None, overrides: dict | None = None,
+                         size: tuple[int, int] | None = None) -> tuple[list[CharacterCondition], list[str]]:
+    """Conditioning for each character bound to a panel, plus notes for the user.
+
+    Identity needs the ArcFace embedding of an insightface pack. Without one, a card still
+    contributes its LoRA and trigger word, and a note says what to install. ``overrides`` may
+    carry ``identity_strength`` (the Consistency dock's "regenerate with stronger identity");
+    each character's region (its binding's, or a panel half when two share the panel) becomes a
+    mask of ``size`` (default: the panel's aspect ratio, 1024 px on the long side).
+    """
+    conditions: list[CharacterCondition] = []
+    regions: list[list[float] | None] = []
+    notes: list[str] = []
+    strength = float((overrides or {}).get("identity_strength") or 1.0)
+    pack = face_api.find_pack(models_dir) if models_dir else None
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        if not isinstance(card, CharacterCard):
+            continue
+        lora = _lora(project_dir, card.lora, card.lora_weight)
+        if pack is None:
+            notes.append(f"{card.name}: no face model pack, so identity comes only from the card's "
+                         f"LoRA and trigger word. {face_api.missing_pack_message(models_dir or '<models>')}")
+            continue
+        embs, weights, found = card_embeddings(project, card, INSIGHTFACE, models_dir)
+        if not embs:
+            notes.append(f"{card.name}: none of the card's references shows a face")
+            continue
+        refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
+        conditions.append(CharacterCondition.from_references(
+            card.id, embs, weights, cw=binding.weight,
+            face_kps=np.asarray(found[0]["kps"], dtype=np.float32),
+            kps_size=decode_png(project.images[card.references[0].image]).size,
+            reference_images=refs, reference_weights=[r.weight for r in card.references], lora=lora,
+            identity_strength=strength))
+        regions.append(binding.region)
+    if conditions:
+        for condition, mask in zip(conditions, binding_masks(regions, size or mask_size(panel))):
+            condition.region = mask
+    return conditions, notes
+
+
+def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None) -> list[StyleCondition]:
+    out = []
+    for binding in panel.styles:
+        card = project.card(binding.card)
+        if not isinstance(card, StyleCard) or binding.weight == 0:
+            continue
+        refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
+        lora = _lora(project_dir, card.lora, card.lora_weight)
+        if refs or lora:
+            out.append(StyleCondition(card.id, refs, sw=binding.weight, lora=lora))
+    return out
+
+
+def with_prompt_weights(panel: Panel, cw: int | None, sw: int | None) -> Panel:
+    """A copy of ``panel`` whose bound cards take ``--cw``/``--sw`` from its prompt (the document is untouched)."""
+    if cw is None and sw is None:
+        return panel
+    panel = copy.deepcopy(panel)
+    for binding in panel.characters if cw is not None else []:
+        binding.weight = cw
+    for binding in panel.styles if sw is not None else []:
+        binding.weight = sw
+    return panel
+
+
+def _read_reference_files(refs: list, base_dir: Path | None) -> list[tuple[Image.Image, float]]:
+    out = []
+    for ref in refs:
+        if "://" in ref.ref:
+            raise ValueError(f"{ref.ref}: Panelsmith works offline; save the image and give its path")
+        path = Path(ref.ref).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            with Image.open(path) as img:
+                out.append((img.convert("RGB"), ref.weight))
+        except FileNotFoundError:
+            raise ValueError(f"reference image {path} does not exist") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read reference image {path}: {' '.join(str(exc).split())}") from None
+    return out
+
+
+def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: Path | None
+                                ) -> tuple[list[CharacterCondition | StyleCondition], list[str]]:
+    """Conditions for image paths given in the prompt: ``--cref/--oref IMG::W`` and ``--sref IMG::W``.
+
+    They act like an unsaved character or style card (weights ``--cw/--ow`` and ``--sw``).
+    """
+    conditions: list[CharacterCondition | StyleCondition] = []
+    notes: list[str] = []
+    if flags.sref:
+        refs = _read_reference_files(flags.sref, base_dir)
+        sw = 100 if flags.sw is None else flags.sw
+        if sw:
+            conditions.append(StyleCondition("prompt-sref", [img for img, _ in refs], sw=sw))
+    if flags.character_refs:
+        refs = _read_reference_files(flags.character_refs, base_dir)
+        if not (models_dir and face_api.find_pack(models_dir)):
+            notes.append("--cref needs a face model pack: " + face_api.missing_pack_message(models_dir or "<models>"))
+            return conditions, notes
+        backend = face_api.insightface_backend(models_dir)
+        embs, weights, first = [], [], None
+        for img, weight in refs:
+            found = face_api.analyze(img, backend=backend)
+            if not found:
+                notes.append("a --cref image shows no face")
+                continue
+            embs.append(np.asarray(found[0].embedding, dtype=np.float32))
+            weights.append(weight)
+            first = first or (found[0], img.size)
+        if embs:
+            cw = flags.character_weight
+            conditions.append(CharacterCondition.from_references(
+                "prompt-cref", embs, weights, cw=100 if cw is None else cw,
+                face_kps=np.asarray(first[0].kps_array, dtype=np.float32), kps_size=first[1],
+                reference_images=[img for img, _ in refs], reference_weights=[w for _, w in refs]))
+    return conditions, notes
+
+
+def trigger_words(project: Project, panel: Panel) -> list[str]:
+    """Trigger words of bound characters that have a LoRA (added to the prompt)."""
+    words = []
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        if isinstance(card, CharacterCard) and card.lora and card.trigger:
+            words.append(card.trigger)
+    return words

@@ -1,0 +1,18 @@
+"""One readable line from an exception, for status bars, job messages and ``error:`` lines."""
+
+from __future__ import annotations
+
+#: Error lines stay short enough to read in a status bar or a terminal (the CLI's contract: < 300).
+MAX_LINE = 240
+
+
+def one_line(exc: BaseException | str, limit: int = MAX_LINE) -> str:
+    """The first non-empty line of ``exc`` with runs of whitespace folded and surrounding quotes
+    (as ``KeyError`` adds) removed, cut to ``limit`` characters; the class name when it says nothing."""
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    else:
+        text = str(exc)
+    lines = [line for line in (" ".join(part.split()) for part in text.strip().strip("'\"").splitlines()) if line]
+    line = lines[0] if lines else (type(exc).__name__ if isinstance(exc, BaseException) else "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
