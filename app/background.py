@@ -8,6 +8,10 @@ never freeze the window. Functions and arguments are therefore plain picklable d
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable
@@ -15,6 +19,43 @@ from typing import Any, Callable
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal, Slot
 
 Done = Callable[[Any, "Exception | None"], None]
+
+#: How often a helper process checks that its parent is still alive (where no parent-death signal exists).
+PARENT_POLL_S = 0.5
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this (helper) process end soon after ``parent_pid`` dies, even when it is killed (-9) or
+    crashes: a parent-death signal on Linux, and everywhere a daemon thread that notices the parent
+    is gone (re-parented, or its pid no longer runs)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid or not _alive(parent_pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="panelsmith-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Relay(QObject):
@@ -53,7 +94,8 @@ class BackgroundTasks(QObject):
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=exit_with_parent, initargs=(os.getpid(),))
         return self._executor
 
     def submit(self, fn: Callable[..., Any], *args: Any, done: Done) -> None:
