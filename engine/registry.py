@@ -98,11 +98,16 @@ def read_safetensors_header(path: Path) -> dict[str, dict]:
             if size > 100_000_000 or size > path.stat().st_size - 8:
                 raise ValueError("header size is impossible")
             header = json.loads(handle.read(size))
+    except RecursionError:  # a header nested thousands deep: hostile or broken, never a model
+        raise ModelLoadError(f"{path.name} is not a valid .safetensors file (its header is nested too deeply); "
+                             "re-download it") from None
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{path.name} is not a valid .safetensors file ({exc}); re-download it") from None
-    header.pop("__metadata__", None)
     if not isinstance(header, dict):
         raise ModelLoadError(f"{path.name} is not a valid .safetensors file; re-download it")
+    header.pop("__metadata__", None)
+    if not all(isinstance(entry, dict) and isinstance(entry.get("shape", []), list) for entry in header.values()):
+        raise ModelLoadError(f"{path.name} is not a valid .safetensors file (malformed tensor table); re-download it")
     return header
 
 

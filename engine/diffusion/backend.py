@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -16,7 +17,8 @@ from engine.device import DeviceChoice, DeviceOptions, choose_device
 from engine.diffusion.pipelines import LoadedModel, PipelineCache
 from engine.diffusion.preview import latents_to_preview
 from engine.diffusion.schedulers import make_scheduler
-from engine.jobs import JobCancelled
+from engine.errors import one_line
+from engine.jobs import EngineError, JobCancelled, ModelLoadError
 from engine.registry import ModelInfo
 from engine.sampling import Sampling
 
@@ -135,7 +137,7 @@ class DiffusionBackend:
                         prompt=text, negative_prompt=negative or None, **sizes,
                         num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
                         callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
-                        **(applied.call_kwargs if applied else {}),
+                        **(applied.call_kwargs if applied else {}), output_type="np",
                     )
             finally:
                 if applied is not None:
@@ -144,7 +146,7 @@ class DiffusionBackend:
                     remove_conditioning(applied)
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
-        return out.images[0]
+        return to_image(out.images[0], [info.name for info, _w in extras.loras])
 
     def _vae_tiling(self, pipe: Any, large: bool) -> None:
         wanted = self.options.vae_tiling if self.options.vae_tiling is not None else large
@@ -162,7 +164,8 @@ class DiffusionBackend:
         try:
             for index, (info, _weight) in enumerate(loras):
                 name = f"panelsmith_{index}"
-                pipe.load_lora_weights(str(info.path.parent), weight_name=info.path.name, adapter_name=name)
+                load_lora_checked(pipe, info.path.name, str(info.path.parent), weight_name=info.path.name,
+                                  adapter_name=name)
                 names.append(name)
             pipe.set_adapters(names, [w for _info, w in loras])
             yield
@@ -172,3 +175,30 @@ class DiffusionBackend:
 
     def close(self) -> None:
         self.cache.clear()
+
+
+def load_lora_checked(pipe: Any, label: str, source: Any, **kwargs: Any) -> None:
+    """``pipe.load_lora_weights(source, **kwargs)``; a LoRA made for another model (shapes that do not
+    fit, foreign key names) becomes one line naming the file instead of a page of tensor shapes."""
+    try:
+        pipe.load_lora_weights(source, **kwargs)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        try:
+            pipe.unload_lora_weights()
+        except Exception:  # noqa: BLE001 - best effort: the base weights are what matters
+            pass
+        reason = "its tensor shapes do not fit this model" if "size mismatch" in str(exc) or "shape" in str(exc) \
+            else one_line(exc, 120)
+        raise ModelLoadError(f"{label}: this LoRA cannot be applied to the model ({reason}); "
+                             "it was probably made for another model family (SD 1.5 / SDXL)") from None
+
+
+def to_image(array: np.ndarray, loras: list[str]) -> Image.Image:
+    """The pipeline's float image (H, W, 3 in 0..1) as an 8-bit RGB image, rounded as diffusers' own PIL
+    output is; a result with NaN or infinite values (a broken LoRA or model, fp16 overflow) fails the job
+    rather than becoming a black picture that might be picked."""
+    if not np.isfinite(array).all():
+        culprit = f" (LoRA: {', '.join(loras)})" if loras else ""
+        raise EngineError(f"the model produced an invalid image (NaN or infinite values){culprit}: "
+                          "try without the LoRA, another model, or fp32 in Preferences")
+    return Image.fromarray((array * 255).round().astype("uint8"))
