@@ -10,7 +10,7 @@ from app.document import Document
 from app.images import decode_png
 from app.project import Project
 from app.project_io import load_project, save_project
-from engine import imageops
+from tests import bands
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 FAST = ["--steps", "2", "--scheduler", "euler", "--device", "cpu", "--quiet"]
@@ -80,8 +80,8 @@ def test_vary_changes_only_the_masked_region(project_path, tiny_models_dir, tmp_
     after = image_of(project_path, p)
     assert p.current_variant().kind == "vary" and len(p.variants) == 2
     scaled = mask.resize((before.shape[1], before.shape[0]), Image.Resampling.BILINEAR).point(lambda v: 255 if v >= 128 else 0)
-    inside = imageops.mask_to_bool(scaled, scaled.size)
-    far = imageops.distance_outside(inside) > 4
+    inside = bands.inside(scaled)
+    far = bands.beyond(inside, 4)
     assert np.array_equal(after[far], before[far])
     assert not np.array_equal(after[inside], before[inside])
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import imageops
 from engine.api import Engine
 from engine.device import DeviceOptions
 from engine.jobs import (
@@ -20,6 +19,7 @@ from engine.jobs import (
     PanSpec,
     ZoomOutSpec,
 )
+from tests import bands
 from tests.tiny_models import tiny_engine, tiny_models_dir  # noqa: F401  (fixtures)
 
 FAST = dict(steps=4, scheduler="euler", guidance=5.0)
@@ -63,8 +63,8 @@ def test_vary_region_keeps_pixels_beyond_feather_byte_identical(tiny_engine):
     request = GenerationRequest(kind=JobKind.VARY_REGION, model="tiny-sd", prompt="a hat", seed=3, variants=2,
                                 init_image=source, mask=mask, feather_px=6, **FAST)
     result = tiny_engine.run(request)
-    inside = imageops.mask_to_bool(mask, source.size)
-    far = imageops.distance_outside(inside) > 6
+    inside = bands.inside(mask)
+    far = bands.beyond(inside, 6)
     for image in result.images:
         assert image.size == source.size
         assert np.array_equal(pixels(image)[far], pixels(source)[far])
@@ -79,7 +79,7 @@ def test_vary_region_with_inpaint_model_and_scaled_mask(tiny_engine):
     small_mask.paste(255, (4, 4, 12, 12))  # any size: scaled to the image
     result = tiny_engine.run(GenerationRequest(kind=JobKind.VARY_REGION, model="tiny-sd-inpaint", seed=1,
                                                init_image=source, mask=small_mask, **FAST))
-    far = imageops.distance_outside(imageops.mask_to_bool(small_mask, source.size)) > 8
+    far = bands.beyond(bands.inside(small_mask, source.size), 8)
     assert np.array_equal(pixels(result.images[0])[far], pixels(source)[far])
 
 
@@ -97,7 +97,7 @@ def test_outpaint_keeps_original_in_its_new_place(tiny_engine, spec, size, offse
     x, y = offset
     new_area = np.ones(out.shape[:2], bool)
     new_area[y:y + 64, x:x + 64] = False
-    far = imageops.distance_outside(new_area) > 4
+    far = bands.beyond(new_area, 4)
     region = out[y:y + 64, x:x + 64]
     keep = far[y:y + 64, x:x + 64]
     assert keep.sum() > 0.5 * 64 * 64

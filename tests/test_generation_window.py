@@ -16,7 +16,7 @@ from app.images import decode_png
 from app.generation.queue import ANALYSING, SCORING, JobState
 from app.project import Placement, Project
 from engine import faces as face_api
-from engine import imageops
+from tests import bands
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 from tests.helpers_window import open_window as open_shared_window
 from widgets.canvas import Tool
@@ -169,8 +169,8 @@ def test_mask_brush_then_vary_region_changes_only_masked_pixels(win, qtbot):
     panel = win.doc.project.find_panel(pid)[1]
     assert panel.current_variant().kind == "vary" and panel.current_variant().prompt.endswith("a red boat")
     after = image_of(win, pid)
-    inside = imageops.mask_to_bool(mask, mask.size)
-    far = imageops.distance_outside(inside) > 4
+    inside = bands.inside(mask)
+    far = bands.beyond(inside, 4)
     assert np.array_equal(after[far], before[far])
     assert not np.array_equal(after[inside], before[inside])
     assert win.view.mask_layer is None  # the panel shows the new image: the mask was used up
