@@ -67,3 +67,35 @@ def test_modified_flag_follows_undo():
     assert doc.modified
     doc.undo_stack.undo()
     assert not doc.modified
+
+
+def _merged_sequence(seed: int, n_ops: int) -> None:
+    """Typing-like edits with ``merge=True``: consecutive edits of the same panel field fold into one undo step,
+    any other edit in between starts a new one. The expected step count comes from the keys, not the code."""
+    rng = random.Random(seed)
+    doc = Document()
+    edits.add_page(doc, layout.PAGE_SIZES["A4"], "grid-2x2")
+    doc.undo_stack.clear()
+    panels = [p.id for p in doc.project.pages[0].panels]
+    states = [copy.deepcopy(doc.project)]
+    last_key = None
+    for i in range(n_ops):
+        panel = rng.choice(panels[:2])
+        field = rng.choice(["prompt", "negative_prompt"])
+        key = (panel, field)
+        edits.set_panel_fields(doc, panel, merge=True, **{field: f"text {i}"})
+        if key == last_key:
+            states[-1] = copy.deepcopy(doc.project)  # folded into the previous step
+        else:
+            states.append(copy.deepcopy(doc.project))
+        last_key = key
+        assert doc.undo_stack.count() == len(states) - 1, (seed, i, key)
+    for i in range(doc.undo_stack.count(), 0, -1):
+        doc.undo_stack.undo()
+        assert doc.project == states[i - 1], (seed, i)
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(2, 30))
+def test_merged_edits_fold_only_with_the_same_key(seed, n_ops):
+    _merged_sequence(seed, n_ops)
