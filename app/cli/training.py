@@ -64,7 +64,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(json.dumps({"card": card.id, "lora": str(result.lora_path), "steps": result.steps,
                       "loss_first": round(losses[0], 5) if losses else None,
                       "loss_last": round(losses[-1], 5) if losses else None,
-                      "seconds": round(result.seconds, 2), "warnings": list(result.warnings)}))
+                      "seconds": round(result.seconds, 2), "resumed_from": result.resumed_from_step,
+                      "warnings": list(result.warnings)}))
     return 0
 
 
