@@ -96,7 +96,14 @@ def _push_button(action: QAction, text: str) -> QPushButton:
 def build(w: "MainWindow") -> None:
     """Create ``w.act_*`` actions, then place them and the controllers' actions in the menu bar, the
     toolbars, the Panel dock and the context menus."""
-    view, doc, gen, chars = w.view, w.doc, w.generation, w.characters
+    _create_actions(w)
+    _build_menus(w)
+    _build_toolbars(w)
+    _share_actions(w)
+
+
+def _create_actions(w: "MainWindow") -> None:
+    view, doc, gen = w.view, w.doc, w.generation
     SK = QKeySequence.StandardKey
     w.act_new = _action(w, "&New", w.new_file, SK.New, "Start a new comic")
     w.act_open = _action(w, "&Open…", lambda: w.open_file(), SK.Open, "Open a .comic project")
@@ -162,11 +169,17 @@ def build(w: "MainWindow") -> None:
         w.tool_group.addAction(act)
         w.tool_actions[f"balloon:{kind.value}"] = act
     w.tool_actions["select"].setChecked(True)
-    canvas_tools = w.tool_group.actions()  # the Tools menu and toolbar; the mask brush is on the Mask toolbar
     w.tool_group.addAction(gen.act_mask_tool)
     w.tool_actions[Tool.MASK.value] = gen.act_mask_tool
 
-    # --- menus ---
+
+def _drawing_tools(w: "MainWindow") -> list[QAction]:
+    """The tools of the Tools menu and toolbar: all but the mask brush, which is on the Mask toolbar."""
+    return [a for a in w.tool_group.actions() if a is not w.generation.act_mask_tool]
+
+
+def _build_menus(w: "MainWindow") -> None:
+    gen, chars = w.generation, w.characters
     mb = w.menuBar()
     m = mb.addMenu("&File")
     m.addActions([w.act_new, w.act_open])
@@ -201,7 +214,7 @@ def build(w: "MainWindow") -> None:
     for name in layout.TEMPLATES:
         tm.addAction(name, lambda n=name: w.apply_template(n))
     m = mb.addMenu("&Tools")
-    m.addActions(canvas_tools)
+    m.addActions(_drawing_tools(w))
     m = mb.addMenu("&View")
     m.addActions([w.act_zoom_in, w.act_zoom_out, w.act_fit, w.act_actual])
     m.addSeparator()
@@ -215,7 +228,9 @@ def build(w: "MainWindow") -> None:
     w.characters_menu.addActions([chars.act_sheet, chars.act_add_tiles, chars.act_train])
     w.characters_menu.aboutToShow.connect(chars.update_actions)
 
-    # --- toolbars ---
+
+def _build_toolbars(w: "MainWindow") -> None:
+    gen = w.generation
     tb = QToolBar("File", w, objectName="FileToolbar")
     tb.addActions([w.act_new, w.act_open, w.act_save, w.act_export])
     tb.addSeparator()
@@ -223,7 +238,7 @@ def build(w: "MainWindow") -> None:
     w.addToolBar(tb)
 
     tb = QToolBar("Tools", w, objectName="ToolsToolbar")
-    tb.addActions(canvas_tools)
+    tb.addActions(_drawing_tools(w))
     w.addToolBar(tb)
 
     tb = QToolBar("Page", w, objectName="PageToolbar")
@@ -313,12 +328,15 @@ def build(w: "MainWindow") -> None:
     w.mask_toolbar = tb
     w.addToolBar(tb)
 
-    # --- the Panel dock's buttons and the context menus: the same actions again
+
+def _share_actions(w: "MainWindow") -> None:
+    """The Panel dock's buttons and the context menus: the same actions again."""
+    gen, chars = w.generation, w.characters
     row = QHBoxLayout()
     w.generate_button = _push_button(gen.act_generate, "Generate")
     row.addWidget(w.generate_button)
     row.addWidget(_push_button(gen.act_generate_page, "Generate Page"))
     w.props_dock.actions_layout.addLayout(row)
-    view.item_actions = [w.act_cut, w.act_copy, w.act_duplicate]
-    view.panel_actions = [gen.act_generate, gen.act_vary, w.pan_menu, gen.act_upscale]
+    w.view.item_actions = [w.act_cut, w.act_copy, w.act_duplicate]
+    w.view.panel_actions = [gen.act_generate, gen.act_vary, w.pan_menu, gen.act_upscale]
     w.cards_dock.card_actions["character"] = [chars.act_sheet, chars.act_add_tiles, chars.act_train]

@@ -40,13 +40,6 @@ def make_action(parent: QObject, text: str, slot: Callable[[], object], shortcut
     return act
 
 
-def selected_panels(view: PageView) -> list[str]:
-    """Selected panels of the shown page, in reading order."""
-    page = view.page_scene.page
-    ids = set(view.page_scene.selected_panel_ids())
-    return [p.id for p in page.panels_in_reading_order() if p.id in ids] if page else []
-
-
 class GenerationController(QObject):
     """Owns the job queue of a window and the actions and inputs that submit jobs to it."""
 
@@ -133,7 +126,7 @@ class GenerationController(QObject):
 
     def selected_panels(self) -> list[str]:
         """Selected panels of the shown page, in reading order."""
-        return selected_panels(self.view)
+        return self.view.page_scene.selected_panels_in_reading_order()
 
     def _single_panel(self) -> str:
         ids = self.selected_panels()

@@ -10,7 +10,7 @@ from app.document import Document
 from app.placement import uncovered_sides
 
 from ..canvas import PageView
-from .controller import GenerationController, selected_panels
+from .controller import GenerationController
 
 
 class ExtendOffer(QObject):
@@ -39,7 +39,7 @@ class ExtendOffer(QObject):
 
     def check(self, *_) -> None:
         """Offer to extend the selected panel's image when it leaves part of the frame empty."""
-        ids = selected_panels(self.view)
+        ids = self.view.page_scene.selected_panels_in_reading_order()
         offer = None
         if len(ids) == 1:
             panel = self.doc.project.panel_or_none(ids[0])

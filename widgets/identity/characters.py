@@ -17,7 +17,7 @@ from app.project import CharacterCard
 from app.training_job import CardTrainer
 
 from ..canvas import PageView
-from ..generation.controller import make_action, selected_panels
+from ..generation.controller import make_action
 from ..generation.training_dock import TrainDialog
 
 
@@ -58,10 +58,10 @@ class Characters(QObject):
 
     def update_actions(self, *_) -> None:
         """Enable what the current card, the selection and the trainer allow."""
-        card = self.current_card()
+        card, ids = self.current_card(), self.view.page_scene.selected_panel_ids()
         self.act_sheet.setEnabled(card is not None)
         self.act_train.setEnabled(card is not None and not self.trainer.running)
-        self.act_add_tiles.setEnabled(card is not None and bool(selected_panels(self.view)))
+        self.act_add_tiles.setEnabled(card is not None and bool(ids))
 
     def current_card(self) -> CharacterCard | None:
         """The character card chosen in the library, else the one bound to the selected panel."""
@@ -69,7 +69,7 @@ class Characters(QObject):
         project = self.doc.project
         card_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if card_id is None:
-            ids = selected_panels(self.view)
+            ids = self.view.page_scene.selected_panels_in_reading_order()
             panel = project.panel_or_none(ids[0]) if ids else None
             if panel is not None and panel.characters:
                 card_id = panel.characters[0].card
@@ -94,7 +94,7 @@ class Characters(QObject):
 
     def add_tiles(self) -> int:
         """Make the selected panels' images references of the current card; returns how many were added."""
-        card, ids = self.current_card(), selected_panels(self.view)
+        card, ids = self.current_card(), self.view.page_scene.selected_panels_in_reading_order()
         if card is None or not ids:
             self.message.emit("Select sheet tiles and a character card first")
             return 0
