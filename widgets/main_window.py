@@ -12,10 +12,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 from app import edits, layout
 from app.background import BackgroundTasks
 from app.document import Document
-from app.project import BalloonKind, Project, ReadingOrder
-
-from app.export import export
+from app.export import export as export_project
 from app.lettering import lettering_font
+from app.project import BalloonKind, Project, ReadingOrder
 from app.project_io import ProjectFileError, load_project, save_project
 
 from . import actions, autosave
@@ -364,7 +363,7 @@ class MainWindow(QMainWindow):
         fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export(self.doc.project, fmt, path)
+            out = export_project(self.doc.project, fmt, path)
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Export failed", one_line(exc))
