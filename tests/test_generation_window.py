@@ -57,7 +57,7 @@ def win(qtbot):
     yield window
     window.doc.undo_stack.setClean()
     window.close()
-    assert window.generation.queue._worker is None and not window.generation.trainer.running
+    assert window.generation.queue._worker is None and not window.characters.trainer.running
 
 
 def panels(win):
@@ -88,12 +88,12 @@ def test_generate_button_runs_in_worker_and_is_one_undo_step(win, qtbot):
     stack, before = win.doc.undo_stack, win.doc.undo_stack.count()
     progress = []
     win.generation.queue.jobChanged.connect(lambda i: progress.append(win.generation.queue.jobs[i].step))
-    QTest.mouseClick(win.generation.generate_button, LEFT)
+    QTest.mouseClick(win.generate_button, LEFT)
     queue = win.generation.queue
-    assert len(queue.jobs) == 1 and win.generation.jobs_dock.rows  # queued at once, the GUI did not wait
+    assert len(queue.jobs) == 1 and win.jobs_dock.rows  # queued at once, the GUI did not wait
     [job] = wait_jobs(qtbot, win, list(queue.jobs))
     assert job.state is JobState.DONE and job.step == job.total == 2 and max(progress) >= 1
-    assert job.preview is not None and win.generation.jobs_dock.rows[job.id].preview.pixmap() is not None
+    assert job.preview is not None and win.jobs_dock.rows[job.id].preview.pixmap() is not None
     panel = win.doc.project.find_panel(pid)[1]
     assert len(panel.variants) == 1 and panel.current == panel.variants[0].id
     assert stack.count() == before + 1
@@ -112,7 +112,7 @@ def test_staged_results_appear_in_history(win, qtbot):
     assert jobs[1].seed == jobs[0].seed + 1  # repeat ×N: incrementing seeds
     panel = win.doc.project.find_panel(pid)[1]
     assert panel.current is None and len(panel.variants) == 2
-    assert win.generation.window.variants_dock.strip.count() == 2
+    assert win.variants_dock.strip.count() == 2
 
 
 def test_cancel_running_job_changes_nothing(win, qtbot):
@@ -121,7 +121,7 @@ def test_cancel_running_job_changes_nothing(win, qtbot):
     index = win.doc.undo_stack.index()
     [job_id] = queue.submit_panels([pid], overrides={"steps": 400})
     qtbot.waitUntil(lambda: queue.jobs[job_id].step >= 1, timeout=60000)
-    QTest.mouseClick(win.generation.jobs_dock.rows[job_id].cancel, LEFT)
+    QTest.mouseClick(win.jobs_dock.rows[job_id].cancel, LEFT)
     assert queue.jobs[job_id].state is JobState.CANCELLED
     qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
     assert win.doc.project.find_panel(pid)[1].variants == [] and win.doc.undo_stack.index() == index
@@ -131,12 +131,12 @@ def test_generate_page_queues_reading_order_and_cancel_all(win, qtbot):
     queue = win.generation.queue
     ids = win.generation.generate_page()
     assert [queue.jobs[i].panel_id for i in ids] == [p.id for p in panels(win)]
-    assert win.generation.jobs_dock.summary.text().endswith("queued")
-    QTest.mouseClick(win.generation.jobs_dock.cancel_all, LEFT)
+    assert win.jobs_dock.summary.text().endswith("queued")
+    QTest.mouseClick(win.jobs_dock.cancel_all, LEFT)
     assert all(queue.jobs[i].state is JobState.CANCELLED for i in ids)
     qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
     assert all(p.variants == [] for p in panels(win)) and win.doc.undo_stack.count() == 0
-    assert win.generation.jobs_dock.summary.text() == "Idle"
+    assert win.jobs_dock.summary.text() == "Idle"
 
 
 def test_mask_brush_then_vary_region_changes_only_masked_pixels(win, qtbot):
@@ -181,9 +181,9 @@ def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
     generate(qtbot, win, pid)
     before = image_of(win, pid)
     win.view.page_scene.select_ids([pid])
-    assert win.generation.pan_buttons["left"].isEnabled()
+    assert win.pan_buttons["left"].isEnabled()
     win.generation.pan_amount.setValue(0.5)
-    QTest.mouseClick(win.generation.pan_buttons["left"], LEFT)
+    QTest.mouseClick(win.pan_buttons["left"], LEFT)
     [job_id] = [j for j, job in win.generation.queue.jobs.items() if not job.finished]
     wait_jobs(qtbot, win, [job_id])
     after = image_of(win, pid)
@@ -245,12 +245,12 @@ def test_resized_panel_offers_to_extend_the_missing_side(win, qtbot):
     pid = panels(win)[0].id
     edits.add_variant(win.doc, pid, Image.new("RGB", (64, 64), "teal"))
     win.view.page_scene.select_ids([pid])
-    assert not win.generation.offer_button.isVisible()
+    assert not win.extend_offer.button.isVisible()
     edits.set_placement(win.doc, pid, Placement(offset_x=-80.0, offset_y=0.0, scale=1.0))
-    assert win.generation.offer_button.isVisible() and "right" in win.generation.offer_button.text()
-    ids = win.generation._accept_offer()
+    assert win.extend_offer.button.isVisible() and "right" in win.extend_offer.button.text()
+    ids = win.extend_offer.accept()
     job = win.generation.queue.jobs[ids[0]]
-    assert job.kind.value == "outpaint" and not win.generation.offer_button.isVisible()
+    assert job.kind.value == "outpaint" and not win.extend_offer.button.isVisible()
     win.generation.queue.cancel_all()
 
 
@@ -283,25 +283,25 @@ def test_character_sheet_tiles_and_lora_training(win, qtbot, tmp_path):
     save_project(doc.project, path)
     doc.mark_saved(path)
     win.cards_dock.lists["character"].setCurrentRow(0)
-    assert win.generation.current_card().id == card_id
+    assert win.characters.current_card().id == card_id
     pages = len(doc.project.pages)
-    page_id = win.generation.create_sheet()
+    page_id = win.characters.create_sheet()
     assert len(doc.project.pages) == pages + 1 and win.view.page_id == page_id
     tile = doc.project.page(page_id).panels[0].id
     edits.add_variant(doc, tile, Image.new("RGB", (64, 64), "orange"))
     win.view.page_scene.select_ids([tile])
-    assert win.generation.add_tiles() == 1 and len(doc.project.card(card_id).references) == 4
+    assert win.characters.add_tiles() == 1 and len(doc.project.card(card_id).references) == 4
 
     losses = []
-    win.generation.trainer.stepped.connect(lambda s, t, loss: losses.append((s, t, loss)))
-    with qtbot.waitSignal(win.generation.trainer.finished, timeout=90000):
-        assert win.generation.train({"steps": 3, "rank": 4, "resolution": 64, "checkpoint_every": 0,
+    win.characters.trainer.stepped.connect(lambda s, t, loss: losses.append((s, t, loss)))
+    with qtbot.waitSignal(win.characters.trainer.finished, timeout=90000):
+        assert win.characters.train({"steps": 3, "rank": 4, "resolution": 64, "checkpoint_every": 0,
                                      "learning_rate": 1e-3})
-        assert win.generation.trainer.running and not win.generation.act_train.isEnabled()
+        assert win.characters.trainer.running and not win.characters.act_train.isEnabled()
     assert [s for s, _, _ in losses] == [1, 2, 3] and all(np.isfinite(loss) for _, _, loss in losses)
     card = doc.project.card(card_id)
     assert card.lora and card.lora.endswith(".safetensors") and (tmp_path / card.lora).exists()
-    assert win.generation.training_dock.plot.values == [loss for _, _, loss in losses]
+    assert win.training_dock.plot.values == [loss for _, _, loss in losses]
     doc.undo_stack.undo()
     assert not doc.project.card(card_id).lora
 
@@ -315,10 +315,10 @@ def test_training_cancel_leaves_card_unchanged(win, qtbot, tmp_path):
     save_project(doc.project, tmp_path / "b.comic")
     doc.mark_saved(tmp_path / "b.comic")
     win.cards_dock.lists["character"].setCurrentRow(0)
-    trainer = win.generation.trainer
+    trainer = win.characters.trainer
     trainer.stepped.connect(lambda *_: trainer.cancel())
     with qtbot.waitSignal(trainer.cancelled, timeout=90000):
-        win.generation.train({"steps": 50, "rank": 4, "resolution": 64, "checkpoint_every": 1})
+        win.characters.train({"steps": 50, "rank": 4, "resolution": 64, "checkpoint_every": 1})
     assert not doc.project.card(card_id).lora and not trainer.running
     assert trainer.checkpoint_exists(card_id)  # a resumable checkpoint was kept
 

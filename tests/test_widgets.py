@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -528,3 +528,63 @@ def test_lettering_toolbar_sets_font_of_selected_balloon(win):
     assert page(win).balloon(bid).font_size == 12.5
     win.act_undo.trigger()
     assert page(win).balloon(bid).font_size == 9.0
+
+
+# --- one set of actions: menus, toolbars and context menus share the same QAction objects ------------
+
+def popup_actions(widget, pos: QPoint) -> list[list]:
+    """Send a context-menu event (as a right click does) to ``widget`` at ``pos``; the actions of every
+    popup menu that opened, each closed at once."""
+    menus: list[list] = []
+
+    def close_popup() -> None:
+        menu = QApplication.activePopupWidget()
+        if menu is not None:
+            menus.append(list(menu.actions()))
+            menu.close()
+
+    timer = QTimer(interval=10, timeout=close_popup)
+    timer.start()
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
+    QApplication.sendEvent(widget, event)
+    timer.stop()
+    return menus
+
+
+def has(actions, action) -> bool:
+    return any(a is action for a in actions)
+
+
+def test_canvas_context_menu_offers_the_panel_menus_own_actions(win):
+    gen, panel = win.generation, page(win).panels_in_reading_order()[0]
+    center = panel.bbox.x + panel.bbox.w / 2, panel.bbox.y + panel.bbox.h / 2
+    assert not gen.act_generate.isEnabled()
+    [actions] = popup_actions(win.view.viewport(), vp(win, *center))
+    assert win.view.page_scene.selected_panel_ids() == [panel.id] and gen.act_generate.isEnabled()
+    for shared in (gen.act_generate, gen.act_vary, win.pan_menu.menuAction(), gen.act_upscale):
+        assert has(actions, shared) and has(win.panel_menu.actions(), shared)
+    assert has(win.pan_menu.actions(), gen.act_pan["left"]) and has(win.pan_menu.actions(), gen.act_zoom2)
+    assert has(actions, win.act_copy) and has(win.edit_menu.actions(), win.act_copy)
+    bid = edits.add_balloon(win.doc, page(win).id, "speech", Rect(60, 60, 40, 20), "Hey")
+    [actions] = popup_actions(win.view.viewport(), vp(win, 80, 70))
+    assert win.view.page_scene.selected_ids() == [bid]
+    assert has(actions, win.act_copy) and not has(actions, gen.act_generate)
+
+
+def test_preferences_is_in_the_edit_menu(win):
+    [edit] = [a.menu() for a in win.menuBar().actions() if a.menu() is win.edit_menu]
+    assert edit.title() == "&Edit" and has(edit.actions(), win.generation.act_preferences)
+    assert win.generation.act_preferences.shortcut().toString() == "Ctrl+,"
+
+
+def test_card_library_context_menu_is_one_menu_with_the_character_actions(win):
+    chars, cards = win.characters, win.cards_dock.lists["character"]
+    assert cards.currentItem() is None and not chars.act_sheet.isEnabled()
+    pos = cards.visualItemRect(cards.item(0)).center()
+    menus = popup_actions(cards.viewport(), pos)
+    assert len(menus) == 1 and cards.currentItem() is cards.item(0) and chars.act_sheet.isEnabled()
+    for act in (chars.act_sheet, chars.act_add_tiles, chars.act_train):
+        assert has(menus[0], act) and has(win.characters_menu.actions(), act)
+    styles = win.cards_dock.lists["style"]
+    [style_menu] = popup_actions(styles.viewport(), styles.visualItemRect(styles.item(0)).center())
+    assert not has(style_menu, chars.act_sheet)

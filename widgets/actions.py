@@ -1,4 +1,11 @@
-"""The window's actions, menus and toolbars (standard shortcuts; undo/redo from the QUndoStack)."""
+"""The window's own actions, and the one place where every action goes into menus and toolbars.
+
+:func:`build` creates the window's ``w.act_*`` actions (standard shortcuts; undo/redo from the
+QUndoStack) and places them together with the actions of the window's controllers
+(``w.generation``: :class:`widgets.generation.controller.GenerationController`, ``w.characters``:
+:class:`widgets.identity.characters.Characters`) in the menu bar, the toolbars, the Panel dock, the
+canvas context menu and the card library's context menu: the same ``QAction`` objects everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFontComboBox, QLabel, QToolBar, QWidget
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFontComboBox, QHBoxLayout, QLabel, QPushButton, QToolBar,
+                               QToolButton, QWidget)
 
 from app import layout
 from app.project import BalloonKind
@@ -24,6 +32,7 @@ TOOLS = [  # tool, label, shortcut, tip
     (Tool.REFRAME, "Reframe", "R", "Drag the image inside its frame; the wheel scales it"),
     (Tool.HAND, "Hand", "H", "Pan the page (also Space, middle button or Ctrl+drag)"),
 ]
+PAN_ARROWS = {"left": "←", "right": "→", "up": "↑", "down": "↓"}
 BALLOONS = [(BalloonKind.SPEECH, "Speech", "B"), (BalloonKind.THOUGHT, "Thought", ""),
             (BalloonKind.CAPTION, "Caption", "C"), (BalloonKind.SHOUT, "Shout", "")]
 
@@ -69,9 +78,32 @@ def _stable(parent: QWidget, source: QAction, label: str) -> QAction:
     return _StableAction(parent, source, label)
 
 
+def _push_button(action: QAction, text: str) -> QPushButton:
+    """A push button that triggers ``action`` and follows its enabled state and tooltip."""
+    button = QPushButton(text)
+    button.setDefault(False)
+    button.clicked.connect(action.trigger)
+
+    def sync() -> None:
+        button.setEnabled(action.isEnabled())
+        button.setToolTip(action.toolTip())
+
+    action.changed.connect(sync)
+    sync()
+    return button
+
+
 def build(w: "MainWindow") -> None:
-    """Create ``w.act_*`` actions, the menu bar and the toolbars."""
-    view, doc = w.view, w.doc
+    """Create ``w.act_*`` actions, then place them and the controllers' actions in the menu bar, the
+    toolbars, the Panel dock and the context menus."""
+    _create_actions(w)
+    _build_menus(w)
+    _build_toolbars(w)
+    _share_actions(w)
+
+
+def _create_actions(w: "MainWindow") -> None:
+    view, doc, gen = w.view, w.doc, w.generation
     SK = QKeySequence.StandardKey
     w.act_new = _action(w, "&New", w.new_file, SK.New, "Start a new comic")
     w.act_open = _action(w, "&Open…", lambda: w.open_file(), SK.Open, "Open a .comic project")
@@ -86,7 +118,7 @@ def build(w: "MainWindow") -> None:
     w.act_delete = _action(w, "&Delete", w.delete_selection, [QKeySequence(SK.Delete), QKeySequence("Backspace")],
                            "Delete the selected panels and balloons")
     w.act_select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)
-    # --- clipboard and corner editing (w.clipboard: widgets/clipboard.py)
+    # clipboard (w.clipboard: widgets/clipboard.py) and corner editing
     w.act_copy = _action(w, "&Copy", w.clipboard.copy, SK.Copy,
                          "Copy the selected panels and balloons (with their images) to the clipboard")
     w.act_cut = _action(w, "Cu&t", w.clipboard.cut, SK.Cut, "Copy the selection to the clipboard and delete it")
@@ -98,7 +130,6 @@ def build(w: "MainWindow") -> None:
                             "Drag single corners of the selected panels (also: double-click a panel's border; "
                             "Esc to finish)", checkable=True)
     view.cornerModeChanged.connect(w.act_corners.setChecked)
-    # --- end clipboard and corner editing
     w.act_merge = _action(w, "&Merge Panels", w.merge_selection, "Ctrl+M", "Merge the selected panels into one")
     w.act_split_h = _action(w, "Split &Horizontally", lambda: w.split_selection(False), None,
                             "Cut the selected panel into a top and a bottom half")
@@ -138,8 +169,17 @@ def build(w: "MainWindow") -> None:
         w.tool_group.addAction(act)
         w.tool_actions[f"balloon:{kind.value}"] = act
     w.tool_actions["select"].setChecked(True)
+    w.tool_group.addAction(gen.act_mask_tool)
+    w.tool_actions[Tool.MASK.value] = gen.act_mask_tool
 
-    # --- menus ---
+
+def _drawing_tools(w: "MainWindow") -> list[QAction]:
+    """The tools of the Tools menu and toolbar: all but the mask brush, which is on the Mask toolbar."""
+    return [a for a in w.tool_group.actions() if a is not w.generation.act_mask_tool]
+
+
+def _build_menus(w: "MainWindow") -> None:
+    gen, chars = w.generation, w.characters
     mb = w.menuBar()
     m = mb.addMenu("&File")
     m.addActions([w.act_new, w.act_open])
@@ -154,11 +194,19 @@ def build(w: "MainWindow") -> None:
     m.addActions([w.act_cut, w.act_copy, w.act_paste, w.act_duplicate])
     m.addSeparator()
     m.addActions([w.act_delete, w.act_select_all])
+    m.addSeparator()
+    m.addAction(gen.act_preferences)
+    w.edit_menu = m
     m = mb.addMenu("&Panel")
     m.addActions([w.act_merge, w.act_split_h, w.act_split_v])
     m.addAction(w.act_corners)
     m.addSeparator()
     m.addActions([w.act_front, w.act_forward, w.act_backward, w.act_back])
+    m.addSeparator()
+    m.addActions([gen.act_generate, gen.act_generate_page, gen.act_vary, gen.act_clear_mask])
+    w.pan_menu = m.addMenu("Pan / Zoom Out")
+    w.pan_menu.addActions([*gen.act_pan.values(), gen.act_zoom15, gen.act_zoom2])
+    m.addAction(gen.act_upscale)
     w.panel_menu = m
     m = mb.addMenu("Pa&ge")
     m.addActions([w.act_add_page, w.act_remove_page])
@@ -166,16 +214,23 @@ def build(w: "MainWindow") -> None:
     for name in layout.TEMPLATES:
         tm.addAction(name, lambda n=name: w.apply_template(n))
     m = mb.addMenu("&Tools")
-    for act in w.tool_group.actions():
-        m.addAction(act)
+    m.addActions(_drawing_tools(w))
     m = mb.addMenu("&View")
     m.addActions([w.act_zoom_in, w.act_zoom_out, w.act_fit, w.act_actual])
     m.addSeparator()
     m.addActions([w.act_guides, w.act_order, w.act_snap])
     m.addSeparator()
     w.docks_menu = m.addMenu("&Docks")
+    for dock in (w.pages_dock, w.cards_dock, w.props_dock, w.variants_dock, w.jobs_dock, w.training_dock,
+                 w.identity.dock):
+        w.docks_menu.addAction(dock.toggleViewAction())
+    w.characters_menu = mb.addMenu("&Characters")
+    w.characters_menu.addActions([chars.act_sheet, chars.act_add_tiles, chars.act_train])
+    w.characters_menu.aboutToShow.connect(chars.update_actions)
 
-    # --- toolbars ---
+
+def _build_toolbars(w: "MainWindow") -> None:
+    gen = w.generation
     tb = QToolBar("File", w, objectName="FileToolbar")
     tb.addActions([w.act_new, w.act_open, w.act_save, w.act_export])
     tb.addSeparator()
@@ -183,8 +238,7 @@ def build(w: "MainWindow") -> None:
     w.addToolBar(tb)
 
     tb = QToolBar("Tools", w, objectName="ToolsToolbar")
-    for act in w.tool_group.actions():
-        tb.addAction(act)
+    tb.addActions(_drawing_tools(w))
     w.addToolBar(tb)
 
     tb = QToolBar("Page", w, objectName="PageToolbar")
@@ -210,11 +264,18 @@ def build(w: "MainWindow") -> None:
     w.addToolBar(tb)
 
     w.addToolBarBreak()
-    # Panel actions: the lead adds generation controls (generate, vary, mask brush…) to this toolbar.
     tb = QToolBar("Panel Actions", w, objectName="PanelActions")
     tb.addActions([w.act_merge, w.act_split_h, w.act_split_v, w.act_corners])
     tb.addSeparator()
     tb.addActions([w.act_front, w.act_back, w.act_delete])
+    tb.addSeparator()
+    tb.addActions([gen.act_generate, gen.act_generate_page])
+    tb.addWidget(QLabel(" ×"))
+    tb.addWidget(gen.repeat)
+    tb.addAction(gen.act_auto_pick)
+    tb.addSeparator()
+    tb.addAction(gen.act_upscale)
+    tb.addWidget(gen.refine_strength)
     w.panel_toolbar = tb
     w.addToolBar(tb)
 
@@ -240,3 +301,42 @@ def build(w: "MainWindow") -> None:
     w.addToolBar(tb)
     for a in (w.act_delete, w.act_merge, w.act_split_h, w.act_split_v, w.act_front, w.act_back):
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    w.addToolBarBreak()
+    tb = QToolBar("Extend", w, objectName="ExtendToolbar")
+    w.pan_buttons = {}
+    for direction, act in gen.act_pan.items():
+        button = QToolButton()
+        button.setDefaultAction(act)
+        button.setText(PAN_ARROWS[direction])
+        w.pan_buttons[direction] = button
+        tb.addWidget(button)
+    tb.addWidget(gen.pan_amount)
+    tb.addActions([gen.act_zoom15, gen.act_zoom2])
+    w.extend_toolbar = tb
+    w.addToolBar(tb)
+
+    tb = QToolBar("Mask", w, objectName="MaskToolbar")
+    tb.addAction(gen.act_mask_tool)
+    tb.addWidget(gen.mask_mode)
+    tb.addWidget(gen.brush_size)
+    tb.addWidget(QLabel(" Feather "))
+    tb.addWidget(gen.feather)
+    tb.addAction(gen.act_clear_mask)
+    tb.addWidget(gen.region_prompt)
+    tb.addAction(gen.act_vary)
+    w.mask_toolbar = tb
+    w.addToolBar(tb)
+
+
+def _share_actions(w: "MainWindow") -> None:
+    """The Panel dock's buttons and the context menus: the same actions again."""
+    gen, chars = w.generation, w.characters
+    row = QHBoxLayout()
+    w.generate_button = _push_button(gen.act_generate, "Generate")
+    row.addWidget(w.generate_button)
+    row.addWidget(_push_button(gen.act_generate_page, "Generate Page"))
+    w.props_dock.actions_layout.addLayout(row)
+    w.view.item_actions = [w.act_cut, w.act_copy, w.act_duplicate]
+    w.view.panel_actions = [gen.act_generate, gen.act_vary, w.pan_menu, gen.act_upscale]
+    w.cards_dock.card_actions["character"] = [chars.act_sheet, chars.act_add_tiles, chars.act_train]

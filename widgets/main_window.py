@@ -12,23 +12,23 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 from app import edits, layout
 from app.background import BackgroundTasks
 from app.document import Document
+from app.export import export as export_project
+from app.lettering import lettering_font
 from app.project import BalloonKind, Project, ReadingOrder
+from app.project_io import ProjectFileError, load_project, save_project
 
 from . import actions, autosave
 from .clipboard import CanvasClipboard
 from .canvas import PageView, Tool
 from .canvas.balloon_item import BalloonItem
-from .canvas.lettering_bridge import lettering_font
 from .docks import CardsDock, PagesDock, PanelPropertiesDock, VariantsDock
+from .generation.controller import GenerationController
+from .generation.extend_offer import ExtendOffer
+from .generation.jobs_dock import JobQueueDock
+from .generation.training_dock import TrainingDock
+from .identity import install as install_identity
+from .identity.characters import Characters
 from .settings import APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file
-
-try:
-    from app.project_io import ProjectFileError, load_project, save_project
-except ImportError:  # pragma: no cover - project_io belongs to another engineer
-    load_project = save_project = None
-
-    class ProjectFileError(Exception):
-        pass
 
 FILE_FILTER = "Panelsmith comics (*.comic);;All files (*)"
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "sample.comic"
@@ -54,6 +54,10 @@ class MainWindow(QMainWindow):
         self.settings = app_settings()
         self.view = PageView(self.doc, self)
         self.setCentralWidget(self.view)
+        # the window's layout deletes the view first: its scene must not report the lost selection
+        # to the controllers and docks that outlive it for a moment
+        scene = self.view.page_scene
+        self.destroyed.connect(lambda *_: scene.blockSignals(True))
         self.clipboard = CanvasClipboard(self.view)  # Cut/Copy/Paste/Duplicate (widgets/clipboard.py)
         self.setDockNestingEnabled(True)
         self.pages_dock = PagesDock(self.doc, self)
@@ -68,26 +72,28 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.cards_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.cards_dock, self.props_dock, self.variants_dock], [260, 340, 220],
                          Qt.Orientation.Vertical)
-        actions.build(self)
-        for dock in (self.pages_dock, self.cards_dock, self.props_dock, self.variants_dock):
-            self.docks_menu.addAction(dock.toggleViewAction())
-        self._build_status_bar()
-        self._connect()
-        self.autosave = autosave.Autosaver(self.doc, self)
         # one helper process for face analysis and consistency scores (job queue and identity UI)
         self.tasks = BackgroundTasks(self)
-        # --- generation (job queue, mask brush, pan/zoom out, preferences, training): widgets/generation
-        from .generation import install as install_generation
-
-        self.generation = install_generation(self)
-        # --- end generation
-        # --- identity (card editor, Consistency dock, score badges, character regions): widgets/identity
-        from .identity import install as install_identity
-
+        self.generation = GenerationController(self.doc, self.view, self.settings, self.tasks, self)
+        self.characters = Characters(self.doc, self.view, self.cards_dock.lists["character"],
+                                     self.generation.queue.settings, self)
+        self.generation.engineConfigured.connect(self.characters.configure)
+        self.generation.message.connect(self._long_message)
+        self.characters.message.connect(self._long_message)
+        self.jobs_dock = JobQueueDock(self.generation.queue, self)
+        self.training_dock = TrainingDock(self.characters.trainer, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.jobs_dock)
+        self.tabifyDockWidget(self.jobs_dock, self.training_dock)
+        self.jobs_dock.raise_()
+        self.resizeDocks([self.jobs_dock], [300], Qt.Orientation.Vertical)
         self.identity = install_identity(self)
-        # --- end identity
         # Consistency dock's "Regenerate with stronger identity" runs through the job queue.
         self.identity.regenerateRequested.connect(self._regenerate_panel)
+        actions.build(self)
+        self._build_status_bar()
+        self.extend_offer = ExtendOffer(self.doc, self.view, self.generation, self.statusBar())
+        self._connect()
+        self.autosave = autosave.Autosaver(self.doc, self)
         self.update_title()
         self.update_recent_menu()
         self._sync_page_controls()
@@ -99,6 +105,9 @@ class MainWindow(QMainWindow):
 
     def _regenerate_panel(self, panel_id: str, overrides: dict) -> None:
         self.generation.queue.submit_panels([panel_id], overrides=overrides)
+
+    def _long_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -297,8 +306,6 @@ class MainWindow(QMainWindow):
 
         ``keep_path=False`` opens a file as a new untitled comic (the bundled sample)."""
         try:
-            if load_project is None:
-                raise ProjectFileError("opening projects is not available in this build")
             project = load_project(path)
         except (ProjectFileError, OSError, ValueError) as exc:
             QMessageBox.critical(self, "Cannot open file", f"{Path(path).name}: {one_line(exc)}")
@@ -333,8 +340,6 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: Path) -> bool:
         self.view.finish_text_edit()
         try:
-            if save_project is None:
-                raise OSError("saving projects is not available in this build")
             save_project(self.doc.project, path)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
             QMessageBox.critical(self, "Cannot save", f"{path.name}: {one_line(exc)}")
@@ -349,11 +354,6 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self) -> None:
-        try:
-            from app.export import export
-        except ImportError:
-            QMessageBox.information(self, "Export", "Export is not available in this build.")
-            return
         stem = self.doc.path.stem if self.doc.path else "comic"
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export", str(Path(self._last_dir()) / f"{stem}.pdf"),
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
         fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export(self.doc.project, fmt, path)
+            out = export_project(self.doc.project, fmt, path)
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Export failed", one_line(exc))
@@ -396,7 +396,8 @@ class MainWindow(QMainWindow):
             return
         self.save_state()
         self.autosave.stop(clean=True)
-        self.generation.shutdown()  # generation: cancel jobs, join the worker threads
+        self.generation.shutdown()  # cancel jobs, join the worker thread
+        self.characters.shutdown()  # cancel a training run, join its thread
         self.tasks.wait(3000)
         self.tasks.shutdown()  # no helper process outlives the window
         event.accept()

@@ -6,23 +6,15 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 
 from app.project import Page, Project
-
-try:
-    from app.render import render_page
-except ImportError:  # pragma: no cover - render.py belongs to another engineer
-    render_page = None
+from app.render import render_page
 
 PALETTE = ["#0f8b8d", "#7b3fbf", "#d1495b", "#edae49", "#00798c", "#30638e", "#6a994e", "#bc4749"]
 
 
 def page_thumbnail(project: Project, page: Page, height_px: int = 150) -> QPixmap:
+    """The page rendered as the export renders it, ``height_px`` high."""
     dpi = height_px / (page.height_mm / 25.4)
-    if render_page is not None:
-        image = render_page(project, page, dpi=dpi)
-    else:
-        image = QImage(max(1, round(page.width_mm / 25.4 * dpi)), height_px, QImage.Format.Format_RGB32)
-        image.fill(Qt.GlobalColor.white)
-    return QPixmap.fromImage(image)
+    return QPixmap.fromImage(render_page(project, page, dpi=dpi))
 
 
 def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | None:

@@ -6,12 +6,12 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from app.lettering import balloon_path, paint_balloon
 from app.project import Balloon, Rect
 
 from . import style
 from .geometry import qrect
 from .handles import ROLES, HandleItem, place_handles
-from .lettering_bridge import balloon_path, paint_balloon
 
 
 class BalloonItem(QGraphicsItem):

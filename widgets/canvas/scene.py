@@ -164,6 +164,11 @@ class PageScene(QGraphicsScene):
     def selected_panel_ids(self) -> list[str]:
         return [i.item_id for i in self.selectedItems() if isinstance(i, PanelItem)]
 
+    def selected_panels_in_reading_order(self) -> list[str]:
+        """Selected panels of the shown page, in reading order."""
+        page, ids = self.page, set(self.selected_panel_ids())
+        return [p.id for p in page.panels_in_reading_order() if p.id in ids] if page else []
+
     def select_ids(self, ids: list[str]) -> None:
         self.clearSelection()
         for item_id in ids:

@@ -8,9 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QTextOption
 from PySide6.QtWidgets import QGraphicsTextItem
 
+from app.lettering import lettering_font, text_rect
 from app.project import Balloon
-
-from .lettering_bridge import lettering_font, text_rect
 
 
 def _mm_per_unit() -> float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QMouseEvent,
-                           QPainter, QWheelEvent)
+from PySide6.QtGui import (QAction, QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent,
+                           QMouseEvent, QPainter, QWheelEvent)
 from PySide6.QtWidgets import QGraphicsView, QMenu, QWidget
 
 from app import edits
@@ -55,7 +55,10 @@ class PageView(QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.tool = Tool.SELECT
-        self.clipboard = None  # a widgets.clipboard.CanvasClipboard, for the context menu
+        self.clipboard = None  # a widgets.clipboard.CanvasClipboard, for the context menu's Paste Here
+        # the window's own actions offered in the context menu (None: a separator), set by widgets.actions
+        self.item_actions: list[QAction | QMenu | None] = []   # on the selection (panels and balloons)
+        self.panel_actions: list[QAction | QMenu | None] = []  # on the selected panels
         self.balloon_kind = BalloonKind.SPEECH
         self.snapping = True
         self.gesture: Gesture | None = None
@@ -504,17 +507,17 @@ class PageView(QGraphicsView):
                 menu = QMenu(self)
                 menu.addAction("Paste Here", lambda: clip.paste(at=pos))
                 menu.exec(event.globalPos())
+                menu.deleteLater()
             return
         if not hit.isSelected():
             self.page_scene.select_ids([hit.item_id])
         menu = QMenu(self)
-        if clip is not None:
-            menu.addAction("Cut", clip.cut)
-            menu.addAction("Copy", clip.copy)
-            menu.addAction("Duplicate", clip.duplicate)
-            menu.addSeparator()
+        add_actions(menu, self.item_actions)
+        if isinstance(hit, PanelItem):
+            add_actions(menu, self.panel_actions)
         self.fill_item_menu(menu, hit)
         menu.exec(event.globalPos())
+        menu.deleteLater()  # the shared actions and submenus belong to the window and stay
 
     def fill_item_menu(self, menu: QMenu, hit: PanelItem | BalloonItem) -> None:
         doc, page_id, item_id = self.doc, self.page_id, hit.item_id
@@ -557,3 +560,17 @@ class PageView(QGraphicsView):
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.run_edit(edits.delete_items, doc, page_id,
                                                        self.page_scene.selected_ids()))
+
+
+def add_actions(menu: QMenu, entries: list[QAction | QMenu | None]) -> None:
+    """Add shared actions and submenus (None: a separator) and end with a separator."""
+    if not entries:
+        return
+    for entry in entries:
+        if entry is None:
+            menu.addSeparator()
+        elif isinstance(entry, QMenu):
+            menu.addMenu(entry)
+        else:
+            menu.addAction(entry)
+    menu.addSeparator()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QListView,
                                QListWidget, QListWidgetItem, QMenu, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -72,6 +72,8 @@ class CardsDock(QDockWidget):
         self.setObjectName("CardsDock")
         self.doc = doc
         self.lists = {"character": CardList("character"), "style": CardList("style")}
+        # the window's actions on the current card of a kind, in its context menu (set by widgets.actions)
+        self.card_actions: dict[str, list[QAction]] = {"character": [], "style": []}
         self.tabs = QTabWidget()
         self.tabs.addTab(self.lists["character"], "Characters")
         self.tabs.addTab(self.lists["style"], "Styles")
@@ -91,10 +93,10 @@ class CardsDock(QDockWidget):
         presets = QToolButton(text="+ Preset", toolTip="Add Style Preset: a style card from a bundled preset")
         presets.setMenu(self.preset_menu)
         presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        for lst in self.lists.values():
+        for kind, lst in self.lists.items():
             lst.itemDoubleClicked.connect(lambda item: self.editRequested.emit(item.data(Qt.ItemDataRole.UserRole)))
             lst.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            lst.customContextMenuRequested.connect(lambda pos, l=lst: self._context_menu(l, pos))
+            lst.customContextMenuRequested.connect(lambda pos, k=kind: self._context_menu(k, pos))
         buttons = QHBoxLayout()
         for b in (new_char, new_style, presets, remove):
             buttons.addWidget(b)
@@ -156,21 +158,30 @@ class CardsDock(QDockWidget):
                 self.message.emit(str(exc))
         edits.add_card(self.doc, kind, name.strip(), images)
 
-    def card_menu(self, card_id: str | None) -> QMenu:
-        """The library's context menu: edit/remove the card under the mouse, add cards."""
+    def card_menu(self, card_id: str | None, kind: str = "character") -> QMenu:
+        """The library's context menu: edit/remove the card under the mouse (and the window's actions on
+        a card of its kind), add cards."""
         menu = QMenu(self)
         if card_id:
             menu.addAction("Edit Card…", lambda: self.editRequested.emit(card_id))
             menu.addAction("Remove Card", lambda: edits.remove_card(self.doc, card_id))
             menu.addSeparator()
+            if self.card_actions.get(kind):
+                menu.addActions(self.card_actions[kind])
+                menu.addSeparator()
         menu.addAction("New Character…", lambda: self.new_card("character"))
         menu.addAction("New Style…", lambda: self.new_card("style"))
         menu.addMenu(self.preset_menu)
         return menu
 
-    def _context_menu(self, lst: QListWidget, pos) -> None:
+    def _context_menu(self, kind: str, pos) -> None:
+        lst = self.lists[kind]
         item = lst.itemAt(pos)
-        self.card_menu(item.data(Qt.ItemDataRole.UserRole) if item else None).exec(lst.viewport().mapToGlobal(pos))
+        if item is not None:
+            lst.setCurrentItem(item)  # the card actions work on the current card
+        menu = self.card_menu(item.data(Qt.ItemDataRole.UserRole) if item else None, kind)
+        menu.exec(lst.viewport().mapToGlobal(pos))
+        menu.deleteLater()
 
     def add_style_preset(self, preset: str) -> str:
         """A style card from a bundled preset (no reference images needed)."""

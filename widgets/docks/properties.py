@@ -88,7 +88,7 @@ class PanelPropertiesDock(QDockWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addLayout(form)
         inner.addWidget(self.cards_box)
-        # the lead's generation controls go here (generate button, job queue, mask brush)
+        # buttons of the window's actions on the panel (widgets.actions puts Generate here)
         self.actions_layout = QVBoxLayout()
         inner.addLayout(self.actions_layout)
         inner.addStretch()

@@ -1,5 +1,7 @@
-"""Generation in the window: job queue dock, panel actions, mask brush controls, preferences, training."""
+"""Generation in the window: the generation controller (job queue and its actions), the extend-after-resize
+offer, the Job Queue and Training docks, the Preferences and training dialogs."""
 
-from .install import GenerationUI, install
+from .controller import GenerationController
+from .extend_offer import ExtendOffer
 
-__all__ = ["GenerationUI", "install"]
+__all__ = ["ExtendOffer", "GenerationController"]

@@ -1,7 +1,8 @@
 """Identity and style in the window: card editor, Consistency dock, score badges, character regions.
 
-``install(window)`` adds all of it to a :class:`widgets.main_window.MainWindow`; connect
-``window.identity.regenerateRequested(panel_id, overrides)`` to the generation controller.
+``install(window)`` adds all of it to a :class:`widgets.main_window.MainWindow` (which lists the dock
+in its Docks menu); connect ``window.identity.regenerateRequested(panel_id, overrides)`` to the job
+queue. The character tools (sheet, tiles, LoRA training) are in :mod:`widgets.identity.characters`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,5 @@ def install(window: QMainWindow) -> IdentityUi:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, ui.dock)
     window.tabifyDockWidget(window.variants_dock, ui.dock)
     window.variants_dock.raise_()
-    window.docks_menu.addAction(ui.dock.toggleViewAction())
     window.cards_dock.editRequested.connect(ui.edit_card)
     return ui

@@ -1,0 +1,219 @@
+"""The generation controller of a window: the job queue and the actions that feed it.
+
+:class:`GenerationController` owns the queue and exposes, as attributes, its actions (Generate,
+Generate Page, Vary Region, Clear Mask, Pan, Zoom Out, Upscale to Print, Use First Result,
+Preferences, the Mask tool) and the input widgets they read (repeat count, mask brush settings,
+region prompt, pan amount, refine strength). :mod:`widgets.actions` places them in menus and toolbars.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+
+from app.background import BackgroundTasks
+from app.document import Document
+from app.generation.queue import EngineSettings, JobQueue
+from app.generation.request import pan_spec
+from engine.jobs import JobKind
+
+from ..canvas import PageView, Tool
+from ..canvas.mask import MaskMode
+from .preferences import PreferencesDialog, load_engine_settings
+
+PAN_DIRECTIONS = ("left", "right", "up", "down")
+
+
+def make_action(parent: QObject, text: str, slot: Callable[[], object], shortcut: str | None = None,
+                tip: str = "") -> QAction:
+    """A window-wide action whose tooltip names its shortcut and says what it does."""
+    act = QAction(text, parent)
+    if shortcut:
+        act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act.setToolTip(f"{text} ({shortcut})\n{tip}" if shortcut else f"{text}\n{tip}")
+    act.setStatusTip(tip)
+    act.triggered.connect(lambda *_: slot())
+    return act
+
+
+class GenerationController(QObject):
+    """Owns the job queue of a window and the actions and inputs that submit jobs to it."""
+
+    message = Signal(str)  # one line for the status bar
+    engineConfigured = Signal(object)  # EngineSettings, after Preferences were applied
+
+    def __init__(self, doc: Document, view: PageView, qsettings: QSettings, tasks: BackgroundTasks,
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.view = view
+        self.qsettings = qsettings
+        self.dialog_parent = parent
+        self.last_message = ""
+        self.queue = JobQueue(doc, load_engine_settings(qsettings), self, tasks=tasks)
+        self._build_actions(parent)
+        self._build_inputs()
+        self.queue.message.connect(self.show_message)
+        view.maskChanged.connect(self.update_actions)
+        view.page_scene.selectionChanged.connect(self.update_actions)
+        doc.itemsChanged.connect(self.update_actions)
+        self.update_actions()
+
+    # --- building ---------------------------------------------------------------------------------
+
+    def _build_actions(self, parent: QObject) -> None:
+        a = lambda *args: make_action(parent, *args)  # noqa: E731
+        self.act_generate = a("Generate", self.generate_selected, "Ctrl+G",
+                              "Generate images for the selected panels (queued, in reading order)")
+        self.act_generate_page = a("Generate Page", self.generate_page, "Ctrl+Shift+G",
+                                   "Generate every panel of this page, in reading order (queued)")
+        self.act_vary = a("Vary Region", self.vary_region, "Ctrl+Shift+V",
+                          "Repaint the masked part of the panel image with the region prompt")
+        self.act_clear_mask = a("Clear Mask", self.clear_mask, None, "Remove the painted mask")
+        self.act_zoom15 = a("Zoom Out 1.5×", lambda: self.extend(zoom_out=1.5), None,
+                            "Outpaint around the image: 1.5× larger, the original stays in place")
+        self.act_zoom2 = a("Zoom Out 2×", lambda: self.extend(zoom_out=2.0), None,
+                           "Outpaint around the image: 2× larger, the original stays in place")
+        self.act_pan = {d: a(f"Pan {d.title()}", lambda d=d: self.extend(direction=d), None,
+                             f"Extend the image {d}wards by the pan amount (outpainting)") for d in PAN_DIRECTIONS}
+        self.act_upscale = a("Upscale to Print", self.upscale_to_print, None,
+                             "Bring the panel image to the page's print size at the project dpi (Lanczos), "
+                             "with the optional tiled refine")
+        self.act_auto_pick = QAction("Use First Result", parent, checkable=True, checked=True,
+                                     toolTip="Show the first new image in the panel; off: only add results to "
+                                             "the History dock")
+        self.act_preferences = a("Preferences…", self.preferences, "Ctrl+,", "Models folder, device, defaults")
+        self.act_mask_tool = QAction("Mask", parent, checkable=True, shortcut=QKeySequence("M"),
+                                     toolTip="Mask brush (M)\nPaint where Vary Region repaints the panel image")
+        self.act_mask_tool.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.act_mask_tool.toggled.connect(lambda on: on and self.view.set_tool(Tool.MASK))
+
+    def _build_inputs(self) -> None:
+        self.repeat = QSpinBox(minimum=1, maximum=50, value=1,
+                               toolTip="Repeat ×N: queue N jobs with incrementing seeds")
+        self.repeat.setObjectName("RepeatSpin")
+        self.pan_amount = QDoubleSpinBox(minimum=0.05, maximum=4.0, singleStep=0.05, value=0.25, decimals=2,
+                                         toolTip="Pan amount: fraction of the image's width or height")
+        self.refine_strength = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.0, decimals=2,
+                                              prefix="Refine ", specialValueText="No refine",
+                                              toolTip="After upscaling, refine with img2img over overlapping "
+                                                      "tiles at this strength (0: no refine)")
+        self.refine_strength.setObjectName("RefineStrength")
+        self.mask_mode = QComboBox(toolTip="Brush adds to the mask, eraser removes, lasso fills a drawn outline "
+                                           "(Alt+lasso removes)")
+        for mode in MaskMode:
+            self.mask_mode.addItem(mode.value.title(), mode.value)
+        self.mask_mode.currentIndexChanged.connect(
+            lambda _: setattr(self.view, "mask_mode", MaskMode(self.mask_mode.currentData())))
+        self.brush_size = QSpinBox(minimum=1, maximum=1024, value=int(self.view.brush_px), suffix=" px",
+                                   toolTip="Brush size in image pixels")
+        self.brush_size.valueChanged.connect(lambda v: setattr(self.view, "brush_px", float(v)))
+        self.feather = QSpinBox(minimum=0, maximum=512, value=8, suffix=" px",
+                                toolTip="Blend band around the mask; pixels farther away stay identical")
+        self.region_prompt = QLineEdit(placeholderText="What to paint in the region…", clearButtonEnabled=True)
+        self.region_prompt.setMinimumWidth(220)
+        self.region_prompt.returnPressed.connect(self.vary_region)
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def show_message(self, text: str) -> None:
+        self.last_message = text
+        self.message.emit(text)
+
+    def selected_panels(self) -> list[str]:
+        """Selected panels of the shown page, in reading order."""
+        return self.view.page_scene.selected_panels_in_reading_order()
+
+    def _single_panel(self) -> str:
+        ids = self.selected_panels()
+        if len(ids) != 1:
+            self.show_message("Select one panel first")
+            return ""
+        return ids[0]
+
+    def update_actions(self, *_) -> None:
+        """Enable what the selection and the mask allow."""
+        ids = self.selected_panels()
+        self.act_generate.setEnabled(bool(ids))
+        self.act_generate_page.setEnabled(self.view.page_scene.page is not None)
+        panel = self.doc.project.panel_or_none(ids[0]) if len(ids) == 1 else None
+        has_image = panel is not None and panel.image is not None
+        for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2, self.act_upscale):
+            act.setEnabled(has_image)
+        layer = self.view.mask_layer
+        self.act_vary.setEnabled(layer is not None and layer.panel_id in ids)
+        self.act_clear_mask.setEnabled(layer is not None)
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def generate_selected(self) -> list[str]:
+        ids = self.selected_panels()
+        if not ids:
+            self.show_message("Select a panel to generate")
+            return []
+        return self.queue.submit_panels(ids, repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
+
+    def generate_page(self) -> list[str]:
+        page = self.view.page_scene.page
+        if page is None:
+            return []
+        return self.queue.submit_page(page.id, repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
+
+    def vary_region(self) -> list[str]:
+        layer = self.view.mask_layer
+        if layer is None or layer.is_empty():
+            self.show_message("Paint a mask on the panel image first (Mask tool, M)")
+            return []
+        prompt = self.region_prompt.text().strip() or None
+        return self.queue.submit_panels([layer.panel_id], JobKind.VARY_REGION, mask=layer.mask_image(),
+                                        prompt=prompt, extra={"feather_px": self.feather.value()},
+                                        repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
+
+    def clear_mask(self) -> None:
+        if self.view.mask_layer is not None:
+            self.view.mask_layer.clear()
+        self.view.drop_mask()
+
+    def extend(self, direction: str | None = None, zoom_out: float | None = None,
+               amount: float | None = None, panel_id: str | None = None) -> list[str]:
+        """Pan (``direction`` by ``amount``, default the pan amount input) or zoom out the selected panel."""
+        panel_id = panel_id or self._single_panel()
+        if not panel_id:
+            return []
+        spec = pan_spec(direction, amount if amount is not None else self.pan_amount.value(), zoom_out)
+        return self.queue.submit_panels([panel_id], JobKind.OUTPAINT, outpaint=spec,
+                                        select=self.act_auto_pick.isChecked())
+
+    def upscale_to_print(self, refine: float | None = None, panel_id: str | None = None) -> list[str]:
+        """Queue an UPSCALE job for the selected panel: its print size at the project dpi;
+        ``refine`` (default: the refine strength input, 0 = off) adds a tiled img2img refine."""
+        panel_id = panel_id or self._single_panel()
+        if not panel_id:
+            return []
+        strength = self.refine_strength.value() if refine is None else refine
+        overrides = {"refine_strength": float(strength)} if strength and strength > 0 else {}
+        return self.queue.submit_panels([panel_id], JobKind.UPSCALE, overrides, select=self.act_auto_pick.isChecked())
+
+    # --- preferences ------------------------------------------------------------------------------
+
+    def preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self.doc, self.queue.settings, self.dialog_parent)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog))
+        dialog.open()
+        return dialog
+
+    def apply_preferences(self, dialog: PreferencesDialog) -> EngineSettings:
+        engine = dialog.apply(self.qsettings)
+        self.queue.configure(engine)
+        self.engineConfigured.emit(engine)
+        return engine
+
+    # --- shutdown ---------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Cancel every job and join the worker thread (the window is closing)."""
+        self.queue.stop()
