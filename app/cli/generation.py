@@ -115,15 +115,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _read_mask(path: str):
-    from PIL import Image, UnidentifiedImageError
+    from ..images import open_image
 
-    try:
-        with Image.open(path) as img:
-            return img.convert("L")
-    except FileNotFoundError:
-        raise CliError(f"mask {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise CliError(f"cannot read mask {path}: {' '.join(str(exc).split())}") from None
+    return open_image(path, what="mask").convert("L")
 
 
 def cmd_vary(args: argparse.Namespace) -> int:
