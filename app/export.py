@@ -14,7 +14,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 from .layout import MM_PER_INCH
 from .project import Page, Project
 from .qtgui import ensure_gui
-from .render import paint_page, project_images, px, qimage_to_png, render_page
+from .render import check_page_sizes, paint_page, project_images, px, qimage_to_png, render_page
 
 FORMATS = ("png", "pdf", "cbz")
 
@@ -138,6 +138,8 @@ def export_panel(project: Project, panel_id: str, out: str | os.PathLike) -> Pat
 def export(project: Project, fmt: str, out: str | os.PathLike, dpi: float | None = None,
            bleed: bool = False) -> list[Path]:
     """Export in ``fmt`` (png, pdf or cbz); returns the files written."""
+    if fmt in ("png", "cbz"):  # raster pages: refuse a dpi too large for the page before writing anything
+        check_page_sizes(project, _pages(project, None), float(dpi or project.dpi), bleed)
     if fmt == "png":
         return export_png(project, out, dpi, bleed)
     if fmt == "pdf":

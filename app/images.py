@@ -1,14 +1,79 @@
-"""Content-addressed image store helpers: PNG bytes keyed by their hash, decoded on demand."""
+"""Images in and out: the one intake for image files (:func:`open_image`), and the project's
+content-addressed store (PNG bytes keyed by their hash, decoded on demand)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
+import warnings
 from functools import lru_cache
+from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-MAX_IMAGE_PIXELS = 16384 * 16384  # refuse decompression bombs beyond this
+from engine.errors import one_line
+from engine.imageops import MAX_IMAGE_PIXELS, upright_8bit
+
+__all__ = ["MAX_IMAGE_PIXELS", "ImageError", "open_image", "pixel_problem", "image_key", "encode_png",
+           "put_image", "decode_png", "png_size"]
+
+_LIMIT_TEXT = f"the limit of {MAX_IMAGE_PIXELS:,} pixels (16384 × 16384)"
+
+
+class ImageError(ValueError):
+    """An image that cannot be taken in (one line naming the file)."""
+
+
+def pixel_problem(size: tuple[int, int]) -> str | None:
+    """Why an image of ``size`` (width, height) is refused; None when it is within the pixel limit."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        return f"has no pixels ({width} × {height})"
+    if width * height > MAX_IMAGE_PIXELS:
+        return f"is {width} × {height} pixels, more than {_LIMIT_TEXT}"
+    return None
+
+
+def open_image(source: str | os.PathLike | bytes, *, alpha: bool = False, what: str = "image",
+               label: str | None = None) -> Image.Image:
+    """An image file (or its bytes) as it is meant to be seen, in 8-bit sRGB: RGB, or RGBA with
+    ``alpha`` when it has transparency (see :func:`engine.imageops.upright_8bit`).
+
+    Only regular files are opened; the size is read from the header and checked against
+    :data:`MAX_IMAGE_PIXELS` before any pixel is decoded. Errors are :class:`ImageError` with one line
+    naming the file as ``label`` (default: ``what`` and the path).
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = label or what
+        stream = io.BytesIO(source)
+    else:
+        label = label or f"{what} {os.fspath(source)}"
+        try:
+            info = os.stat(source)
+        except FileNotFoundError:
+            raise ImageError(f"{label} does not exist") from None
+        except OSError as exc:
+            raise ImageError(f"cannot read {label}: {(exc.strerror or one_line(exc)).lower()}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"cannot read {label}: not a regular file")
+        stream = Path(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as img:
+                problem = pixel_problem(img.size)
+                if problem:
+                    raise ImageError(f"{label} {problem}")
+                img.load()
+                return upright_8bit(img, alpha)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label} has more than twice {_LIMIT_TEXT}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"cannot read {label}: {one_line(exc)}") from None
 
 
 def image_key(png: bytes) -> str:
@@ -34,7 +99,6 @@ def put_image(images: dict[str, bytes], image: Image.Image | bytes) -> str:
 
 @lru_cache(maxsize=64)
 def _decode(png: bytes) -> Image.Image:
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     img = Image.open(io.BytesIO(png))
     img.load()
     return img

@@ -13,15 +13,28 @@ from typing import Callable
 
 from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPolygonF
 
 from . import lettering
+from .images import MAX_IMAGE_PIXELS
 from .layout import MM_PER_INCH
 from .project import Page, Panel, Placement, Project
 from .placement import image_frame
 from .qtgui import ensure_gui
 
 ImageSource = Callable[[str], QImage]
+
+#: The most pixels one rendered page may have: A3 with bleed at 600 dpi (72 million) fits.
+MAX_PAGE_PIXELS = 100_000_000
+#: Qt refuses to decode images above 256 MB by default; every image a project may hold (up to
+#: :data:`app.images.MAX_IMAGE_PIXELS`, 4 bytes a pixel once decoded) must decode for export.
+QT_IMAGE_LIMIT_MB = MAX_IMAGE_PIXELS * 4 // (1024 * 1024) + 64
+
+
+def allow_project_images() -> None:
+    """Raise Qt's image-decoding allocation limit so that every image a project may hold decodes."""
+    if QImageReader.allocationLimit() < QT_IMAGE_LIMIT_MB:
+        QImageReader.setAllocationLimit(QT_IMAGE_LIMIT_MB)
 
 
 def px(mm: float, dpi: float) -> int:
@@ -42,6 +55,30 @@ def page_pixel_size(page: Page, dpi: float, bleed: bool = False) -> tuple[int, i
     return w, h
 
 
+def page_size_problem(project: Project, page: Page, dpi: float, bleed: bool = False) -> str | None:
+    """Why ``page`` cannot be rendered at ``dpi`` (too many pixels, with the largest dpi that fits); None if it can."""
+    width, height = page_pixel_size(page, dpi, bleed)
+    if width * height <= MAX_PAGE_PIXELS:
+        return None
+    fits = int(dpi * (MAX_PAGE_PIXELS / (width * height)) ** 0.5)
+    while fits > 1:
+        fit_w, fit_h = page_pixel_size(page, fits, bleed)
+        if fit_w * fit_h <= MAX_PAGE_PIXELS:
+            break
+        fits -= 1
+    number = project.pages.index(page) + 1 if page in project.pages else 0
+    return (f"page {number} at {dpi:g} dpi would be {width} × {height} px, more than {MAX_PAGE_PIXELS:,} "
+            f"pixels: use {fits} dpi or less")
+
+
+def check_page_sizes(project: Project, pages: list[Page], dpi: float, bleed: bool = False) -> None:
+    """Raise ValueError (one line) when any of ``pages`` is too large to render at ``dpi``."""
+    for page in pages:
+        problem = page_size_problem(project, page, dpi, bleed)
+        if problem:
+            raise ValueError(problem)
+
+
 def panel_path(panel: Panel) -> QPainterPath:
     path = QPainterPath()
     path.addPolygon(QPolygonF([QPointF(x, y) for x, y in panel.points]))
@@ -60,6 +97,7 @@ def image_rect(panel: Panel, width: int, height: int, placement: Placement | Non
 
 
 def qimage_from_png(png: bytes) -> QImage:
+    allow_project_images()
     image = QImage.fromData(png, "PNG")
     if image.isNull():
         raise ValueError("an image of the project could not be decoded")
@@ -151,9 +189,8 @@ def render_page(project: Project, page: Page | int | str, dpi: float | None = No
     ensure_gui()
     page = _page(project, page)
     dpi = float(dpi or project.dpi)
+    check_page_sizes(project, [page], dpi, bleed)
     width, height = page_pixel_size(page, dpi, bleed)
-    if width * height > 400_000_000:
-        raise ValueError(f"{width} × {height} px is too large to render; lower the dpi")
     image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor(Qt.GlobalColor.white))
     dots_per_meter = round(dpi / MM_PER_INCH * 1000)

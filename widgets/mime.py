@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from PySide6.QtCore import QMimeData
+
+from app.images import open_image
 
 CARD_MIME = "application/x-panelsmith-card"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -55,9 +57,4 @@ def accept_image_drop(event) -> list[str]:
 
 def load_image(path: str) -> Image.Image:
     """Open an image file for import; a readable one-line error otherwise."""
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ValueError(f"cannot read image {Path(path).name}: {exc}") from None
+    return open_image(path, alpha=True, label=f"image {Path(path).name}")

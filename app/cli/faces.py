@@ -10,18 +10,9 @@ from .main import INFO_PANEL_HOOKS
 
 
 def _image(path: str):
-    from PIL import Image, UnidentifiedImageError
+    from ..images import open_image
 
-    from ..images import MAX_IMAGE_PIXELS
-
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except FileNotFoundError:
-        raise CliError(f"image {path} does not exist") from None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise CliError(f"cannot read image {path}: {' '.join(str(exc).split())}") from None
+    return open_image(path, what="image")
 
 
 def cmd_faces(args: argparse.Namespace) -> int:

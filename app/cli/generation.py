@@ -115,15 +115,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _read_mask(path: str):
-    from PIL import Image, UnidentifiedImageError
+    from ..images import open_image
 
-    try:
-        with Image.open(path) as img:
-            return img.convert("L")
-    except FileNotFoundError:
-        raise CliError(f"mask {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise CliError(f"cannot read mask {path}: {' '.join(str(exc).split())}") from None
+    return open_image(path, what="mask").convert("L")
 
 
 def cmd_vary(args: argparse.Namespace) -> int:
@@ -153,6 +147,18 @@ def cmd_pan(args: argparse.Namespace) -> int:
     return _run(doc, args, [panel_id], JobKind.OUTPAINT, outpaint=spec, prompt=args.prompt)
 
 
+def _check_upscale_size(width: int, height: int, dpi: int, panel_id: str) -> None:
+    """Refuse an upscale whose result would be larger than an image may be (one line with the dpi that fits)."""
+    from ..images import MAX_IMAGE_PIXELS, pixel_problem
+
+    side = int(MAX_IMAGE_PIXELS ** 0.5)
+    if pixel_problem((width, height)) is None and max(width, height) <= side:
+        return
+    fits = int(dpi * min((MAX_IMAGE_PIXELS / (width * height)) ** 0.5, side / max(width, height))) - 1
+    raise CliError(f"upscale --dpi {dpi} is too big for panel {panel_id}: {width} × {height} px, more than "
+                   f"{MAX_IMAGE_PIXELS:,} pixels or {side} px a side; use --dpi {max(fits, 1)} or less")
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     from engine.api import Engine
     from engine.device import DeviceOptions
@@ -172,6 +178,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
                      "seed": args.seed}
         request = prepare_request(doc, panel_id, JobKind.UPSCALE, args.models, registry=engine.registry,
                                   overrides=overrides).request
+        _check_upscale_size(request.width, request.height, args.dpi or doc.project.dpi, panel_id)
         bar = _Progress(f"{panel_id} refine", args.quiet or args.refine is None)
         try:
             result = engine.run(request, bar)

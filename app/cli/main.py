@@ -198,19 +198,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # --- cards -----------------------------------------------------------------------------------------------
 
 def _read_reference(path: str):
-    from PIL import Image, UnidentifiedImageError
+    from ..images import open_image
 
-    from ..images import MAX_IMAGE_PIXELS
-
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("RGBA" if "A" in img.getbands() else "RGB")
-    except FileNotFoundError:
-        raise CliError(f"reference image {path} does not exist") from None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
-        raise CliError(f"cannot read reference image {path}: {' '.join(str(exc).split())}") from None
+    return open_image(path, alpha=True, what="reference image")
 
 
 def cmd_card_add(args: argparse.Namespace) -> int:

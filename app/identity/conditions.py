@@ -14,7 +14,7 @@ from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, res
 
 from .. import edits
 from ..document import Document
-from ..images import decode_png
+from ..images import decode_png, open_image
 from ..project import CharacterCard, Panel, Project, Reference, StyleCard
 from .faces import INSIGHTFACE, card_embeddings
 
@@ -144,13 +144,7 @@ def _read_reference_files(refs: list, base_dir: Path | None) -> list[tuple[Image
         path = Path(ref.ref).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        try:
-            with Image.open(path) as img:
-                out.append((img.convert("RGB"), ref.weight))
-        except FileNotFoundError:
-            raise ValueError(f"reference image {path} does not exist") from None
-        except OSError as exc:
-            raise ValueError(f"cannot read reference image {path}: {' '.join(str(exc).split())}") from None
+        out.append((open_image(path, what="reference image"), ref.weight))
     return out
 
 

@@ -15,7 +15,7 @@ from .api import (FacesReport, analyze, builtin_backend, compare, compare_faces,
 from engine.conditioning.blend import blend_embeddings
 
 from .conditioning import face_keypoints_image
-from .images import to_rgb_array
+from engine.imageops import to_rgb_array
 from .score import IDENTITY_THRESHOLD, distance_to_score, identity_score, score_identity
 from .types import (KEYPOINT_NAMES, Face, FaceAnalysisError, FaceBackend, FaceSelectionError,
                     IdentityScore, ModelPackMissing)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .images import to_rgb_array
+from engine.imageops import to_rgb_array
 from .score import IDENTITY_THRESHOLD, score_identity
 from .types import Face, FaceBackend, FaceSelectionError, IdentityScore
 

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .images import to_rgb_array
+from engine.imageops import to_rgb_array
 from .score import IDENTITY_THRESHOLD, descriptor_distance, distance_to_score
 from .types import FaceBackend
 
