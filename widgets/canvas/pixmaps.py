@@ -7,6 +7,8 @@ from collections import OrderedDict
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
+from app.render import allow_project_images
+
 MAX_SIDE = 2048  # screen pixels are plenty; export renders from the full-size PNG
 
 
@@ -17,6 +19,7 @@ class PixmapCache:
         self._cache: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
         self._sizes: dict[str, tuple[int, int]] = {}
         self.capacity = capacity
+        allow_project_images()  # a large print-size panel image still shows on screen
 
     def get(self, images: dict[str, bytes], key: str | None, max_side: int = MAX_SIDE) -> QPixmap | None:
         if not key or key not in images:
