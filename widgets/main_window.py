@@ -13,6 +13,7 @@ from app import edits, layout
 from app.background import BackgroundTasks
 from app.document import Document
 from app.project import BalloonKind, Project, ReadingOrder
+from engine.errors import one_line
 
 from . import actions, autosave
 from .clipboard import CanvasClipboard
@@ -39,11 +40,6 @@ def new_project() -> Project:
     project = Project(title="Untitled")
     project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "manga-5"))
     return project
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__
 
 
 class MainWindow(QMainWindow):
