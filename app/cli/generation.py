@@ -15,14 +15,13 @@ from engine.device import DEVICES
 from engine.errors import one_line
 from engine.sampling import SCHEDULERS, scheduler_key
 
-from .common import CliError, document, float_above, int_in, panel as find_panel, save, command
+from .common import MODELS_HELP, CliError, document, float_above, int_in, panel as find_panel, save, command
 
 SCHEDULER_HELP = ", ".join(SCHEDULERS)
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS or "
-                   "~/.local/share/Panelsmith/models)")
+    p.add_argument("--models", metavar="DIR", help=MODELS_HELP)
     p.add_argument("--model", metavar="NAME|PATH", help="checkpoint or diffusers folder (name in the models folder)")
     p.add_argument("--steps", type=int_in(1, 500, "--steps"))
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"))
