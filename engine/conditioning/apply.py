@@ -310,6 +310,16 @@ def _plan_identity(plan: _Plan, job: _Job, chars: list[CharacterCondition], mask
     return identity_kind, scales
 
 
+def _image_adapter(job: _Job) -> tuple[dict, tuple, bool]:
+    """The reference-image IP-Adapter's state dict, its CLIP image encoder (model, processor), and
+    whether the adapter reads the encoder's hidden states (Plus) rather than its image embeds."""
+    path = job.adapters.ip_adapter
+    sd = weights.load_ip_adapter_state_dict(path)
+    _check_cross_dim(sd, job.unet, path.name)
+    enc = weights.load_image_encoder(job.adapters.image_encoder, job.dtype, job.device)
+    return sd, enc, "proj.weight" not in sd["image_proj"]
+
+
 def _plan_appearance(plan: _Plan, applied: AppliedConditioning, job: _Job, chars: list[CharacterCondition],
                      scales: list, mask_t) -> None:
     """Add the IP-Adapter for the characters' appearance (cw > 0): their references' CLIP features,
@@ -319,10 +329,7 @@ def _plan_appearance(plan: _Plan, applied: AppliedConditioning, job: _Job, chars
         applied.warnings.append("cw > 0 needs an IP-Adapter and its image encoder: only the face is kept")
         return
     device, dtype = job.device, job.dtype
-    sd_a = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
-    _check_cross_dim(sd_a, job.unet, adapters.ip_adapter.name)
-    enc = weights.load_image_encoder(adapters.image_encoder, dtype, device)
-    hidden = "proj.weight" not in sd_a["image_proj"]
+    sd_a, enc, hidden = _image_adapter(job)
     pos_l, neg_l, sc = [], [], []
     for c, s in zip(chars, scales):
         if c.wants_appearance:
@@ -348,10 +355,7 @@ def _plan_style(plan: _Plan, applied: AppliedConditioning, job: _Job, styles: li
     if adapters.ip_adapter is None or adapters.image_encoder is None:
         applied.warnings.append("style references need an IP-Adapter and its image encoder: only the style's prompt is used")
         return
-    sd_s = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
-    _check_cross_dim(sd_s, job.unet, adapters.ip_adapter.name)
-    enc = weights.load_image_encoder(adapters.image_encoder, job.dtype, job.device)
-    hidden = "proj.weight" not in sd_s["image_proj"]
+    sd_s, enc, hidden = _image_adapter(job)
     images = [im for s in style_refs for im in s.reference_images]
     p, q = _encode_images(enc, images, hidden, job.device, job.dtype)
     scale = sw_to_scale(max(s.sw for s in style_refs))
