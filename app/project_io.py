@@ -28,6 +28,8 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from engine.errors import one_line
+
 from .images import MAX_IMAGE_PIXELS
 from .manifest import ManifestError, manifest_to_project, project_to_manifest
 from .project import Project
@@ -57,21 +59,17 @@ class ProjectFileError(Exception):
     """A project file that cannot be opened; ``str()`` is one line for the user."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(_one_line(message))
+        super().__init__(one_line(message))
 
 
 class ProjectSaveError(OSError):
     """Saving failed; the previous file (if any) is untouched. ``str()`` is one line."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(_one_line(message))
+        super().__init__(one_line(message))
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 # --- saving ----------------------------------------------------------------------------------------------
@@ -290,7 +288,7 @@ def load_project(path: str | os.PathLike) -> Project:
             except _Refused as exc:
                 raise fail(str(exc)) from None
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
-                raise fail(f"the file is damaged ({_one_line(str(exc)) or type(exc).__name__})") from None
+                raise fail(f"the file is damaged ({one_line(exc)})") from None
             except OSError as exc:
                 raise fail(_os_reason(exc)) from None
     try:
@@ -379,7 +377,7 @@ def _read_manifest(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> 
     except json.JSONDecodeError as exc:
         raise _Refused(f"manifest.json is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:
-        raise _Refused(f"manifest.json is not valid JSON ({_one_line(str(exc))[:80]})") from None
+        raise _Refused(f"manifest.json is not valid JSON ({one_line(exc, 80)})") from None
 
 
 def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> dict[str, bytes]:

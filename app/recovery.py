@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 from .project import Project
 from .project_io import ProjectFileError, load_project, save_project
 
 ENV_RECOVERY_DIR = "PANELSMITH_RECOVERY_DIR"
+APP_NAME = "Panelsmith"
 UNTITLED = "untitled"
 
 
@@ -33,16 +35,12 @@ class RecoveryFile:
 
 
 def recovery_dir() -> Path:
-    """``$PANELSMITH_RECOVERY_DIR``, else the per-user state folder (created on demand)."""
+    """``$PANELSMITH_RECOVERY_DIR``, else ``recovery`` in the per-user state folder (created on
+    demand): ~/.local/state/Panelsmith (XDG_STATE_HOME honoured) on Linux, %LOCALAPPDATA%\\Panelsmith
+    on Windows, ~/Library/Application Support/Panelsmith on macOS."""
     if os.environ.get(ENV_RECOVERY_DIR):
         return Path(os.environ[ENV_RECOVERY_DIR]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "Panelsmith"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support" / "Panelsmith"
-    else:
-        base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "Panelsmith"
-    return base / "recovery"
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "recovery"
 
 
 def recovery_key(project_path: str | os.PathLike | None) -> str:

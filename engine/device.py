@@ -9,6 +9,9 @@ from typing import Any, Optional
 
 from engine.jobs import EngineError
 
+#: The devices a user can choose (``cuda:N`` picks one GPU where the engine is given a device string).
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
 
 @dataclass(frozen=True)
 class DeviceOptions:

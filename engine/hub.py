@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from engine.errors import one_line
 from engine.jobs import EngineError
 from engine.registry import default_models_dir
 
@@ -125,9 +126,8 @@ def _root(file_target: Path, filename: str) -> Path:
 def _hub_error(exc: BaseException, repo_id: str, filename: Optional[str]) -> EngineError:
     from huggingface_hub import errors
 
-    name = type(exc).__name__
     if isinstance(exc, errors.LocalEntryNotFoundError):  # raised when the hub cannot be reached
-        return EngineError(f"could not reach the model hub: {_first_line(exc.__cause__ or exc)} ({endpoint()})")
+        return EngineError(f"could not reach the model hub: {one_line(exc.__cause__ or exc, 200)} ({endpoint()})")
     if isinstance(exc, errors.GatedRepoError):
         return EngineError(f"{repo_id} is gated: accept its licence on the hub and log in (hf auth login)")
     if isinstance(exc, errors.RepositoryNotFoundError):
@@ -138,12 +138,7 @@ def _hub_error(exc: BaseException, repo_id: str, filename: Optional[str]) -> Eng
         status = getattr(exc.response, "status_code", "")
         if status and int(status) < 500:
             return EngineError(f"the model hub refused the download (HTTP {status})")
-    return EngineError(f"could not reach the model hub: {_first_line(exc) or name} ({endpoint()})")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200]
+    return EngineError(f"could not reach the model hub: {one_line(exc, 200)} ({endpoint()})")
 
 
 __all__ = ["DownloadPlan", "KINDS", "download", "plan"]

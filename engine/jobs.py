@@ -136,7 +136,9 @@ class GenerationRequest:
             raise EngineError(f"strength must be in (0, 1], got {self.strength}")
         if self.feather_px < 0:
             raise EngineError("feather must not be negative")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+        from engine.device import DEVICES  # engine.device imports this module
+
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise EngineError(f"unknown device {self.device!r} (use auto, cpu, cuda or mps)")
         for side in (self.width, self.height):
             if side is not None and not 8 <= side <= 16384:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+import platformdirs
+
 from engine.jobs import ModelLoadError, ModelNotFoundError
 
 ENV_MODELS_DIR = "PANELSMITH_MODELS"
+APP_NAME = "Panelsmith"
 
 FOLDER_LAYOUT = """\
 Expected layout of the models folder (subfolder names are hints; files are recognised anywhere):
@@ -80,11 +83,12 @@ class ModelInfo:
 
 
 def default_models_dir() -> Path:
-    """$PANELSMITH_MODELS, else ~/.local/share/Panelsmith/models (XDG_DATA_HOME honoured)."""
+    """$PANELSMITH_MODELS, else ``models`` in the per-user data folder: ~/.local/share/Panelsmith
+    (XDG_DATA_HOME honoured) on Linux, %LOCALAPPDATA%\\Panelsmith on Windows, ~/Library/Application
+    Support/Panelsmith on macOS."""
     if os.environ.get(ENV_MODELS_DIR):
         return Path(os.environ[ENV_MODELS_DIR]).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "Panelsmith" / "models"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
 
 
 def read_safetensors_header(path: Path) -> dict[str, dict]:

@@ -35,9 +35,16 @@ PRESETS: dict[tuple[str, Preset], Sampling] = {
 }
 
 
-def normalise_scheduler(name: str) -> str:
+def scheduler_key(name: str) -> str:
+    """``name`` as a key of :data:`SCHEDULERS` when it is one or one of its aliases (any case,
+    spaces for underscores); otherwise ``name`` folded the same way (not a key)."""
     key = name.strip().lower().replace(" ", "_")
-    key = _ALIASES.get(key, key)
+    return _ALIASES.get(key, key)
+
+
+def normalise_scheduler(name: str) -> str:
+    """The :data:`SCHEDULERS` key of ``name``; EngineError when it names none."""
+    key = scheduler_key(name)
     if key not in SCHEDULERS:
         raise EngineError(f"unknown scheduler {name!r} (known: {', '.join(SCHEDULERS)})")
     return key

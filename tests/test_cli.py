@@ -163,23 +163,41 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert_error(capsys, "card", fragment="card needs an action")
 
 
-def test_info_hooks(tmp_path, capsys, project, monkeypatch):
-    monkeypatch.setattr(cli, "INFO_PANEL_HOOKS", [lambda project, page, panel, d: d.update(identity=None)])
+def _subcommands() -> dict:
+    return next(a for a in cli.build_parser()._actions if a.dest == "command").choices
+
+
+def test_every_subcommand_is_registered():
+    assert set(_subcommands()) == {"new", "info", "export", "doctor", "card", "bind", "generate", "vary", "pan",
+                                       "upscale", "faces", "compare", "swap", "sheet", "train", "models"}
+
+
+def test_info_has_no_identity_without_image_or_characters(capsys, project):
     info = json.loads(run(capsys, "info", project)[1])
-    assert all("identity" in p for page in info["pages"] for p in page["panels"])
+    assert all("identity" not in p for page in info["pages"] for p in page["panels"])
 
 
-def test_extension_modules_register_subcommands(tmp_path, capsys, monkeypatch):
-    module = tmp_path / "ps_ext_demo.py"
-    module.write_text(
-        "def register(sub):\n"
-        "    p = sub.add_parser('hello', help='say hello')\n"
-        "    p.add_argument('--name', default='world')\n"
-        "    p.set_defaults(func=lambda a: print('hello', a.name))\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(cli, "EXTENSION_MODULES", ["ps_ext_demo", "no_such_module_xyz"])
-    code, out, _ = run(capsys, "hello", "--name", "Ann")
-    assert code == 0 and out.strip() == "hello Ann"
+def test_scheduler_and_device_choices_come_from_the_engine(capsys, project):
+    from engine.device import DEVICES
+    from engine.sampling import SCHEDULERS
+
+    help_text = _subcommands()["generate"].format_help()
+    assert ", ".join(SCHEDULERS) in " ".join(help_text.split()) and "{" + ",".join(DEVICES) + "}" in help_text
+    line = assert_error(capsys, "generate", project, "--scheduler", "heun", fragment="--scheduler")
+    assert "invalid choice" in line and "dpm++_karras" in line and len(line) < 300
+    assert_error(capsys, "train", project, "--card", "x", "--device", "tpu", fragment="invalid choice")
+    assert_error(capsys, "upscale", project, "--panel", "x", "--scheduler", "nope", fragment="invalid choice")
+
+
+def test_scheduler_aliases_are_accepted(capsys, project, monkeypatch):
+    from app.cli import generation
+
+    seen = []
+    monkeypatch.setattr(generation, "_run", lambda doc, args, ids, kind, **kw: seen.append(args.scheduler) or 0)
+    for alias, key in (("DPM++ 2M Karras", "dpm++_karras"), ("euler-a", "euler_a"), ("ddim", "ddim")):
+        code, _, err = run(capsys, "generate", project, "--scheduler", alias)
+        assert code == 0, err
+    assert seen == ["dpm++_karras", "euler_a", "ddim"]
 
 
 def test_doctor_json(capsys, tmp_path, monkeypatch):

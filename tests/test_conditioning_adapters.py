@@ -239,3 +239,24 @@ def test_identity_strength_raises_the_applied_scales(sd15, sdxl):
     _, s = _generate(xl, [CharacterCondition("c", _emb(1), cw=50, identity_strength=1.25)], xl_files)
     assert s["kwargs"]["controlnet_conditioning_scale"] > n["kwargs"]["controlnet_conditioning_scale"]
     assert next(iter(s["scales"].values()))[0] > next(iter(n["scales"].values()))[0]
+
+
+def test_remove_runs_every_undo_step_even_after_a_failure():
+    from engine.conditioning.apply import AppliedConditioning
+    from engine.jobs import EngineError
+
+    ran = []
+    applied = AppliedConditioning(base=None, pipe=None, roles=["style"], lora_names=["ps_card_style0"])
+    applied._undo.callback(ran.append, "loras")
+
+    def fail() -> None:
+        ran.append("adapters")
+        raise RuntimeError("adapter still loaded")
+
+    applied._undo.callback(fail)
+    applied._undo.callback(ran.append, "hook")
+    with pytest.raises(EngineError, match="could not fully remove the conditioning: adapter still loaded"):
+        remove_conditioning(applied)
+    assert ran == ["hook", "adapters", "loras"] and applied.roles == [] and applied.lora_names == []
+    remove_conditioning(applied)  # a second call has nothing left to undo
+    assert ran == ["hook", "adapters", "loras"]

@@ -6,6 +6,7 @@ from safetensors.numpy import save_file
 
 from engine.jobs import ModelLoadError, ModelNotFoundError
 from engine.registry import Arch, ModelKind, ModelRegistry, default_models_dir, read_safetensors_header
+from tests.helpers_platform import SYSTEMS, pretend_os
 
 
 def _st(path, tensors):
@@ -98,6 +99,13 @@ def test_default_models_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("PANELSMITH_MODELS")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_models_dir() == tmp_path / "data" / "Panelsmith" / "models"
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_default_models_dir_is_the_os_data_folder(monkeypatch, tmp_path, system):
+    monkeypatch.delenv("PANELSMITH_MODELS", raising=False)
+    data, _ = pretend_os(monkeypatch, system, tmp_path)
+    assert default_models_dir() == data / "models"
 
 
 def test_empty_or_missing_folder(tmp_path):

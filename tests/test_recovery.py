@@ -11,6 +11,7 @@ from app import edits, recovery
 from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project_io import save_project
+from tests.helpers_platform import SYSTEMS, pretend_os
 from tests.helpers_project import pruned, solid_png
 
 
@@ -105,3 +106,10 @@ def test_default_folder_is_per_user(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     folder = recovery.recovery_dir()
     assert folder.name == "recovery" and "Panelsmith" in str(folder)
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_default_folder_is_the_os_state_folder(monkeypatch, tmp_path, system):
+    monkeypatch.delenv(recovery.ENV_RECOVERY_DIR)
+    _, state = pretend_os(monkeypatch, system, tmp_path / "home")
+    assert recovery.recovery_dir() == state / "recovery"

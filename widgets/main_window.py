@@ -16,6 +16,7 @@ from app.export import export as export_project
 from app.lettering import lettering_font
 from app.project import BalloonKind, Project, ReadingOrder
 from app.project_io import ProjectFileError, load_project, save_project
+from engine.errors import one_line
 
 from . import actions, autosave
 from .clipboard import CanvasClipboard
@@ -39,11 +40,6 @@ def new_project() -> Project:
     project = Project(title="Untitled")
     project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "manga-5"))
     return project
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__
 
 
 class MainWindow(QMainWindow):

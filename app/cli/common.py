@@ -1,5 +1,6 @@
 """What the command's modules share: the error type, the parser class, loading and saving a
-project, looking up a panel or a card with one-line errors, and number types for argparse."""
+project, looking up a panel or a card with one-line errors, number types for argparse and the
+``--models`` help."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 Handler = Callable[[argparse.Namespace], "int | None"]
+
+MODELS_HELP = ("models folder (default $PANELSMITH_MODELS, else models in the per-user data folder, "
+               "e.g. ~/.local/share/Panelsmith/models)")
 
 
 def command(subparsers: argparse._SubParsersAction, name: str, handler: Handler, help: str,

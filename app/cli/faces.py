@@ -1,12 +1,13 @@
-"""Command line for faces: ``faces``, ``compare``, ``swap``, and the ``identity`` scores in ``info``."""
+"""Command line for faces: ``faces`` (detect), ``compare`` (identity score of two images) and
+``swap`` (a character card's face into a panel)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+
 from .common import CliError, card as find_card, document, panel as find_panel, save, command
-from .main import INFO_PANEL_HOOKS
 
 
 def _image(path: str):
@@ -66,19 +67,8 @@ def cmd_swap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _identity_hook(project, page, panel, entry: dict) -> None:
-    """``info``: the consistency score of each bound character in panels with an image."""
-    if entry.get("image") is None or not panel.characters:
-        return
-    from ..identity import consistency, faces as face_cache
-
-    entry["identity"] = consistency.panel_identity_scores(project, panel)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    if _identity_hook not in INFO_PANEL_HOOKS:
-        INFO_PANEL_HOOKS.append(_identity_hook)
-
+    """The face subcommands: faces, compare, swap."""
     p = command(subparsers, "faces", cmd_faces, "detect faces: boxes, 5 keypoints and embedding size (JSON)")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--models", metavar="DIR", help="use the insightface pack found there (else the built-in recognizer)")

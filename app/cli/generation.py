@@ -11,22 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import CliError, document, float_above, int_in, panel as find_panel, save, command
+from engine.device import DEVICES
+from engine.sampling import SCHEDULERS, scheduler_key
 
-SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
+from .common import MODELS_HELP, CliError, document, float_above, int_in, panel as find_panel, save, command
+
+SCHEDULER_HELP = ", ".join(SCHEDULERS)
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS or "
-                   "~/.local/share/Panelsmith/models)")
+    p.add_argument("--models", metavar="DIR", help=MODELS_HELP)
     p.add_argument("--model", metavar="NAME|PATH", help="checkpoint or diffusers folder (name in the models folder)")
     p.add_argument("--steps", type=int_in(1, 500, "--steps"))
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"))
     p.add_argument("--variants", type=int_in(1, 64, "--variants"), help="images per panel (seeds seed, seed+1, …)")
-    p.add_argument("--scheduler", metavar="NAME", help=SCHEDULER_HELP)
+    p.add_argument("--scheduler", type=scheduler_key, choices=SCHEDULERS, metavar="NAME", help=SCHEDULER_HELP)
     p.add_argument("--preset", choices=["fast", "quality"], help="steps and guidance preset for the model family")
     p.add_argument("--guidance", type=float)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -231,11 +233,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dpi", type=int_in(72, 2400, "--dpi"), help="target dpi (default: the project's)")
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME", help="upscaler model (needs spandrel); default Lanczos")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--refine", type=float_above(0, 1, "--refine", "0.3"), metavar="STRENGTH",
                    help="after upscaling, refine with img2img over overlapping tiles (0..1, e.g. 0.3)")
     p.add_argument("--refine-model", metavar="NAME|PATH", help="checkpoint for the refine (default: the project's)")
     p.add_argument("--steps", type=int_in(1, 500, "--steps"), help="refine steps")
-    p.add_argument("--scheduler", metavar="NAME", help=f"refine scheduler: {SCHEDULER_HELP}")
+    p.add_argument("--scheduler", type=scheduler_key, choices=SCHEDULERS, metavar="NAME",
+                   help=f"refine scheduler: {SCHEDULER_HELP}")
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,31 +1,27 @@
-"""The command line: ``python main.py SUBCOMMAND …``.
+"""The command line's entry point and its core subcommands: ``new``, ``info``, ``export``,
+``doctor``, ``card add`` and ``bind``.
 
-Subcommands are registered by ``register(subparsers)`` functions: this module's own
-(:func:`register`) and those of the modules in :data:`EXTENSION_MODULES` that exist (for instance
-``app.cli_ai`` adding ``generate``, ``vary``…). A handler takes the parsed arguments and returns an
-exit code (None means 0). Bad input raises :class:`CliError` (or ValueError/KeyError, or a project
-file error), which :func:`main` turns into exit status 2 and one line ``error: …`` on stderr.
+:func:`build_parser` registers every subcommand: this module's (:func:`register`), then those of
+:mod:`.generation` (generate, vary, pan, upscale), :mod:`.faces` (faces, compare, swap),
+:mod:`.training` (sheet, train) and :mod:`.models` (models list/download). A handler takes the
+parsed arguments and returns an exit code (None means 0). Bad input raises :class:`CliError` (or
+ValueError/KeyError, or a project file error), which :func:`main` turns into exit status 2 and one
+line ``error: …`` on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Sequence
 
-from .common import ArgumentParser, CliError, command, document, float_above, int_in, load, panel as find_panel, card as find_card, save
+from engine.errors import one_line
 
-EXTENSION_MODULES: list[str] = ["app.cli.generation", "app.cli.faces", "app.cli.training", "app.cli.models"]
-
-# Hooks that add keys to ``info`` output, e.g. the lead's ``"identity"`` scores:
-# INFO_PANEL_HOOKS get (project, page, panel, panel_dict); INFO_HOOKS get (project, info_dict).
-INFO_PANEL_HOOKS: list[Callable[..., None]] = []
-INFO_HOOKS: list[Callable[..., None]] = []
+from . import faces, generation, models, training
+from .common import ArgumentParser, CliError, card as find_card, command, document, int_in, load, panel as find_panel, save
 
 
 def build_parser() -> ArgumentParser:
@@ -34,17 +30,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--version", action="version", version=f"panelsmith {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     register(subparsers)
-    for name in EXTENSION_MODULES:
-        if _module_exists(name):
-            importlib.import_module(name).register(subparsers)
+    generation.register(subparsers)
+    faces.register(subparsers)
+    training.register(subparsers)
+    models.register(subparsers)
     return parser
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _version() -> str:
@@ -89,11 +79,9 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     from ..export import ExportError
     from ..project_io import ProjectFileError, ProjectSaveError
 
-    text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
-    if isinstance(exc, (CliError, ProjectFileError, ExportError, EngineError, FaceAnalysisError, ValueError,
-                        KeyError)):
-        return 2, text or type(exc).__name__
-    if isinstance(exc, ProjectSaveError):
+    text = one_line(exc)
+    if isinstance(exc, (CliError, ProjectFileError, ProjectSaveError, ExportError, EngineError, FaceAnalysisError,
+                        ValueError, KeyError)):
         return 2, text
     if isinstance(exc, OSError):
         reason = (exc.strerror or str(exc)).lower()
@@ -128,7 +116,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 # --- info ------------------------------------------------------------------------------------------------
 
 def project_info(project) -> dict[str, Any]:
-    """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order."""
+    """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order, and the
+    consistency scores (``identity``) of the panels that have an image and bound characters."""
     from ..images import png_size
     from ..project import SCHEMA_VERSION
 
@@ -146,8 +135,10 @@ def project_info(project) -> dict[str, Any]:
                      "characters": [{"card": b.card, "cw": b.weight} for b in panel.characters],
                      "styles": [{"card": b.card, "sw": b.weight} for b in panel.styles],
                      "image": image, "variants": len(panel.variants)}
-            for hook in INFO_PANEL_HOOKS:
-                hook(project, page, panel, entry)
+            if image is not None and panel.characters:
+                from ..identity.consistency import panel_identity_scores
+
+                entry["identity"] = panel_identity_scores(project, panel)
             panels.append(entry)
         pages.append({"id": page.id, "size_mm": [round(page.width_mm, 3), round(page.height_mm, 3)],
                       "direction": page.reading_order.value,
@@ -156,8 +147,6 @@ def project_info(project) -> dict[str, Any]:
     info = {"schema": SCHEMA_VERSION, "pages": pages,
             "characters": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.characters],
             "styles": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.styles]}
-    for hook in INFO_HOOKS:
-        hook(project, info)
     return info
 
 

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from .common import ArgumentParser, CliError, float_above, command
+from .common import MODELS_HELP, ArgumentParser, CliError, float_above, command
 
 KIND_CHOICES = ["checkpoint", "lora", "ipadapter", "controlnet", "instantid", "upscaler"]
 
@@ -73,8 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="models_command", metavar="SUBCOMMAND", parser_class=ArgumentParser)
 
     q = command(sub, "list", cmd_models_list, "list the models Panelsmith finds in the models folder")
-    q.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS or "
-                   "~/.local/share/Panelsmith/models)")
+    q.add_argument("--models", metavar="DIR", help=MODELS_HELP)
     q.add_argument("--json", action="store_true", help="machine-readable output")
 
     q = command(sub, "download", cmd_models_download, "download a model from the Hugging Face hub (with consent)",

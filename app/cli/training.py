@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from engine.device import DEVICES
+
 from .common import card as find_card, document, int_in, save, command
 
 
@@ -87,5 +89,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     p.add_argument("--models", metavar="DIR")
     p.add_argument("--model", metavar="NAME|PATH", help="base model (default: the project's, or the only one)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true")

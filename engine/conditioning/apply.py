@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 import weakref
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ class AppliedConditioning:
     scale_configs: list = field(default_factory=list)
     lora_names: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _undo: ExitStack = field(default_factory=ExitStack, repr=False)  # run by remove_conditioning
 
     def prompt(self, prompt: str) -> str:
         return ", ".join(p for p in (prompt.strip(), self.prompt_suffix.strip()) if p)
@@ -202,130 +203,204 @@ def apply_conditioning(
     if not chars and not styles:
         return applied
     try:
-        _apply(applied, pipe, chars, styles, width, height, guidance, adapters)
+        _apply(applied, _Job.of(pipe, width, height, guidance, adapters), chars, styles)
     except BaseException:
         remove_conditioning(applied)
         raise
     return applied
 
 
-def _apply(applied, pipe, chars, styles, width, height, guidance, adapters: AdapterFiles) -> None:
-    unet = pipe.unet
-    device, dtype = unet.device, unet.dtype
-    sdxl = is_sdxl(pipe)
-    cfg = guidance > 1 and getattr(unet.config, "time_cond_proj_dim", None) is None
+@dataclass(frozen=True)
+class _Job:
+    """The pipeline and the job settings every step of `_apply` reads."""
+
+    pipe: Any
+    width: int
+    height: int
+    adapters: AdapterFiles
+    sdxl: bool
+    cfg: bool  # classifier-free guidance: negative embeddings are prepended
+
+    @classmethod
+    def of(cls, pipe: Any, width: int, height: int, guidance: float, adapters: AdapterFiles) -> _Job:
+        cfg = guidance > 1 and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None
+        return cls(pipe, width, height, adapters, is_sdxl(pipe), cfg)
+
+    @property
+    def unet(self) -> Any:
+        return self.pipe.unet
+
+    @property
+    def device(self) -> Any:
+        return self.pipe.unet.device
+
+    @property
+    def dtype(self) -> Any:
+        return self.pipe.unet.dtype
+
+
+def _apply(applied: AppliedConditioning, job: _Job, chars: list[CharacterCondition],
+           styles: list[StyleCondition]) -> None:
+    """Plan the adapters, then load them and the cards' LoRAs, registering each undo step first."""
+    masks_np, mask_t = _region_masks(chars, job.width, job.height)
     plan = _Plan()
-    n = len(chars)
-    masks_np = None
-    mask_t = None
-    if chars and (n > 1 or any(c.region is not None for c in chars)):
-        from diffusers.image_processor import IPAdapterMaskProcessor
-
-        masks_np = resolve_regions([c.region for c in chars], (width, height))
-        pil = [Image.fromarray((m * 255).astype(np.uint8), "L") for m in masks_np]
-        mask_t = IPAdapterMaskProcessor().preprocess(pil, height=height, width=width)
-        mask_t = mask_t.reshape(1, n, mask_t.shape[-2], mask_t.shape[-1])
-
-    def per_char(values: list[float]):
-        return values[0] if n == 1 else values
-
     identity_kind = None
     if chars:
-        path = adapters.instantid if sdxl and adapters.instantid else adapters.faceid
-        if path is None:
-            need = "InstantID (instantid/ip-adapter.bin + ControlNetModel/)" if sdxl else "IP-Adapter FaceID (ipadapter/ip-adapter-faceid_sd15.bin)"
-            raise ModelNotFoundError(f"character cards need {need} in the models folder")
-        sd = weights.load_ip_adapter_state_dict(path)
-        _check_cross_dim(sd, unet, path.name)
-        identity_kind = _identity_kind(sd)
-        emb = []
-        for c in chars:
-            e = torch.from_numpy(c.face_embedding)
-            if identity_kind == "instantid" and c.face_embedding_norm:
-                e = e * float(c.face_embedding_norm)  # InstantID was trained on raw insightface vectors
-            emb.append(e)
-        pos = torch.stack(emb).to(device=device, dtype=dtype)[None]  # (1, n, 512)
-        if identity_kind == "instantid":
-            pos = pos[:, :, None, :]  # (1, n, 1, 512): one token into the Resampler
-        scales = [identity_scales(c.cw, c.identity_strength) for c in chars]
-        plan.add(identity_kind, sd, per_char([s[0] for s in scales]), _pair(pos, torch.zeros_like(pos), cfg), mask_t)
-
+        identity_kind, scales = _plan_identity(plan, job, chars, mask_t)
         if any(c.wants_appearance for c in chars):
-            if adapters.ip_adapter is None or adapters.image_encoder is None:
-                applied.warnings.append("cw > 0 needs an IP-Adapter and its image encoder: only the face is kept")
-            else:
-                sd_a = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
-                _check_cross_dim(sd_a, unet, adapters.ip_adapter.name)
-                enc = weights.load_image_encoder(adapters.image_encoder, dtype, device)
-                hidden = "proj.weight" not in sd_a["image_proj"]
-                pos_l, neg_l, sc = [], [], []
-                for c, s in zip(chars, scales):
-                    if c.wants_appearance:
-                        p, q = _encode_images(enc, c.reference_images, hidden, device, dtype)
-                        pos_l.append(_weighted(p, c.reference_weights))
-                        neg_l.append(_weighted(q, c.reference_weights))
-                        sc.append(s[2])
-                    else:
-                        shape = _encode_images(enc, [Image.new("RGB", (8, 8))], hidden, device, dtype)[0].shape[1:]
-                        pos_l.append(torch.zeros(shape, device=device, dtype=dtype))
-                        neg_l.append(torch.zeros(shape, device=device, dtype=dtype))
-                        sc.append(0.0)
-                pos_a, neg_a = torch.stack(pos_l)[None], torch.stack(neg_l)[None]
-                plan.add("appearance", sd_a, per_char(sc), _pair(pos_a, neg_a, cfg), mask_t)
+            _plan_appearance(plan, applied, job, chars, scales, mask_t)
+    _plan_style(plan, applied, job, styles)
 
-    style_refs = [s for s in styles if s.reference_images and s.sw > 0]
-    if style_refs:
-        if adapters.ip_adapter is None or adapters.image_encoder is None:
-            applied.warnings.append("style references need an IP-Adapter and its image encoder: only the style's prompt is used")
-        else:
-            sd_s = weights.load_ip_adapter_state_dict(adapters.ip_adapter)
-            _check_cross_dim(sd_s, unet, adapters.ip_adapter.name)
-            enc = weights.load_image_encoder(adapters.image_encoder, dtype, device)
-            hidden = "proj.weight" not in sd_s["image_proj"]
-            images = [im for s in style_refs for im in s.reference_images]
-            p, q = _encode_images(enc, images, hidden, device, dtype)
-            scale = sw_to_scale(max(s.sw for s in style_refs))
-            plan.add("style", sd_s, style_block_scales(unet, scale, sdxl), _pair(p[None], q[None], cfg), None)
-
-    lora_before = _LoraSnapshot(pipe)
-    saved = {k: getattr(pipe, k) for k in ("image_encoder", "feature_extractor") if hasattr(pipe, k)}
-    saved_cfg = {k: pipe.config[k] for k in saved if k in pipe.config}
-
-    def undo_loras() -> None:
-        mine = [n for n in _all_adapter_names(pipe) if n not in lora_before.names]
-        if mine:
-            pipe.delete_adapters(mine)
-        if not lora_before.names:
-            if _all_adapter_names(pipe) or any(True for _ in _lora_modules(pipe)):
-                pipe.unload_lora_weights()
-        else:
-            pipe.set_adapters(lora_before.active, adapter_weights=[1.0] * len(lora_before.active))
-            lora_before.restore_scalings()
-
-    applied._undo.append(undo_loras)
-
+    lora_before = _LoraSnapshot(job.pipe)
+    saved = _SavedComponents(job.pipe)
+    applied._undo.callback(_restore_loras, job.pipe, lora_before)
     if plan.roles:
-        def undo_ip() -> None:
-            if getattr(pipe.unet, "encoder_hid_proj", None) is not None:
-                pipe.unload_ip_adapter()
-            for k, v in saved.items():
-                setattr(pipe, k, v)
-                if k in saved_cfg:
-                    pipe.register_to_config(**{k: saved_cfg[k]})
+        applied._undo.callback(_unload_ip_adapters, job.pipe, saved)
+        _load_ip_adapters(applied, job.pipe, plan)
+    _load_card_loras(applied, job.pipe, chars, styles, lora_before)
 
-        applied._undo.append(undo_ip)
-        pipe.load_ip_adapter(
-            plan.state_dicts, subfolder=[""] * len(plan.roles), weight_name=[""] * len(plan.roles),
-            image_encoder_folder=None,
-        )
-        pipe.set_ip_adapter_scale(plan.scales)
-        applied.roles = list(plan.roles)
-        applied.scale_configs = list(plan.scales)
-        applied.call_kwargs["ip_adapter_image_embeds"] = plan.embeds
-        if any(m is not None for m in plan.masks):
-            applied.call_kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": plan.masks}
+    if identity_kind == "instantid" and job.adapters.identitynet is not None:
+        _apply_identitynet(applied, job.pipe, chars, plan, masks_np, job.width, job.height, job.cfg, job.adapters)
+    elif identity_kind == "instantid":
+        applied.warnings.append("InstantID's IdentityNet (ControlNetModel/) is missing: identity comes from the adapter only")
 
-    # Cards' LoRAs, then activate them together with the pipeline's own and FaceID's.
+
+def _region_masks(chars: list[CharacterCondition], width: int, height: int):
+    """(per-character region masks as arrays, the IP-Adapter mask tensor (1, n, h, w)); both None
+    for one character without a region."""
+    n = len(chars)
+    if not chars or (n == 1 and chars[0].region is None):
+        return None, None
+    from diffusers.image_processor import IPAdapterMaskProcessor
+
+    masks_np = resolve_regions([c.region for c in chars], (width, height))
+    pil = [Image.fromarray((m * 255).astype(np.uint8), "L") for m in masks_np]
+    mask_t = IPAdapterMaskProcessor().preprocess(pil, height=height, width=width)
+    return masks_np, mask_t.reshape(1, n, mask_t.shape[-2], mask_t.shape[-1])
+
+
+def _per_character(values: list) -> Any:
+    """One scale for one character, else the list (one per character, masked by region)."""
+    return values[0] if len(values) == 1 else values
+
+
+def _plan_identity(plan: _Plan, job: _Job, chars: list[CharacterCondition], mask_t) -> tuple[str, list]:
+    """Add the identity adapter (FaceID on SD 1.5, InstantID on SDXL) with the characters' face
+    embeddings; returns its kind and each character's (identity, identitynet, appearance) scales."""
+    adapters = job.adapters
+    path = adapters.instantid if job.sdxl and adapters.instantid else adapters.faceid
+    if path is None:
+        need = "InstantID (instantid/ip-adapter.bin + ControlNetModel/)" if job.sdxl else "IP-Adapter FaceID (ipadapter/ip-adapter-faceid_sd15.bin)"
+        raise ModelNotFoundError(f"character cards need {need} in the models folder")
+    sd = weights.load_ip_adapter_state_dict(path)
+    _check_cross_dim(sd, job.unet, path.name)
+    identity_kind = _identity_kind(sd)
+    emb = []
+    for c in chars:
+        e = torch.from_numpy(c.face_embedding)
+        if identity_kind == "instantid" and c.face_embedding_norm:
+            e = e * float(c.face_embedding_norm)  # InstantID was trained on raw insightface vectors
+        emb.append(e)
+    pos = torch.stack(emb).to(device=job.device, dtype=job.dtype)[None]  # (1, n, 512)
+    if identity_kind == "instantid":
+        pos = pos[:, :, None, :]  # (1, n, 1, 512): one token into the Resampler
+    scales = [identity_scales(c.cw, c.identity_strength) for c in chars]
+    plan.add(identity_kind, sd, _per_character([s[0] for s in scales]), _pair(pos, torch.zeros_like(pos), job.cfg),
+             mask_t)
+    return identity_kind, scales
+
+
+def _image_adapter(job: _Job) -> tuple[dict, tuple, bool]:
+    """The reference-image IP-Adapter's state dict, its CLIP image encoder (model, processor), and
+    whether the adapter reads the encoder's hidden states (Plus) rather than its image embeds."""
+    path = job.adapters.ip_adapter
+    sd = weights.load_ip_adapter_state_dict(path)
+    _check_cross_dim(sd, job.unet, path.name)
+    enc = weights.load_image_encoder(job.adapters.image_encoder, job.dtype, job.device)
+    return sd, enc, "proj.weight" not in sd["image_proj"]
+
+
+def _plan_appearance(plan: _Plan, applied: AppliedConditioning, job: _Job, chars: list[CharacterCondition],
+                     scales: list, mask_t) -> None:
+    """Add the IP-Adapter for the characters' appearance (cw > 0): their references' CLIP features,
+    zeros for the characters that keep their face only."""
+    adapters = job.adapters
+    if adapters.ip_adapter is None or adapters.image_encoder is None:
+        applied.warnings.append("cw > 0 needs an IP-Adapter and its image encoder: only the face is kept")
+        return
+    device, dtype = job.device, job.dtype
+    sd_a, enc, hidden = _image_adapter(job)
+    pos_l, neg_l, sc = [], [], []
+    for c, s in zip(chars, scales):
+        if c.wants_appearance:
+            p, q = _encode_images(enc, c.reference_images, hidden, device, dtype)
+            pos_l.append(_weighted(p, c.reference_weights))
+            neg_l.append(_weighted(q, c.reference_weights))
+            sc.append(s[2])
+        else:
+            shape = _encode_images(enc, [Image.new("RGB", (8, 8))], hidden, device, dtype)[0].shape[1:]
+            pos_l.append(torch.zeros(shape, device=device, dtype=dtype))
+            neg_l.append(torch.zeros(shape, device=device, dtype=dtype))
+            sc.append(0.0)
+    pos_a, neg_a = torch.stack(pos_l)[None], torch.stack(neg_l)[None]
+    plan.add("appearance", sd_a, _per_character(sc), _pair(pos_a, neg_a, job.cfg), mask_t)
+
+
+def _plan_style(plan: _Plan, applied: AppliedConditioning, job: _Job, styles: list[StyleCondition]) -> None:
+    """Add the IP-Adapter for the style references (sw > 0), on the style blocks only (InstantStyle)."""
+    style_refs = [s for s in styles if s.reference_images and s.sw > 0]
+    if not style_refs:
+        return
+    adapters = job.adapters
+    if adapters.ip_adapter is None or adapters.image_encoder is None:
+        applied.warnings.append("style references need an IP-Adapter and its image encoder: only the style's prompt is used")
+        return
+    sd_s, enc, hidden = _image_adapter(job)
+    images = [im for s in style_refs for im in s.reference_images]
+    p, q = _encode_images(enc, images, hidden, job.device, job.dtype)
+    scale = sw_to_scale(max(s.sw for s in style_refs))
+    plan.add("style", sd_s, style_block_scales(job.unet, scale, job.sdxl), _pair(p[None], q[None], job.cfg), None)
+
+
+class _SavedComponents:
+    """The pipeline's image encoder and feature extractor (and their config entries) before
+    `load_ip_adapter` replaces them."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.values = {k: getattr(pipe, k) for k in ("image_encoder", "feature_extractor") if hasattr(pipe, k)}
+        self.config = {k: pipe.config[k] for k in self.values if k in pipe.config}
+
+    def restore(self, pipe: Any) -> None:
+        for k, v in self.values.items():
+            setattr(pipe, k, v)
+            if k in self.config:
+                pipe.register_to_config(**{k: self.config[k]})
+
+
+def _load_ip_adapters(applied: AppliedConditioning, pipe: Any, plan: _Plan) -> None:
+    """Load the planned IP-Adapters in one call, set their scales, and pass their embeddings and
+    region masks to the pipeline call."""
+    pipe.load_ip_adapter(
+        plan.state_dicts, subfolder=[""] * len(plan.roles), weight_name=[""] * len(plan.roles),
+        image_encoder_folder=None,
+    )
+    pipe.set_ip_adapter_scale(plan.scales)
+    applied.roles = list(plan.roles)
+    applied.scale_configs = list(plan.scales)
+    applied.call_kwargs["ip_adapter_image_embeds"] = plan.embeds
+    if any(m is not None for m in plan.masks):
+        applied.call_kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": plan.masks}
+
+
+def _unload_ip_adapters(pipe: Any, saved: _SavedComponents) -> None:
+    if getattr(pipe.unet, "encoder_hid_proj", None) is not None:
+        pipe.unload_ip_adapter()
+    saved.restore(pipe)
+
+
+def _load_card_loras(applied: AppliedConditioning, pipe: Any, chars: list[CharacterCondition],
+                     styles: list[StyleCondition], lora_before: _LoraSnapshot) -> None:
+    """Load the cards' LoRAs, then activate them together with the pipeline's own and FaceID's."""
     loras = [(f"{LORA_PREFIX}char{i}", c.lora) for i, c in enumerate(chars) if c.lora]
     loras += [(f"{LORA_PREFIX}style{i}", s.lora) for i, s in enumerate(styles) if s.lora]
     for name, ref in loras:
@@ -338,10 +413,18 @@ def _apply(applied, pipe, chars, styles, width, height, guidance, adapters: Adap
         pipe.set_adapters(names, adapter_weights=weights_)
         lora_before.restore_scalings()
 
-    if identity_kind == "instantid" and adapters.identitynet is not None:
-        _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg, adapters)
-    elif identity_kind == "instantid":
-        applied.warnings.append("InstantID's IdentityNet (ControlNetModel/) is missing: identity comes from the adapter only")
+
+def _restore_loras(pipe: Any, lora_before: _LoraSnapshot) -> None:
+    """Delete the LoRAs loaded since `lora_before` and give the pipeline's own back their weights."""
+    mine = [n for n in _all_adapter_names(pipe) if n not in lora_before.names]
+    if mine:
+        pipe.delete_adapters(mine)
+    if not lora_before.names:
+        if _all_adapter_names(pipe) or any(True for _ in _lora_modules(pipe)):
+            pipe.unload_lora_weights()
+    else:
+        pipe.set_adapters(lora_before.active, adapter_weights=[1.0] * len(lora_before.active))
+        lora_before.restore_scalings()
 
 
 def _all_adapter_names(pipe: Any) -> list[str]:
@@ -394,7 +477,7 @@ def _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg,
         return args, kwargs
 
     handle = cn.register_forward_pre_hook(swap_tokens, with_kwargs=True)
-    applied._undo.insert(0, handle.remove)
+    applied._undo.callback(handle.remove)
     applied.pipe = cn_pipe
     scale = max(identity_scales(c.cw, c.identity_strength)[1] for c in chars)
     image_arg = "control_image" if "control_image" in inspect.signature(cn_pipe.__call__).parameters else "image"
@@ -403,14 +486,11 @@ def _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg,
 
 
 def remove_conditioning(applied: AppliedConditioning) -> None:
-    """Undo `apply_conditioning`: hooks, IP-Adapters, LoRAs; the base pipeline is as before."""
-    errors = []
-    while applied._undo:
-        step = applied._undo.pop()
-        try:
-            step()
-        except Exception as exc:  # noqa: BLE001 - keep undoing the rest
-            errors.append(exc)
-    applied.roles, applied.lora_names = [], []
-    if errors:
-        raise EngineError(f"could not fully remove the conditioning: {errors[0]}")
+    """Undo `apply_conditioning`: hooks, IP-Adapters, LoRAs; the base pipeline is as before.
+    Every undo step runs even when one fails; then EngineError names the failure."""
+    try:
+        applied._undo.close()
+    except Exception as exc:  # noqa: BLE001 - one line for the job's message
+        raise EngineError(f"could not fully remove the conditioning: {exc}") from exc
+    finally:
+        applied.roles, applied.lora_names = [], []

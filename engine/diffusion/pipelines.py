@@ -23,6 +23,7 @@ from diffusers import (
 
 from engine.device import DeviceChoice, DeviceOptions, place_pipeline
 from engine.diffusion.single_file_config import config_folder_for
+from engine.errors import one_line
 from engine.jobs import ModelLoadError
 from engine.registry import Arch, ModelInfo, ModelKind
 
@@ -63,11 +64,6 @@ class LoadedModel:
         return self.pipes[task]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> LoadedModel:
     """Load `info` (diffusers folder or single-file checkpoint) offline; ModelLoadError on failure."""
     arch = info.arch if info.arch in _CLASSES else Arch.SD15
@@ -90,7 +86,7 @@ def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) ->
         raise
     except Exception as exc:  # diffusers/safetensors/torch raise many types for bad files
         raise ModelLoadError(
-            f"could not load model {info.name!r} from {info.path}: {_first_line(exc)} "
+            f"could not load model {info.name!r} from {info.path}: {one_line(exc)} "
             "(the file may be corrupt or incomplete; re-download it)"
         ) from exc
     place_pipeline(pipe, choice, options)

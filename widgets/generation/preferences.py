@@ -10,10 +10,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from app import edits
 from app.document import Document
 from app.generation.queue import EngineSettings
+from engine.device import DEVICES
 from engine.registry import GENERATORS, ModelRegistry
+from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
 
-DEVICES = ["auto", "cpu", "cuda", "mps"]
-SCHEDULERS = ["", "euler", "euler_a", "dpm++", "dpm++_karras", "ddim", "lcm", "lightning", "turbo"]
+SCHEDULERS = ["", *ENGINE_SCHEDULERS]  # "": the model family's preset
 PRESETS = ["", "quality", "fast"]
 
 
