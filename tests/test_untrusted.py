@@ -40,3 +40,149 @@ def test_lora_path_never_contains_project_strings(tmp_path, card_id, name):
     request = sheet.card_training_request(doc, card_id, "base-model")
     assert Path(request.output).resolve().parent == loras
     assert Path(request.resolved("sd15").checkpoint_dir).resolve().parent == loras
+
+
+# --- text that cannot be saved, absurd counts, the saver's own limits --------------------------------
+
+from app import limits, project_io  # noqa: E402
+from app.project import Page, Panel, ReadingOrder, Rect  # noqa: E402
+from app.project_io import ProjectFileError, ProjectSaveError, load_project, save_project  # noqa: E402
+from tests.helpers_project import rewrite_manifest  # noqa: E402
+
+
+def _saved(tmp_path: Path) -> tuple[Document, Path]:
+    doc = Document()
+    page = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
+    edits.add_variant(doc, doc.project.page(page).panels[0].id, solid_png((200, 30, 30)), seed=7)
+    edits.add_card(doc, "character", "Ann", [solid_png((10, 200, 10))])
+    path = save_project(doc.project, tmp_path / "book.comic", thumbnail=False)
+    return doc, path
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.__setitem__("title", "bad \ud800 title"),
+    lambda m: m["pages"][0]["panels"][0].__setitem__("prompt", "\udfff"),
+    lambda m: m.__setitem__("settings", {"\ud83d": 1}),
+    lambda m: m["pages"][0]["panels"][0]["variants"][0]["params"].__setitem__("note", ["x\udc80"]),
+])
+def test_lone_surrogate_is_refused_at_load_with_one_line(tmp_path, change):
+    _, good = _saved(tmp_path)
+    bad = rewrite_manifest(good, tmp_path / "bad.comic", change)
+    with pytest.raises(ProjectFileError) as info:
+        load_project(bad)
+    message = str(info.value)
+    assert "bad.comic" in message and "surrogate" in message and "\n" not in message
+
+
+def test_saver_refuses_unsavable_text_before_writing(tmp_path):
+    doc, path = _saved(tmp_path)
+    before = path.read_bytes()
+    doc.project.title = "x\ud800"
+    with pytest.raises(ProjectSaveError, match="surrogate"):
+        save_project(doc.project, path, thumbnail=False)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.comic"]
+
+
+def _grid_panels(n: int, page: Page) -> list[dict]:
+    side = int(n ** 0.5) + 1
+    w, h = page.width_mm / side, page.height_mm / side
+    return [{"id": f"p{i}", "points": Rect((i % side) * w, (i // side) * h, w * 0.9, h * 0.9).points()}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("what", ["panels", "pages", "variants", "cards", "references", "balloons"])
+def test_absurd_counts_are_refused_at_load_with_one_line(tmp_path, what):
+    _, good = _saved(tmp_path)
+
+    def change(m: dict) -> None:
+        page = m["pages"][0]
+        if what == "panels":
+            page["panels"] = _grid_panels(limits.MAX_PANELS_PER_PAGE + 1, Page("x", 210, 297))
+        elif what == "pages":
+            m["pages"] = [dict(page, id=f"page{i}", panels=[], balloons=[]) for i in range(limits.MAX_PAGES + 1)]
+        elif what == "variants":
+            panel = page["panels"][0]
+            panel["variants"] = [dict(panel["variants"][0], id=f"v{i}") for i in range(limits.MAX_VARIANTS_PER_PANEL + 1)]
+        elif what == "cards":
+            card = m["characters"][0]
+            m["characters"] = [dict(card, id=f"c{i}") for i in range(limits.MAX_CARDS + 1)]
+        elif what == "references":
+            card = m["characters"][0]
+            card["references"] = card["references"] * (limits.MAX_REFERENCES_PER_CARD + 1)
+        else:
+            page["balloons"] = [{"id": f"b{i}", "rect": [10, 10, 20, 10], "text": "hi"}
+                                for i in range(limits.MAX_BALLOONS_PER_PAGE + 1)]
+
+    bad = rewrite_manifest(good, tmp_path / "big.comic", change)
+    with pytest.raises(ProjectFileError, match="over a limit") as info:
+        load_project(bad)
+    assert "big.comic" in str(info.value) and len(str(info.value)) < 300
+
+
+def _old_reading_order(page: Page) -> list[str]:
+    """The order as it was defined before (quadratic), for comparison on small pages."""
+    panels = sorted(page.panels, key=lambda p: p.bbox.y)
+    rows: list[list[Panel]] = []
+    for p in panels:
+        if rows and p.bbox.y < max(q.bbox.y + q.bbox.h * 0.5 for q in rows[-1]):
+            rows[-1].append(p)
+        else:
+            rows.append([p])
+    out = []
+    for row in rows:
+        out += sorted(row, key=lambda p: p.bbox.x + p.bbox.w / 2, reverse=page.reading_order == ReadingOrder.RTL)
+    return [p.id for p in out]
+
+
+def test_reading_order_is_unchanged_and_fast():
+    import random
+    import time
+
+    rng = random.Random(5)
+    for trial in range(200):
+        page = Page("p", 210, 297, reading_order=rng.choice(list(ReadingOrder)))
+        for i in range(rng.randint(1, 12)):
+            x, y = rng.uniform(0, 180), rng.uniform(0, 260)
+            page.panels.append(Panel(f"p{i}", Rect(x, y, rng.uniform(1, 30), rng.uniform(1, 60)).points()))
+        assert [p.id for p in page.panels_in_reading_order()] == _old_reading_order(page)
+    page = Page("big", 210, 297)
+    page.panels = [Panel(d["id"], d["points"]) for d in _grid_panels(3000, page)]
+    start = time.perf_counter()
+    ordered = page.panels_in_reading_order()
+    assert time.perf_counter() - start < 1.0
+    assert len(ordered) == 3000
+
+
+def test_long_prompt_with_variants_saves_and_loads(tmp_path):
+    doc, path = _saved(tmp_path)
+    panel = doc.project.pages[0].panels[0].id
+    prompt = ("a quiet harbour at dawn, fishing boats, gulls, " * 2700)[:126_000]
+    for i in range(10):
+        edits.add_variant(doc, panel, solid_png((i, 2 * i, 3 * i)), seed=i, prompt=prompt)
+    save_project(doc.project, path, thumbnail=False)
+    loaded = load_project(path)
+    assert [v.prompt for v in loaded.pages[0].panels[0].variants][1:] == [prompt] * 10
+
+
+def test_saver_refuses_a_project_over_a_limit_and_keeps_the_old_file(tmp_path):
+    doc, path = _saved(tmp_path)
+    before = path.read_bytes()
+    page = doc.project.pages[0]
+    page.panels = [Panel(d["id"], d["points"]) for d in _grid_panels(limits.MAX_PANELS_PER_PAGE + 1, page)]
+    with pytest.raises(ProjectSaveError, match="over a limit"):
+        save_project(doc.project, path, thumbnail=False)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.comic"]
+
+
+def test_zip_bomb_is_still_refused(tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "bomb.comic"
+    with zipfile.ZipFile(bomb, "w") as zf:
+        zf.writestr("mimetype", project_io.MIMETYPE)
+        zf.writestr("images/" + "ab" * 16 + ".png", b"\0" * (limits.RATIO_MIN_BYTES + 1024),
+                    compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ProjectFileError, match="zip bomb"):
+        load_project(bomb)
