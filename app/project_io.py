@@ -80,9 +80,12 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
 
     The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
     over the old one, and the folder is fsynced. On any failure the old file is left as it was and
-    :class:`ProjectSaveError` is raised. Unreferenced images are not written.
+    :class:`ProjectSaveError` is raised. Unreferenced images are not written. A project opened
+    through a symlink is saved to the link's target (the link stays a link).
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     try:
         # The saver never writes what the loader would refuse: the same checks, before anything is written.
@@ -138,6 +141,19 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
             except OSError:
                 pass
     return path
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`ProjectSaveError` now when ``path`` could not be saved (its folder is read-only
+    or missing): commands check this before a long generation, not after."""
+    path = Path(os.path.realpath(path))
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ProjectSaveError(f"cannot save {path.name}: {(exc.strerror or str(exc)).lower()} (its folder {path.parent} "
+                               f"cannot be written); nothing was started") from None
 
 
 def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 from .common import ArgumentParser, CliError, command, document, float_above, int_in, load, panel as find_panel, card as find_card, save
+from .common import release_locks
 
 EXTENSION_MODULES: list[str] = ["app.cli.generation", "app.cli.faces", "app.cli.training", "app.cli.models"]
 
@@ -80,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = _describe(exc)
         print(f"error: {message}", file=sys.stderr)
         return code
+    finally:
+        release_locks()  # project locks taken by the command (app.file_lock)
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:
@@ -87,11 +90,12 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     from engine.jobs import EngineError
 
     from ..export import ExportError
+    from ..file_lock import ProjectLockedError
     from ..project_io import ProjectFileError, ProjectSaveError
 
     text = " ".join(str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).split())
     if isinstance(exc, (CliError, ProjectFileError, ExportError, EngineError, FaceAnalysisError, ValueError,
-                        KeyError)):
+                        KeyError, ProjectLockedError)):
         return 2, text or type(exc).__name__
     if isinstance(exc, ProjectSaveError):
         return 2, text
@@ -175,11 +179,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.panel:
         if args.format or args.bleed:
             raise CliError("--panel writes one panel's image: it takes no --format or --bleed")
-        written = [export.export_panel(project, args.panel, args.out)]
+        written = [export.export_panel(project, args.panel, args.out, project_path=args.path)]
     else:
         if not args.format:
             raise CliError("choose --format png, pdf or cbz (or --panel ID)")
-        written = export.export(project, args.format, args.out, args.dpi, args.bleed)
+        written = export.export(project, args.format, args.out, args.dpi, args.bleed, project_path=args.path)
     for path in written:
         print(path)
     return 0
