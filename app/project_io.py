@@ -279,6 +279,9 @@ def load_project(path: str | os.PathLike) -> Project:
         return ProjectFileError(f"cannot open {name}: {reason}")
 
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # opening a FIFO or device could block forever
+            raise fail("not a regular file (a pipe or a device)")
         f = open(path, "rb")
     except FileNotFoundError:
         raise fail("no such file") from None

@@ -60,13 +60,30 @@ def inside(folder: str | os.PathLike, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+# Project folders whose project may name files anywhere: the user said so (``--allow-outside-paths``
+# on the command line, a stored per-project yes in the window).
+_CONSENTED: set[str] = set()
+
+
+def allow_outside(project_dir: str | os.PathLike) -> None:
+    """Let projects in ``project_dir`` name files outside it and the models folder (the user consented)."""
+    _CONSENTED.add(os.path.realpath(project_dir))
+
+
+def outside_allowed(project_dir: str | os.PathLike | None) -> bool:
+    return project_dir is not None and os.path.realpath(project_dir) in _CONSENTED
+
+
 def resolve_named(name: str, project_dir: str | os.PathLike | None, models_dir: str | os.PathLike | None = None,
                   allow_outside: bool = False, models_subfolders: tuple[str, ...] = ()) -> Path:
     """The file a project names, as a path: relative names are taken from the project's folder
-    (then the models folder and ``models_subfolders`` of it). Unless ``allow_outside``, the result
-    must resolve inside the project's folder or the models folder, else :class:`OutsidePathError`.
+    (then the models folder and ``models_subfolders`` of it). Unless ``allow_outside`` (or the user
+    consented for this project folder), the result must resolve inside the project's folder or the
+    models folder, else :class:`OutsidePathError`. A document with no folder (never saved, so
+    written by the user in this session, not read from a file) is not confined.
     """
-    raw = Path(name).expanduser() if allow_outside else Path(name)
+    allow_outside = allow_outside or project_dir is None or outside_allowed(project_dir)
+    raw = Path(name).expanduser()
     roots = [Path(r) for r in (project_dir, models_dir) if r]
     candidates: list[Path] = []
     if raw.is_absolute():
@@ -106,3 +123,55 @@ def check_regular(path: str | os.PathLike, what: str = "file") -> Path:
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise OSError(f"{what} {path} is {kind}")
     return path
+
+
+def default_models_dir() -> Path:
+    from engine.registry import default_models_dir as models_dir
+
+    return models_dir()
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether a model setting is a path (rather than a name looked up in the models folder)."""
+    return (os.path.isabs(name) or "/" in name or "\\" in name or name.startswith(("~", "."))
+            or os.sep in name)
+
+
+def resolve_model_setting(name: str, project_dir: str | os.PathLike | None,
+                          models_dir: str | os.PathLike | None) -> str:
+    """The project's model setting, confined like any other path it names (a bare model name is
+    looked up in the models folder by the registry and passes unchanged)."""
+    if not name or not looks_like_path(name):
+        return name
+    return str(resolve_named(name, project_dir, models_dir or default_models_dir()))
+
+
+def outside_names(project, project_dir: str | os.PathLike | None,
+                  models_dir: str | os.PathLike | None = None) -> list[str]:
+    """The paths a project names that lie outside its folder and the models folder (for the
+    window's consent question): cards' LoRAs and models, the model setting, prompt image refs."""
+    from engine.jobs import EngineError
+    from engine.prompt_flags import parse_prompt
+
+    models_dir = models_dir or default_models_dir()
+    names: list[str] = []
+    for card in [*project.characters, *project.styles]:
+        names += [n for n in (card.lora, getattr(card, "model", None)) if n]
+    model = project.settings.get("model") if isinstance(project.settings, dict) else None
+    if isinstance(model, str) and looks_like_path(model):
+        names.append(model)
+    for page in project.pages:
+        for panel in page.panels:
+            if "--" in panel.prompt:
+                try:
+                    flags = parse_prompt(panel.prompt)
+                except (EngineError, ValueError):
+                    continue
+                names += [ref.ref for ref in [*flags.sref, *flags.character_refs]]
+    out = []
+    for name in dict.fromkeys(names):
+        try:
+            resolve_named(name, project_dir, models_dir, models_subfolders=("loras",))
+        except OutsidePathError:
+            out.append(name)
+    return out

@@ -186,3 +186,176 @@ def test_zip_bomb_is_still_refused(tmp_path):
                     compress_type=zipfile.ZIP_DEFLATED)
     with pytest.raises(ProjectFileError, match="zip bomb"):
         load_project(bomb)
+
+
+# --- paths a project names: only its folder and the models folder, unless the user consents -------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+from app import safe_paths  # noqa: E402
+from app.cli import main as cli  # noqa: E402
+from app.identity import conditions  # noqa: E402
+from app.project_io import save_project as _save  # noqa: E402
+from engine.prompt_flags import parse_prompt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def layout_dirs(tmp_path, monkeypatch):
+    """A project folder, a models folder and an outside folder with a real image and LoRA in it."""
+    project_dir, models, outside = tmp_path / "project", tmp_path / "models", tmp_path / "outside"
+    for d in (project_dir, models / "loras", outside):
+        d.mkdir(parents=True)
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(outside / "secret.png")
+    (outside / "secret.safetensors").write_bytes(b"\0" * 16)
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(project_dir / "mine.png")
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(models / "shared.png")
+    monkeypatch.setenv("PANELSMITH_MODELS", str(models))
+    monkeypatch.setattr(safe_paths, "_CONSENTED", set())
+    return project_dir, models, outside
+
+
+@pytest.mark.parametrize("name", ["../outside/secret.png", "../outside/missing.png", "{outside}/secret.png",
+                                  "{outside}/missing.png", "~/secret.png"])
+def test_prompt_image_refs_outside_are_refused_alike(layout_dirs, name):
+    project_dir, models, outside = layout_dirs
+    name = name.format(outside=outside)
+    flags = parse_prompt(f"a harbour --sref {name}")
+    with pytest.raises(ValueError) as info:
+        conditions.prompt_reference_conditions(flags, models, project_dir)
+    assert str(info.value) == (f"the project names a file outside its folder and the models folder: {name!r}; "
+                               f"allow it with --allow-outside-paths")
+
+
+def test_prompt_image_refs_inside_are_read_and_consent_opens_the_rest(layout_dirs):
+    project_dir, models, outside = layout_dirs
+    flags = parse_prompt(f"a harbour --sref mine.png {models}/shared.png")
+    found, _ = conditions.prompt_reference_conditions(flags, models, project_dir)
+    assert len(found) == 1 and len(found[0].reference_images) == 2
+    safe_paths.allow_outside(project_dir)
+    found, _ = conditions.prompt_reference_conditions(parse_prompt(f"x --sref {outside}/secret.png"), models,
+                                                      project_dir)
+    assert len(found[0].reference_images) == 1
+
+
+@pytest.mark.parametrize("lora", ["../outside/secret.safetensors", "{outside}/secret.safetensors",
+                                  "{outside}/nothing.safetensors"])
+def test_a_cards_lora_outside_is_refused(layout_dirs, lora):
+    project_dir, models, outside = layout_dirs
+    lora = lora.format(outside=outside)
+    with pytest.raises(safe_paths.OutsidePathError, match="allow it with --allow-outside-paths"):
+        conditions._lora(project_dir, lora, 0.8, models)
+    assert conditions._lora(project_dir, "loras/x.safetensors", 0.8, models).path == project_dir / "loras/x.safetensors"
+    (models / "loras" / "shared.safetensors").write_bytes(b"\0")
+    assert conditions._lora(project_dir, "shared.safetensors", 0.8, models).path == models / "loras/shared.safetensors"
+    safe_paths.allow_outside(project_dir)
+    expected = Path(lora) if os.path.isabs(lora) else project_dir / lora
+    assert conditions._lora(project_dir, lora, 0.8, models).path == expected
+
+
+def test_the_projects_model_setting_outside_is_refused(layout_dirs):
+    from app.generation.run import choose_model
+    from engine.registry import ModelRegistry
+
+    project_dir, models, outside = layout_dirs
+    doc = Document(Project(), project_dir / "book.comic")
+    doc.project.settings["model"] = str(outside / "secret.safetensors")
+    with pytest.raises(safe_paths.OutsidePathError):
+        choose_model(doc, ModelRegistry(models), None)
+    doc.project.settings["model"] = "tiny-sd"  # a name is looked up in the models folder
+    assert choose_model(doc, ModelRegistry(models), None) == "tiny-sd"
+
+
+class _FakeEngine:
+    def __init__(self, models) -> None:
+        from engine.registry import ModelRegistry
+
+        self.registry = ModelRegistry(models)
+
+    def run(self, request, *args, **kwargs):
+        raise ValueError(f"engine reached with {len(request.conditioning)} condition(s)")
+
+    def close(self) -> None:
+        pass
+
+
+def test_generate_refuses_outside_paths_without_the_flag(layout_dirs, capsys, monkeypatch):
+    from app.cli import generation
+
+    project_dir, models, outside = layout_dirs
+    doc = Document(Project(), project_dir / "book.comic")
+    page = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
+    panel = doc.project.page(page).panels[0].id
+    edits.set_panel_fields(doc, panel, prompt=f"a harbour --sref {outside}/secret.png")
+    path = _save(doc.project, project_dir / "book.comic", thumbnail=False)
+    monkeypatch.setattr(generation, "_engine", lambda args: _FakeEngine(models))
+    argv = ["generate", path, "--panel", panel, "--models", models, "--model", "m", "--quiet"]
+    assert cli.main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the project names a file outside its folder") and "secret.png" in err
+    assert cli.main([str(a) for a in [*argv, "--allow-outside-paths"]]) == 2
+    assert "engine reached with 1 condition(s)" in capsys.readouterr().err
+
+
+# --- special files: only regular files are opened ---------------------------------------------------------
+
+@pytest.fixture
+def fifo(tmp_path) -> Path:
+    path = tmp_path / "pipe.png"
+    os.mkfifo(path)
+    yield path
+    try:  # release a reader that a failing test left blocked
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _within(seconds: float, fn):
+    box: dict = {}
+
+    def call():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001
+            box["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "blocked on a special file"
+    return box
+
+
+@pytest.mark.parametrize("argv", [
+    ["info", "{fifo}"],
+    ["card", "add", "{project}", "--character", "Ann", "--ref", "{fifo}"],
+    ["faces", "{fifo}"],
+    ["vary", "{project}", "--panel", "{panel}", "--mask", "{fifo}", "--prompt", "x"],
+])
+def test_special_files_are_refused_not_opened(tmp_path, capsys, fifo, argv):
+    doc = Document()
+    page = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
+    panel = doc.project.page(page).panels[0].id
+    edits.add_variant(doc, panel, solid_png((1, 2, 3)))
+    project = _save(doc.project, tmp_path / "book.comic", thumbnail=False)
+    argv = [a.format(fifo=fifo, project=project, panel=panel) for a in argv]
+    box = _within(20, lambda: cli.main(argv))
+    assert box.get("value") == 2, box
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "regular file" in err
+
+
+def test_special_files_named_by_a_project_are_refused(tmp_path, fifo):
+    flags = parse_prompt(f"x --sref {fifo.name}")
+    box = _within(20, lambda: conditions.prompt_reference_conditions(flags, None, tmp_path))
+    assert isinstance(box.get("error"), ValueError) and "regular file" in str(box["error"])
+    lora = tmp_path / "loras" / "pipe.safetensors"
+    lora.parent.mkdir()
+    os.mkfifo(lora)
+    with pytest.raises(ValueError, match="regular file"):
+        conditions._lora(tmp_path, "loras/pipe.safetensors", 0.8)

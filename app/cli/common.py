@@ -88,6 +88,10 @@ def save(doc) -> None:
     doc.mark_saved()
 
 
+ALLOW_OUTSIDE_HELP = ("let the project name files (LoRAs, --sref/--cref images in prompts, its model) "
+                      "outside its folder and the models folder")
+
+
 def int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:

@@ -13,9 +13,11 @@ def _image(path: str):
     from PIL import Image, UnidentifiedImageError
 
     from ..images import MAX_IMAGE_PIXELS
+    from ..safe_paths import check_regular
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
+        check_regular(path, "image")  # a FIFO or device would block forever
         with Image.open(path) as img:
             return img.convert("RGB")
     except FileNotFoundError:

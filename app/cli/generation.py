@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from .common import CliError, document, float_above, int_in, panel as find_panel, save, command
+from .common import ALLOW_OUTSIDE_HELP
 
 SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
 
@@ -29,6 +30,7 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -117,7 +119,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _read_mask(path: str):
     from PIL import Image, UnidentifiedImageError
 
+    from ..safe_paths import check_regular
+
     try:
+        check_regular(path, "mask")  # a FIFO or device would block forever
         with Image.open(path) as img:
             return img.convert("L")
     except FileNotFoundError:
@@ -232,3 +237,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="NAME", help=f"refine scheduler: {SCHEDULER_HELP}")
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)

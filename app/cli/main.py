@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:
             raise CliError("no command given (see panelsmith --help)")
+        if getattr(args, "allow_outside_paths", False):  # consent: the project may name files anywhere
+            from ..safe_paths import allow_outside
+
+            allow_outside(Path(args.path).parent)
         return int(args.func(args) or 0)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -205,9 +209,11 @@ def _read_reference(path: str):
     from PIL import Image, UnidentifiedImageError
 
     from ..images import MAX_IMAGE_PIXELS
+    from ..safe_paths import check_regular
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
+        check_regular(path, "reference image")  # a FIFO or device would block forever
         with Image.open(path) as img:
             img.load()
             return img.convert("RGBA" if "A" in img.getbands() else "RGB")
