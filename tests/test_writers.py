@@ -182,3 +182,84 @@ def test_the_lock_is_released_when_a_command_fails(tmp_path, capsys, project):
     lock.acquire()
     assert lock.held
     lock.release()
+
+
+# --- the window: changed on disk, the lock, consent for outside paths -------------------------------------
+
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from app import safe_paths  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path_factory, monkeypatch):
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    monkeypatch.setattr(safe_paths, "_CONSENTED", set())
+    from tests.helpers_window import open_window
+
+    return open_window(qtbot, Document())
+
+
+def _answer(monkeypatch, button) -> list[str]:
+    asked: list[str] = []
+    monkeypatch.setattr("widgets.main_window.QMessageBox.question",
+                        lambda parent, title, text, *a: asked.append(text) or button)
+    return asked
+
+
+def _changed_elsewhere(path: Path) -> bytes:
+    other = load_project(path)
+    other.title = "changed elsewhere"
+    save_project(other, path, thumbnail=False)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    return path.read_bytes()
+
+
+def test_window_asks_before_overwriting_a_file_changed_on_disk(window, monkeypatch, project):
+    assert window.load(project, offer_recovery=False)
+    edits.set_project_attrs(window.doc, title="mine")
+    theirs = _changed_elsewhere(project)
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Cancel)
+    assert window.save() is False
+    assert len(asked) == 1 and "changed by another program" in asked[0]
+    assert project.read_bytes() == theirs
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    assert window.save() is True and len(asked) == 1
+    assert load_project(project).title == "mine"
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    assert window.save() is True and asked == []  # saved here last: no question
+
+
+def test_window_save_waits_for_another_writer_then_says_who(window, monkeypatch, project):
+    monkeypatch.setattr(file_lock, "WAIT_S", 0.2)
+    shown: list[str] = []
+    monkeypatch.setattr("widgets.main_window.QMessageBox.critical", lambda *a: shown.append(a[2]))
+    assert window.load(project, offer_recovery=False)
+    edits.set_project_attrs(window.doc, title="mine")
+    before = project.read_bytes()
+    with file_lock.ProjectLock(project):
+        assert window.save() is False
+    assert len(shown) == 1 and f"process {os.getpid()}" in shown[0]
+    assert project.read_bytes() == before
+    assert window.save() is True
+
+
+def test_window_asks_once_before_a_project_may_read_outside_files(window, monkeypatch, tmp_path, project):
+    doc = Document(load_project(project), project)
+    card = edits.add_card(doc, "style", "Ink", [])
+    edits.update_card(doc, card, lora=str(tmp_path / "elsewhere" / "style.safetensors"))
+    save_project(doc.project, project, thumbnail=False)
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
+    assert window.load(project, offer_recovery=False)
+    assert len(asked) == 1 and "style.safetensors" in asked[0]
+    assert not safe_paths.outside_allowed(project.parent)
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    assert window.load(project, offer_recovery=False)
+    assert len(asked) == 1 and safe_paths.outside_allowed(project.parent)
+    monkeypatch.setattr(safe_paths, "_CONSENTED", set())
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.No)
+    assert window.load(project, offer_recovery=False)  # remembered: not asked again
+    assert asked == [] and safe_paths.outside_allowed(project.parent)
