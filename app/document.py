@@ -8,6 +8,7 @@ and "modified" is simply ``not undo_stack.isClean()``.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ class Document(QObject):
         super().__init__(parent)
         self.project = project if project is not None else Project()
         self.path: Path | None = Path(path) if path else None
+        self.disk_stamp: tuple[int, int] | None = None  # the file as last read or written (see changed_on_disk)
+        self.record_disk_stamp()
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
@@ -51,13 +54,34 @@ class Document(QObject):
     def mark_saved(self, path: str | Path | None = None) -> None:
         if path is not None:
             self.path = Path(path)
+        self.record_disk_stamp()
         self.undo_stack.setClean()
+
+    # --- on-disk change detection ------------------------------------------------------------------
+
+    def _stamp(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def record_disk_stamp(self) -> None:
+        """Remember the file's modification time and size (after it was opened or saved)."""
+        self.disk_stamp = self._stamp()
+
+    def changed_on_disk(self) -> bool:
+        """Whether another program changed (or removed) the file since it was opened or saved here."""
+        return self.disk_stamp is not None and self._stamp() != self.disk_stamp
 
     def reset(self, project: Project, path: str | Path | None = None) -> None:
         """Replace the whole project (open/new): clears undo history."""
         self.undo_stack.clear()
         self.project = project
         self.path = Path(path) if path else None
+        self.record_disk_stamp()
         self.pagesChanged.emit()
         self.cardsChanged.emit()
         self.projectChanged.emit()

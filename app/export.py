@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Callable, Iterable
 from xml.sax.saxutils import escape
 
 from PySide6.QtCore import QMarginsF, QSizeF
@@ -23,6 +25,84 @@ class ExportError(Exception):
     """An export that cannot be done (one-line message)."""
 
 
+# --- atomic output ---------------------------------------------------------------------------------------
+
+# The function that wraps a temporary file's descriptor; tests swap it to simulate a full disk.
+_open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # noqa: E731
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "the disk is full"
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return "the file is too large for this disk (file size limit reached)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _temp_beside(target: Path) -> tuple[int, Path]:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    return fd, Path(name)
+
+
+def _fsync_path(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def _publish(pairs: list[tuple[Path, Path]]) -> None:
+    """Rename each finished temporary file over its target (after all were written and fsynced)."""
+    for tmp, target in pairs:
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    if os.name == "posix" and pairs:
+        fd = os.open(pairs[0][1].parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_bytes(target: Path, data: bytes) -> Path:
+    """``data`` into a temporary file beside ``target``, flushed and fsynced; returns the temporary path."""
+    fd, tmp = _temp_beside(target)
+    try:
+        with _open_for_write(fd) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _failed(out: Path, exc: BaseException) -> ExportError:
+    return ExportError(f"could not export {out}: {_reason(exc)}; nothing was written")
+
+
+def check_out(out: str | os.PathLike, project_path: str | os.PathLike | None) -> None:
+    """Refuse an output that is the project file itself (under any spelling, link or hard link)."""
+    if project_path is None:
+        return
+    out, project = Path(out), Path(project_path)
+    same = os.path.realpath(out) == os.path.realpath(project)
+    if not same and out.exists() and project.exists():
+        try:
+            same = os.path.samefile(out, project)
+        except OSError:
+            same = False
+    if same:
+        raise ExportError(f"--out {out} is the project file itself: choose another name")
+
+
 def page_file_name(index: int, count: int) -> str:
     """``page-001.png``… (zero-padded so that names sort in page order)."""
     return f"page-{index + 1:0{max(3, len(str(count)))}d}.png"
@@ -36,65 +116,94 @@ def _pages(project: Project, pages: Iterable[int] | None) -> list[Page]:
 
 
 def export_png(project: Project, out_dir: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
-               pages: Iterable[int] | None = None) -> list[Path]:
-    """Write ``page-001.png``… into ``out_dir`` (created); returns the files written."""
+               pages: Iterable[int] | None = None, project_path: str | os.PathLike | None = None) -> list[Path]:
+    """Write ``page-001.png``… into ``out_dir`` (created); returns the files written.
+
+    Every page goes to a temporary file first; they replace the targets only when all were written,
+    so a failure (a full disk) leaves nothing behind."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     dpi = float(dpi or project.dpi)
     images = project_images(project)
-    written = []
     selected = _pages(project, pages)
-    for i, page in enumerate(selected):
-        target = out / page_file_name(i, len(selected))
-        target.write_bytes(qimage_to_png(render_page(project, page, dpi, bleed, images), dpi))
-        written.append(target)
-    return written
+    targets = [out / page_file_name(i, len(selected)) for i in range(len(selected))]
+    for target in targets:
+        check_out(target, project_path)
+    done: list[tuple[Path, Path]] = []
+    try:
+        for page, target in zip(selected, targets):
+            done.append((_write_bytes(target, qimage_to_png(render_page(project, page, dpi, bleed, images), dpi)),
+                         target))
+        _publish(done)
+    except OSError as exc:
+        raise _failed(out, exc) from None
+    finally:
+        for tmp, _ in done:
+            tmp.unlink(missing_ok=True)
+    return targets
 
 
-def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False) -> Path:
+def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
+               project_path: str | os.PathLike | None = None) -> Path:
     """A comic book archive: page PNGs in reading order (names sort) plus a ComicInfo.xml."""
     out = Path(out_file)
+    check_out(out, project_path)
     dpi = float(dpi or project.dpi)
     images = project_images(project)
     selected = _pages(project, None)
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp: Path | None = None
     try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for i, page in enumerate(selected):
-                png = qimage_to_png(render_page(project, page, dpi, bleed, images), dpi)
-                zf.writestr(zipfile.ZipInfo(page_file_name(i, len(selected))), png)  # stored: PNG already
-            info = (f'<?xml version="1.0" encoding="utf-8"?>\n<ComicInfo>\n'
-                    f'  <Title>{escape(project.title or out.stem)}</Title>\n'
-                    f'  <PageCount>{len(selected)}</PageCount>\n'
-                    f'  <Manga>{"YesAndRightToLeft" if selected[0].reading_order.value == "rtl" else "No"}</Manga>\n'
-                    f'</ComicInfo>\n')
-            zf.writestr("ComicInfo.xml", info, compress_type=zipfile.ZIP_DEFLATED)
-        os.replace(tmp, out)
+        fd, tmp = _temp_beside(out)
+        with _open_for_write(fd) as f:
+            with zipfile.ZipFile(f, "w") as zf:
+                for i, page in enumerate(selected):
+                    png = qimage_to_png(render_page(project, page, dpi, bleed, images), dpi)
+                    zf.writestr(zipfile.ZipInfo(page_file_name(i, len(selected))), png)  # stored: PNG already
+                info = (f'<?xml version="1.0" encoding="utf-8"?>\n<ComicInfo>\n'
+                        f'  <Title>{escape(project.title or out.stem)}</Title>\n'
+                        f'  <PageCount>{len(selected)}</PageCount>\n'
+                        f'  <Manga>{"YesAndRightToLeft" if selected[0].reading_order.value == "rtl" else "No"}</Manga>\n'
+                        f'</ComicInfo>\n')
+                zf.writestr("ComicInfo.xml", info, compress_type=zipfile.ZIP_DEFLATED)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish([(tmp, out)])
+        tmp = None
+    except OSError as exc:
+        raise _failed(out, exc) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     return out
 
 
-def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False) -> Path:
+def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
+               project_path: str | os.PathLike | None = None) -> Path:
     """One PDF page per comic page at its physical size (trim, or trim plus bleed).
 
     Pages are drawn as vectors (frames, balloons, text) with the panel images embedded;
-    ``dpi`` is the writer's resolution.
+    ``dpi`` is the writer's resolution. The PDF is written to a temporary file, checked to be
+    complete, fsynced and renamed: a failure leaves nothing behind.
     """
     ensure_gui()
     out = Path(out_file)
+    check_out(out, project_path)
     dpi = int(round(dpi or project.dpi))
     selected = _pages(project, None)
     images = project_images(project)
-    tmp = out.with_name(f".{out.name}.tmp")
-    writer = QPdfWriter(str(tmp))
-    writer.setResolution(dpi)
-    writer.setCreator("Panelsmith")
-    writer.setTitle(project.title or out.stem)
+    try:
+        fd, tmp = _temp_beside(out)
+        os.close(fd)
+    except OSError as exc:
+        raise _failed(out, exc) from None
     painter = QPainter()
     try:
+        writer = QPdfWriter(str(tmp))
+        writer.setResolution(dpi)
+        writer.setCreator("Panelsmith")
+        writer.setTitle(project.title or out.stem)
         for i, page in enumerate(selected):
             box = page.bleed_rect if bleed else page.trim
             layout = QPageLayout(QPageSize(QSizeF(box.w, box.h), QPageSize.Unit.Millimeter, "",
@@ -103,7 +212,7 @@ def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None 
             if i == 0:
                 writer.setPageLayout(layout)
                 if not painter.begin(writer):
-                    raise ExportError(f"cannot write {out}")
+                    raise ExportError(f"could not export {out}: the PDF cannot be written; nothing was written")
             else:
                 writer.setPageLayout(layout)
                 writer.newPage()
@@ -112,8 +221,14 @@ def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None 
             painter.scale(scale, scale)
             painter.translate(-box.x, -box.y)
             paint_page(painter, project, page, images, bleed=bleed)
-        painter.end()
-        os.replace(tmp, out)
+        ended = painter.end()
+        del writer  # closes the file
+        if not ended or not _pdf_complete(tmp):
+            raise OSError(errno.EIO, "the PDF was not written completely (is the disk full?)")
+        _fsync_path(tmp)
+        _publish([(tmp, out)])
+    except OSError as exc:
+        raise _failed(out, exc) from None
     finally:
         if painter.isActive():
             painter.end()
@@ -121,7 +236,18 @@ def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None 
     return out
 
 
-def export_panel(project: Project, panel_id: str, out: str | os.PathLike) -> Path:
+def _pdf_complete(path: Path) -> bool:
+    """Whether the file ends with a PDF trailer (a truncated write does not)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 64))
+            return b"%%EOF" in f.read()
+    except OSError:
+        return False
+
+
+def export_panel(project: Project, panel_id: str, out: str | os.PathLike,
+                 project_path: str | os.PathLike | None = None) -> Path:
     """Write a panel's current image at full resolution (the stored PNG, unchanged)."""
     try:
         _, panel = project.find_panel(panel_id)
@@ -131,21 +257,30 @@ def export_panel(project: Project, panel_id: str, out: str | os.PathLike) -> Pat
     if key is None:
         raise ExportError(f"panel {panel_id} has no image")
     path = Path(out)
-    path.write_bytes(project.images[key])
+    check_out(path, project_path)
+    try:
+        tmp = _write_bytes(path, project.images[key])
+        try:
+            _publish([(tmp, path)])
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _failed(path, exc) from None
     return path
 
 
 def export(project: Project, fmt: str, out: str | os.PathLike, dpi: float | None = None,
-           bleed: bool = False) -> list[Path]:
-    """Export in ``fmt`` (png, pdf or cbz); returns the files written."""
+           bleed: bool = False, project_path: str | os.PathLike | None = None) -> list[Path]:
+    """Export in ``fmt`` (png, pdf or cbz); returns the files written. ``project_path``: the
+    project's file, which the output may not be."""
     if fmt in ("png", "cbz"):  # raster pages: refuse a dpi too large for the page before writing anything
         check_page_sizes(project, _pages(project, None), float(dpi or project.dpi), bleed)
     if fmt == "png":
-        return export_png(project, out, dpi, bleed)
+        return export_png(project, out, dpi, bleed, project_path=project_path)
     if fmt == "pdf":
-        return [export_pdf(project, out, dpi, bleed)]
+        return [export_pdf(project, out, dpi, bleed, project_path=project_path)]
     if fmt == "cbz":
-        return [export_cbz(project, out, dpi, bleed)]
+        return [export_cbz(project, out, dpi, bleed, project_path=project_path)]
     raise ExportError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
 
 

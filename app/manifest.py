@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 import types
 import typing
 from typing import Any, Callable
 
-from . import layout
+from . import layout, limits
 from .project import SCHEMA_VERSION, Page, Project, Rect
 
 MAX_DEPTH = 32
@@ -117,7 +118,7 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
     if tp is str:
         if not isinstance(value, str):
             raise ManifestError(f"{where}: expected a string, got {_short(value)}")
-        return value
+        return _text(value, where)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
@@ -155,11 +156,23 @@ def _plain_json(value: Any, where: str, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise ManifestError(f"{where}: nested too deeply")
     if isinstance(value, dict):
-        return {k: _plain_json(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+        return {_text(k, where): _plain_json(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain_json(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise ManifestError(f"{where}: non-finite number")
+    if isinstance(value, str):
+        return _text(value, where)
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str, where: str) -> str:
+    """``value`` if it can be written back as UTF-8 (no lone surrogate such as ``\\ud800``)."""
+    if _SURROGATE.search(value):
+        raise ManifestError(f"{where}: the text holds an invalid character (a lone UTF-16 surrogate)")
     return value
 
 
@@ -170,8 +183,41 @@ def _short(value: Any) -> str:
 
 # --- checks beyond types ---------------------------------------------------------------------------------
 
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 0
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def check_raw_counts(data: dict) -> None:
+    """Refuse absurd counts (pages, panels, balloons, variants, cards, references) before decoding."""
+    pages = data.get("pages") if isinstance(data.get("pages"), list) else []
+    problem = limits.count_problem(
+        ((_count(_field(page, "panels")), _count(_field(page, "balloons")),
+          (_count(_field(panel, "variants")) for panel in (_field(page, "panels") or [])
+           if isinstance(_field(page, "panels"), list)))
+         for page in pages),
+        [_count(_field(card, "references")) for group in ("characters", "styles")
+         for card in (data.get(group) if isinstance(data.get(group), list) else [])])
+    if problem:
+        raise ManifestError(f"the project is over a limit: {problem}")
+
+
+def check_counts(project: Project) -> None:
+    """The same limits as :func:`check_raw_counts`, for a project about to be saved."""
+    problem = limits.count_problem(
+        ((len(page.panels), len(page.balloons), (len(panel.variants) for panel in page.panels))
+         for page in project.pages),
+        [len(card.references) for card in [*project.characters, *project.styles]])
+    if problem:
+        raise ManifestError(f"the project is over a limit: {problem}")
+
+
 def check_project(project: Project, image_keys: set[str]) -> None:
-    """Semantic checks: page sizes, geometry, unique ids, card bindings, image references."""
+    """Semantic checks: counts, page sizes, geometry, unique ids, card bindings, image references."""
+    check_counts(project)
     if not 36 <= project.dpi <= 2400:
         raise ManifestError(f"dpi {project.dpi} is out of range (36–2400)")
     ids: set[str] = set()
@@ -332,6 +378,7 @@ def manifest_to_project(data: Any, images: dict[str, bytes]) -> Project:
     if not isinstance(data, dict):
         raise ManifestError("the manifest is not a JSON object")
     data = migrate(data)
+    check_raw_counts(data)
     listed = data.get("images", {})
     if not isinstance(listed, (dict, list)):
         raise ManifestError("images: expected an object")

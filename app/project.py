@@ -209,12 +209,15 @@ class Page:
         """Panels sorted by rows (top to bottom), then left-to-right or right-to-left."""
         panels = sorted(self.panels, key=lambda p: p.bbox.y)
         rows: list[list[Panel]] = []
+        row_end = 0.0  # the largest ``y + h / 2`` of the last row (kept as it grows: n log n overall)
         for p in panels:
             b = p.bbox
-            if rows and b.y < max(q.bbox.y + q.bbox.h * 0.5 for q in rows[-1]):
+            if rows and b.y < row_end:
                 rows[-1].append(p)
+                row_end = max(row_end, b.y + b.h * 0.5)
             else:
                 rows.append([p])
+                row_end = b.y + b.h * 0.5
         rtl = self.reading_order == ReadingOrder.RTL
         ordered: list[Panel] = []
         for row in rows:

@@ -31,7 +31,8 @@ from typing import IO, Any, Callable
 from engine.errors import one_line
 
 from .images import MAX_IMAGE_PIXELS
-from .manifest import ManifestError, manifest_to_project, project_to_manifest
+from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
+from .manifest import ManifestError, check_project, manifest_to_project, project_to_manifest
 from .project import Project
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,6 @@ MANIFEST = "manifest.json"
 THUMBNAIL = "thumbnail.png"
 THUMBNAIL_PX = 256
 
-MAX_ENTRIES = 100_000
-MAX_MANIFEST_BYTES = 64 * 1024 * 1024
-MAX_ENTRY_BYTES = 1024 * 1024 * 1024  # one image
-MAX_TOTAL_BYTES = 32 * 1024 * 1024 * 1024
-MAX_RATIO = 200  # uncompressed / compressed, for entries over RATIO_MIN_BYTES
-RATIO_MIN_BYTES = 1024 * 1024
 
 _IMAGE_NAME = re.compile(r"^images/([0-9a-f]{8,64})\.png$")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -83,17 +78,30 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
 
     The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
     over the old one, and the folder is fsynced. On any failure the old file is left as it was and
-    :class:`ProjectSaveError` is raised. Unreferenced images are not written.
+    :class:`ProjectSaveError` is raised. Unreferenced images are not written. A project opened
+    through a symlink is saved to the link's target (the link stays a link).
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        manifest = json.dumps(project_to_manifest(project), ensure_ascii=False, separators=(",", ":"),
-                              allow_nan=False).encode("utf-8")
+        # The saver never writes what the loader would refuse: the same checks, before anything is written.
         keys = sorted(project.referenced_images())
         missing = [k for k in keys if k not in project.images]
         if missing:
             raise ValueError(f"image {missing[0]} is missing from the project")
+        check_project(project, set(project.images))
+        manifest = json.dumps(project_to_manifest(project), ensure_ascii=False, separators=(",", ":"),
+                              allow_nan=False).encode("utf-8")
+        if len(manifest) > MAX_MANIFEST_BYTES:
+            raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
+                             f"the limit is {MAX_MANIFEST_BYTES})")
+        if len(keys) + 3 > MAX_ENTRIES:
+            raise ValueError(f"the project holds too many images ({len(keys)})")
+    except UnicodeEncodeError:
+        raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
+                               f"(a lone UTF-16 surrogate); nothing was written") from None
     except (ValueError, TypeError) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
     # The thumbnail (decoding the first page's images) is drawn on a helper thread while the
@@ -131,6 +139,19 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
             except OSError:
                 pass
     return path
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`ProjectSaveError` now when ``path`` could not be saved (its folder is read-only
+    or missing): commands check this before a long generation, not after."""
+    path = Path(os.path.realpath(path))
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ProjectSaveError(f"cannot save {path.name}: {(exc.strerror or str(exc)).lower()} (its folder {path.parent} "
+                               f"cannot be written); nothing was started") from None
 
 
 def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images) -> None:
@@ -256,6 +277,9 @@ def load_project(path: str | os.PathLike) -> Project:
         return ProjectFileError(f"cannot open {name}: {reason}")
 
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # opening a FIFO or device could block forever
+            raise fail("not a regular file (a pipe or a device)")
         f = open(path, "rb")
     except FileNotFoundError:
         raise fail("no such file") from None
@@ -325,7 +349,8 @@ def _check_entries(infos: list[zipfile.ZipInfo], path: Path) -> dict[str, zipfil
         limit = MAX_MANIFEST_BYTES if entry == MANIFEST else MAX_ENTRY_BYTES
         if info.file_size > limit:
             raise _Refused(f"entry {entry!r} is oversized ({info.file_size} bytes declared)")
-        if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(1, info.compress_size):
+        if (entry != MANIFEST and info.file_size > RATIO_MIN_BYTES
+                and info.file_size > MAX_RATIO * max(1, info.compress_size)):
             raise _Refused(f"entry {entry!r} looks like a zip bomb (compression ratio "
                            f"{info.file_size // max(1, info.compress_size)}:1)")
         if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -180,12 +179,15 @@ def training_set(doc: Document, card_id: str) -> tuple[list, list[tuple[str, ...
 # --- from card to training request and back (plain data; the engine job trains) ------------------
 
 def default_lora_path(doc: Document, card_id: str) -> Path:
-    """``<project folder>/loras/<card name>-<card id>.safetensors``: the LoRA lives beside the project."""
+    """``<project folder>/loras/<slug of card name>-<hash of card id>.safetensors``: the LoRA lives
+    beside the project; nothing from the project becomes part of the path unchecked."""
+    from .safe_paths import inside, safe_file_name
+
     if doc.path is None:
         raise ValueError("save the project first: a card's LoRA is stored beside the project file")
     card = doc.project.card(card_id)
-    slug = re.sub(r"[^a-z0-9]+", "-", card.name.lower()).strip("-") or "card"
-    return doc.path.parent / "loras" / f"{slug}-{card.id}.safetensors"
+    folder = doc.path.parent / "loras"
+    return inside(folder, folder / safe_file_name(card.name, card.id, ".safetensors", "card"))
 
 
 def card_training_request(doc: Document, card_id: str, base_model: str, output: Optional[str] = None,

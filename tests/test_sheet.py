@@ -1,6 +1,8 @@
 """Character sheet pages and "add tiles to card" (plain document logic, no torch)."""
 from __future__ import annotations
 
+import hashlib
+
 from PIL import Image
 
 from app import edits, sheet
@@ -132,10 +134,11 @@ def test_card_training_request_and_attach_lora(tmp_path):
     assert len(req.images) == 2 and (req.steps, req.rank) == (50, 4)
     assert req.captions[0] == "psmira, a young woman with short red hair and a green coat"
     assert req.captions[1] == req.captions[0] + ", " + ", ".join(view.tags)
-    assert req.output == str(tmp_path / "loras" / f"mira-{card_id}.safetensors")
+    lora_name = f"mira-{hashlib.sha256(card_id.encode()).hexdigest()[:12]}.safetensors"
+    assert req.output == str(tmp_path / "loras" / lora_name)
     assert "usual count" in req.validate()[0]
     sheet.attach_lora(doc, card_id, req.output, weight=0.7)
     card = doc.project.card(card_id)
-    assert (card.lora, card.lora_weight) == (f"loras/mira-{card_id}.safetensors", 0.7)
+    assert (card.lora, card.lora_weight) == (f"loras/{lora_name}", 0.7)
     doc.undo_stack.undo()
     assert doc.project.card(card_id).lora is None

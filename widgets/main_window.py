@@ -315,9 +315,33 @@ class MainWindow(QMainWindow):
             add_recent_file(path, self.settings)
             self.update_recent_menu()
             self.settings.setValue("lastDir", str(Path(path).resolve().parent))
+        if keep_path:
+            self._consent_outside_paths(Path(path))
         if offer_recovery:
             self.autosave.offer_recovery(self)
         return True
+
+    def _consent_outside_paths(self, path: Path) -> None:
+        """Ask once per project (remembered in the settings) before it may name files outside its
+        folder and the models folder (a LoRA, a --sref image, a model): see app.safe_paths."""
+        import hashlib
+
+        from app.safe_paths import allow_outside, outside_names
+
+        names = outside_names(self.doc.project, path.parent)
+        if not names:
+            return
+        key = "outsidePaths/" + hashlib.sha256(str(path.resolve()).encode("utf-8", "replace")).hexdigest()[:32]
+        if self.settings.value(key) != "yes":
+            answer = QMessageBox.question(
+                self, "Files outside the project",
+                f"{path.name} names files outside its folder and the models folder, such as "
+                f"{names[0][:200]!r}. Let this project read them? (Choose No unless you trust its author.)",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self.settings.setValue(key, "yes")
+        allow_outside(path.parent)
 
     def save(self) -> bool:
         if self.doc.path is None:
@@ -335,8 +359,18 @@ class MainWindow(QMainWindow):
 
     def _save_to(self, path: Path) -> bool:
         self.view.finish_text_edit()
+        if path == self.doc.path and self.doc.changed_on_disk():
+            answer = QMessageBox.question(
+                self, "Changed on disk", f"{path.name} was changed by another program since it was opened "
+                f"or saved here. Replace it with this version?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
         try:
-            save_project(self.doc.project, path)
+            from app.file_lock import ProjectLock
+
+            with ProjectLock(path):  # one writer at a time (a command line run may hold it)
+                save_project(self.doc.project, path)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
             QMessageBox.critical(self, "Cannot save", f"{path.name}: {one_line(exc)}")
             return False
@@ -359,7 +393,7 @@ class MainWindow(QMainWindow):
         fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export_project(self.doc.project, fmt, path)
+            out = export_project(self.doc.project, fmt, path, project_path=self.doc.path)
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Export failed", one_line(exc))

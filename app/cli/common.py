@@ -39,10 +39,29 @@ def load(path: str):
     return load_project(path)
 
 
-def document(path: str):
-    from ..document import Document
+#: Project locks taken by this command (released by ``main`` when the command ends).
+HELD_LOCKS: list = []
 
+
+def document(path: str):
+    """The project at ``path`` for a command that changes it: the project is locked against other
+    writers for the rest of the command, and a folder that cannot be written is refused now."""
+    from ..document import Document
+    from ..file_lock import ProjectLock
+    from ..project_io import check_writable
+
+    import os
+
+    if not os.path.isfile(path):
+        load(path)  # the loader's one line (no such file, a folder…)
+    check_writable(path)
+    HELD_LOCKS.append(ProjectLock(path).acquire())
     return Document(load(path), path)
+
+
+def release_locks() -> None:
+    while HELD_LOCKS:
+        HELD_LOCKS.pop().release()
 
 
 def panel(doc, panel_id: str, path: str):
@@ -71,6 +90,10 @@ def save(doc) -> None:
 
     save_project(doc.project, doc.path)
     doc.mark_saved()
+
+
+ALLOW_OUTSIDE_HELP = ("let the project name files (LoRAs, --sref/--cref images in prompts, its model) "
+                      "outside its folder and the models folder")
 
 
 def int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:

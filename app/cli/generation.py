@@ -14,7 +14,7 @@ import sys
 from engine.device import DEVICES
 from engine.sampling import SCHEDULERS, scheduler_key
 
-from .common import MODELS_HELP, CliError, document, float_above, int_in, panel as find_panel, save, command
+from .common import ALLOW_OUTSIDE_HELP, MODELS_HELP, CliError, document, float_above, int_in, panel as find_panel, save, command
 
 SCHEDULER_HELP = ", ".join(SCHEDULERS)
 
@@ -31,6 +31,7 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -242,3 +243,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"refine scheduler: {SCHEDULER_HELP}")
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)

@@ -22,6 +22,7 @@ from engine.errors import one_line
 
 from . import faces, generation, models, training
 from .common import ArgumentParser, CliError, card as find_card, command, document, int_in, load, panel as find_panel, save
+from .common import release_locks
 
 
 def build_parser() -> ArgumentParser:
@@ -54,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:
             raise CliError("no command given (see panelsmith --help)")
+        if getattr(args, "allow_outside_paths", False):  # consent: the project may name files anywhere
+            from ..safe_paths import allow_outside
+
+            allow_outside(Path(args.path).parent)
         return int(args.func(args) or 0)
     except SystemExit as exc:  # --help and --version exit 0 through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -70,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = _describe(exc)
         print(f"error: {message}", file=sys.stderr)
         return code
+    finally:
+        release_locks()  # project locks taken by the command (app.file_lock)
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:
@@ -77,11 +84,12 @@ def _describe(exc: BaseException) -> tuple[int, str]:
     from engine.jobs import EngineError
 
     from ..export import ExportError
+    from ..file_lock import ProjectLockedError
     from ..project_io import ProjectFileError, ProjectSaveError
 
     text = one_line(exc)
     if isinstance(exc, (CliError, ProjectFileError, ProjectSaveError, ExportError, EngineError, FaceAnalysisError,
-                        ValueError, KeyError)):
+                        ValueError, KeyError, ProjectLockedError)):
         return 2, text
     if isinstance(exc, OSError):
         reason = (exc.strerror or str(exc)).lower()
@@ -164,11 +172,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.panel:
         if args.format or args.bleed:
             raise CliError("--panel writes one panel's image: it takes no --format or --bleed")
-        written = [export.export_panel(project, args.panel, args.out)]
+        written = [export.export_panel(project, args.panel, args.out, project_path=args.path)]
     else:
         if not args.format:
             raise CliError("choose --format png, pdf or cbz (or --panel ID)")
-        written = export.export(project, args.format, args.out, args.dpi, args.bleed)
+        written = export.export(project, args.format, args.out, args.dpi, args.bleed, project_path=args.path)
     for path in written:
         print(path)
     return 0

@@ -9,6 +9,7 @@ import sys
 from engine.device import DEVICES
 
 from .common import card as find_card, document, int_in, save, command
+from .common import ALLOW_OUTSIDE_HELP
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
@@ -91,3 +92,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="NAME|PATH", help="base model (default: the project's, or the only one)")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)

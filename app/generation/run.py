@@ -20,6 +20,7 @@ from engine.registry import GENERATORS, ModelRegistry
 
 from ..document import Document
 from ..identity import conditions, consistency, faces as face_cache
+from ..safe_paths import resolve_model_setting
 from . import request as generation
 
 
@@ -33,8 +34,9 @@ def choose_model(doc: Document, registry: ModelRegistry, requested: str | None) 
     """The model to use: asked for, else the project's, else the only one installed."""
     if requested:
         return requested
-    if doc.project.settings.get("model"):
-        return doc.project.settings["model"]
+    if doc.project.settings.get("model"):  # named by the project: confined (app.safe_paths)
+        return resolve_model_setting(str(doc.project.settings["model"]), doc.path.parent if doc.path else None,
+                                     registry.models_dir)
     models = registry.models(GENERATORS)
     if len(models) == 1:
         return str(models[0].path)
@@ -82,7 +84,8 @@ def prepare_request(doc: Document, panel_id: str, kind: JobKind, models_dir: str
     if not chars:  # identity from a LoRA alone: apply the cards' LoRAs directly
         for binding in panel.characters:
             card = project.card(binding.card)
-            lora = conditions._lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0))
+            lora = conditions._lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0),
+                                    models_dir)
             if lora is not None:
                 request.conditioning.append(LoraConditioning(str(lora.path), lora.weight))
     words = conditions.trigger_words(project, panel)

@@ -16,15 +16,18 @@ from .. import edits
 from ..document import Document
 from ..images import decode_png, open_image
 from ..project import CharacterCard, Panel, Project, Reference, StyleCard
+from ..safe_paths import check_regular, default_models_dir, resolve_named
 from .faces import INSIGHTFACE, card_embeddings
 
 
-def _lora(project_dir: Path | None, path: str | None, weight: float) -> LoraRef | None:
+def _lora(project_dir: Path | None, path: str | None, weight: float,
+          models_dir: str | Path | None = None) -> LoraRef | None:
+    """A card's LoRA, confined to the project's folder and the models folder (app.safe_paths)."""
     if not path:
         return None
-    p = Path(path)
-    if not p.is_absolute() and project_dir is not None:
-        p = project_dir / p
+    p = resolve_named(path, project_dir, models_dir or default_models_dir(), models_subfolders=("loras",))
+    if p.exists() and not (p.is_file() or p.is_dir()):  # a FIFO or device would block the loader forever
+        raise ValueError(f"LoRA {path} is not a regular file")
     return LoraRef(p, weight)
 
 
@@ -88,7 +91,7 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
         card = project.card(binding.card)
         if not isinstance(card, CharacterCard):
             continue
-        lora = _lora(project_dir, card.lora, card.lora_weight)
+        lora = _lora(project_dir, card.lora, card.lora_weight, models_dir)
         if pack is None:
             notes.append(f"{card.name}: no face model pack, so identity comes only from the card's "
                          f"LoRA and trigger word. {face_api.missing_pack_message(models_dir or '<models>')}")
@@ -136,14 +139,13 @@ def with_prompt_weights(panel: Panel, cw: int | None, sw: int | None) -> Panel:
     return panel
 
 
-def _read_reference_files(refs: list, base_dir: Path | None) -> list[tuple[Image.Image, float]]:
+def _read_reference_files(refs: list, base_dir: Path | None,
+                          models_dir: str | Path | None = None) -> list[tuple[Image.Image, float]]:
     out = []
     for ref in refs:
         if "://" in ref.ref:
             raise ValueError(f"{ref.ref}: Panelsmith works offline; save the image and give its path")
-        path = Path(ref.ref).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
+        path = resolve_named(ref.ref, base_dir, models_dir)  # the project's folder or the models folder
         out.append((open_image(path, what="reference image"), ref.weight))
     return out
 
@@ -157,12 +159,12 @@ def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: 
     conditions: list[CharacterCondition | StyleCondition] = []
     notes: list[str] = []
     if flags.sref:
-        refs = _read_reference_files(flags.sref, base_dir)
+        refs = _read_reference_files(flags.sref, base_dir, models_dir)
         sw = 100 if flags.sw is None else flags.sw
         if sw:
             conditions.append(StyleCondition("prompt-sref", [img for img, _ in refs], sw=sw))
     if flags.character_refs:
-        refs = _read_reference_files(flags.character_refs, base_dir)
+        refs = _read_reference_files(flags.character_refs, base_dir, models_dir)
         if not (models_dir and face_api.find_pack(models_dir)):
             notes.append("--cref needs a face model pack: " + face_api.missing_pack_message(models_dir or "<models>"))
             return conditions, notes
