@@ -134,7 +134,7 @@ def test_card_training_request_and_attach_lora(tmp_path):
     assert req.captions[1] == req.captions[0] + ", " + ", ".join(view.tags)
     assert req.output == str(tmp_path / "loras" / f"mira-{card_id}.safetensors")
     assert "usual count" in req.validate()[0]
-    sheet.attach_lora(doc, card_id, req.output, weight=0.7)
+    edits.attach_lora(doc, card_id, req.output, weight=0.7)
     card = doc.project.card(card_id)
     assert (card.lora, card.lora_weight) == (f"loras/mira-{card_id}.safetensors", 0.7)
     doc.undo_stack.undo()
