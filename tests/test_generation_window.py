@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from app import edits, layout
-from app.identity import faces as face_cache
+from app.identity import consistency, faces as face_cache
 from app.document import Document
 from app.images import decode_png
 from app.generation.queue import ANALYSING, SCORING, JobState
@@ -373,7 +373,7 @@ def test_cancel_while_scoring_adds_nothing_and_a_failed_score_keeps_the_result(w
     assert win.doc.project.find_panel(pid)[1].variants == [] and win.doc.undo_stack.count() == steps
     queue.jobChanged.disconnect(cancel_when_scoring)
     # a scoring task that fails in the helper (a local function cannot be pickled) loses nothing
-    monkeypatch.setattr(identity, "score_images", lambda *args: [])
+    monkeypatch.setattr(consistency, "score_images", lambda *args: [])
     with qtbot.waitSignal(queue.message, check_params_cb=lambda text: "consistency score failed" in text,
                           timeout=60000):
         ids = queue.submit_panels([pid], overrides={"seed": 3})
