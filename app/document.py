@@ -61,8 +61,7 @@ class Document(QObject):
                         ref.faces[backend] = copy.deepcopy(results[ref.image])
                         changed = True
         if changed:
-            if self.undo_stack.isClean():
-                self.undo_stack.resetClean()  # modified until saved, whatever undo does meanwhile
+            self.undo_stack.resetClean()  # modified until saved, whatever undo does meanwhile
             self.cardsChanged.emit()
         return changed
 
