@@ -51,6 +51,23 @@ class Document(QObject):
     def push(self, command: QUndoCommand) -> None:
         self.undo_stack.push(command)
 
+    def cache_face_analysis(self, found: dict[str, dict[str, dict]]) -> bool:
+        """Store face analysis (backend → image key → FaceCache dict) in every card reference that
+        shows one of those images and lacks it. Derived data, so no undo step: the document is
+        marked modified (the analysis is saved with it) and ``cardsChanged`` is emitted.
+        Returns whether anything was stored."""
+        changed = False
+        for card in [*self.project.characters, *self.project.styles]:
+            for ref in card.references:
+                for backend, results in found.items():
+                    if backend not in ref.faces and ref.image in results:
+                        ref.faces[backend] = copy.deepcopy(results[ref.image])
+                        changed = True
+        if changed:
+            self.undo_stack.resetClean()  # modified until saved, whatever undo does meanwhile
+            self.cardsChanged.emit()
+        return changed
+
     def mark_saved(self, path: str | Path | None = None) -> None:
         if path is not None:
             self.path = Path(path)

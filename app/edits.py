@@ -10,9 +10,12 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable
 
 from PIL import Image
+
+from engine.training import default_trigger
 
 from . import layout
 from .document import Document, SnapshotCommand
@@ -546,3 +549,21 @@ def set_project_attrs(doc: Document, **attrs) -> None:
         raise ValueError("dpi must be between 36 and 2400")
     current.update(attrs)
     doc.push(SnapshotCommand(doc, ("attrs",), current, "Project Settings"))
+
+
+def attach_lora(doc: Document, card_id: str, lora_path: str, weight: float | None = None) -> None:
+    """Reference a trained LoRA from the card (relative to the project folder where possible), and
+    store the trigger word the captions used (one undo step)."""
+    card = doc.project.card(card_id)
+    path = Path(lora_path)
+    if doc.path is not None:
+        try:
+            path = path.resolve().relative_to(doc.path.parent.resolve())
+        except ValueError:
+            pass
+    fields: dict[str, Any] = {"lora": path.as_posix()}
+    if weight is not None:
+        fields["lora_weight"] = float(weight)
+    if isinstance(card, CharacterCard) and not card.trigger.strip():
+        fields["trigger"] = default_trigger(card.name)
+    update_card(doc, card_id, **fields)

@@ -204,21 +204,3 @@ def card_training_request(doc: Document, card_id: str, base_model: str, output: 
     return TrainingRequest(base_model=base_model, images=images,
                            captions=captions_for(card.description, trigger, len(images), tags),
                            output=str(output or default_lora_path(doc, card_id)), **overrides)
-
-
-def attach_lora(doc: Document, card_id: str, lora_path: str, weight: Optional[float] = None) -> None:
-    """Reference a trained LoRA from the card (relative to the project folder where possible), and
-    store the trigger word the captions used (one undo step)."""
-    card = doc.project.card(card_id)
-    path = Path(lora_path)
-    if doc.path is not None:
-        try:
-            path = path.resolve().relative_to(doc.path.parent.resolve())
-        except ValueError:
-            pass
-    fields: dict[str, Any] = {"lora": path.as_posix()}
-    if weight is not None:
-        fields["lora_weight"] = float(weight)
-    if isinstance(card, CharacterCard) and not card.trigger.strip():
-        fields["trigger"] = default_trigger(card.name)
-    edits.update_card(doc, card_id, **fields)

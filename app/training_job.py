@@ -1,4 +1,6 @@
-"""LoRA training of a character card in a background QThread, with Qt signals (QtCore only).
+"""LoRA training of a character card, one run at a time, with Qt signals (QtCore only).
+
+The training itself runs in a :class:`app.workers.TrainingThread`.
 
     trainer = CardTrainer(doc, models_dir="~/models")
     trainer.stepped.connect(lambda step, total, loss: ...)   # GUI thread
@@ -6,7 +8,7 @@
     trainer.cancel()        # stops between steps, keeps a resumable checkpoint (when checkpoints are on)
     trainer.stop()          # cancel and join the thread (before the window closes)
 
-The finished LoRA is attached to the card with :func:`app.sheet.attach_lora` (one undo step);
+The finished LoRA is attached to the card with :func:`app.edits.attach_lora` (one undo step);
 a cancelled or failed run changes nothing in the document.
 """
 
@@ -16,46 +18,16 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.jobs import EngineError, JobCancelled
+from engine.jobs import EngineError
 from engine.registry import ModelRegistry
-from engine.training import TrainingRequest, TrainingResult, train_lora
+from engine.training import TrainingRequest, TrainingResult
 
-from . import sheet
-from .generation import run as jobs_runner
-from .workers import live_threads
+from . import edits, sheet
 from .document import Document
-
-
-class _TrainThread(QThread):
-    """Runs one ``train_lora`` call; its signals reach GUI-thread receivers queued."""
-
-    stepped = Signal(int, int, float)
-    succeeded = Signal(object)  # TrainingResult
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, request: TrainingRequest, registry: ModelRegistry, cancel: threading.Event) -> None:
-        super().__init__()
-        self.setObjectName("panelsmith-training")
-        self.request, self.registry, self.cancel_event = request, registry, cancel
-
-    def run(self) -> None:  # worker thread
-        try:
-            result = train_lora(self.request, on_step=lambda s, t, loss: self.stepped.emit(s, t, float(loss)),
-                                cancel=self.cancel_event, registry=self.registry)
-        except JobCancelled:
-            self.cancelled.emit()
-        except EngineError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a library error: one line, never a crash
-            self.failed.emit(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        else:
-            if self.cancel_event.is_set():
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(result)
+from .generation.request import choose_model
+from .workers import TrainingThread, live_threads
 
 
 class CardTrainer(QObject):
@@ -76,7 +48,7 @@ class CardTrainer(QObject):
         self.card_id = ""
         self.losses: list[float] = []
         self.total = 0
-        self._thread: Optional[_TrainThread] = None
+        self._thread: Optional[TrainingThread] = None
         self._cancel = threading.Event()
 
     @property
@@ -87,7 +59,7 @@ class CardTrainer(QObject):
                     **overrides: Any) -> TrainingRequest:
         """The training request for a card (base model: asked for, the project's, or the only one)."""
         registry = ModelRegistry(self.models_dir)
-        base = jobs_runner.choose_model(self.doc, registry, model)
+        base = choose_model(self.doc.project, registry, model, self.doc.path.parent if self.doc.path else None)
         if resume:
             overrides["resume_from"] = "latest"
         return sheet.card_training_request(self.doc, card_id, base, **{k: v for k, v in overrides.items()
@@ -116,7 +88,7 @@ class CardTrainer(QObject):
             return False
         self.card_id, self.losses, self.total = card_id, [], request.steps or 0
         self._cancel = threading.Event()
-        thread = _TrainThread(request, ModelRegistry(self.models_dir), self._cancel)
+        thread = TrainingThread(request, ModelRegistry(self.models_dir), self._cancel)
         thread.stepped.connect(self._on_step)
         thread.succeeded.connect(self._on_success)
         thread.failed.connect(self._on_failed)
@@ -160,7 +132,7 @@ class CardTrainer(QObject):
     def _on_success(self, result: TrainingResult) -> None:
         self._end()
         try:
-            sheet.attach_lora(self.doc, self.card_id, str(result.lora_path))
+            edits.attach_lora(self.doc, self.card_id, str(result.lora_path))
         except (KeyError, ValueError) as exc:  # the card was removed meanwhile
             self.failed.emit(f"the LoRA was saved to {result.lora_path} but not attached: {exc}")
             return

@@ -1,4 +1,6 @@
-"""`EngineWorker`: runs engine jobs one at a time in a background QThread, with Qt signals.
+"""Qt workers (QtCore only): the engine and LoRA training in background threads, with Qt signals.
+
+:class:`EngineWorker` runs engine jobs one at a time:
 
     worker = EngineWorker(Engine(models_dir))
     worker.result.connect(on_result)          # JobResult
@@ -12,7 +14,9 @@
 
 Jobs run in the worker thread; the signals are re-emitted from the thread that created the
 worker (the GUI thread), so every receiver, a lambda included, runs there.
-This module imports no torch: the engine loads its backend in the worker thread.
+:class:`TrainingThread` runs one :func:`engine.training.train_lora` call (see
+:class:`app.training_job.CardTrainer`). This module imports no torch: the engine loads its
+backend in the worker thread.
 """
 from __future__ import annotations
 
@@ -25,7 +29,10 @@ from typing import Optional
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.api import Engine
+from engine.errors import one_line
 from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobFailure, JobProgress
+from engine.registry import ModelRegistry
+from engine.training import TrainingRequest, train_lora
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +134,7 @@ class EngineWorker(QObject):
         thread.start()
 
     def submit(self, request: GenerationRequest) -> str:
-        """Queue a job; returns its id. Raises EngineError at once if the request is invalid."""
-        request.validate()
+        """Queue a job; returns its id. The engine validates it: an invalid request fails as a job."""
         with self._lock:
             self._cancel_events[request.job_id] = threading.Event()
         self._queue.put(request)
@@ -196,3 +202,33 @@ class EngineWorker(QObject):
     def _on_cancelled(self, job_id: str) -> None:
         self._done(job_id)
         self.cancelled.emit(job_id)
+
+
+class TrainingThread(QThread):
+    """Runs one ``train_lora`` call; its signals reach GUI-thread receivers queued."""
+
+    stepped = Signal(int, int, float)
+    succeeded = Signal(object)  # TrainingResult
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, request: TrainingRequest, registry: ModelRegistry, cancel: threading.Event) -> None:
+        super().__init__()
+        self.setObjectName("panelsmith-training")
+        self.request, self.registry, self.cancel_event = request, registry, cancel
+
+    def run(self) -> None:  # worker thread
+        try:
+            result = train_lora(self.request, on_step=lambda s, t, loss: self.stepped.emit(s, t, float(loss)),
+                                cancel=self.cancel_event, registry=self.registry)
+        except JobCancelled:
+            self.cancelled.emit()
+        except EngineError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a library error: one line, never a crash
+            self.failed.emit(one_line(f"{type(exc).__name__}: {exc}"))
+        else:
+            if self.cancel_event.is_set():
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)

@@ -1,11 +1,11 @@
 """The synchronous engine: `Engine.run(request, progress_cb, cancel_event) -> JobResult`.
 
-Used directly by the command line, and by `engine.worker.EngineWorker` in its thread.
-The diffusion backend (torch, diffusers) is imported on first use only.
+Plain Python (callbacks and a cancel event, no Qt): used directly by the command line, and by
+`app.workers.EngineWorker` in its thread. `run` validates each request: it is the one check
+an invalid request meets. The diffusion backend (torch, diffusers) is imported on first use only.
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 import threading
 import time
@@ -288,11 +288,4 @@ class Engine:
                              scheduler=sampling.scheduler)
 
 
-def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:
-    """A copy of `request` with a fresh job id and `changes` applied (for repeat xN)."""
-    from engine.jobs import new_job_id
-
-    return dataclasses.replace(request, job_id=new_job_id(), **changes)
-
-
-__all__ = ["Engine", "ProgressCallback", "with_defaults"]
+__all__ = ["Engine", "ProgressCallback"]

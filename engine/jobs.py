@@ -93,7 +93,6 @@ class GenerationRequest:
     """
 
     kind: JobKind = JobKind.GENERATE
-    panel_id: str = ""
     prompt: str = ""
     negative_prompt: str = ""
     seed: Optional[int] = None

@@ -58,11 +58,12 @@ def test_train_writes_lora_beside_project_and_card_uses_it(project, tiny_models_
     c = loaded.card(card)
     assert c.lora and (path.parent / c.lora).is_file() and c.trigger
     # a bound card's LoRA and trigger word go into the generation request
-    from app.generation.run import prepare_request
+    from app.generation.request import Overrides
+    from app.generation.run import prepare
     from engine.jobs import JobKind, LoraConditioning
     doc = Document(loaded, path)
     pid = loaded.pages[0].panels[0].id
     edits.bind_card(doc, pid, card, 50)
-    prepared = prepare_request(doc, pid, JobKind.GENERATE, tiny_models_dir, overrides={"model": "tiny-sd"})
+    prepared = prepare(doc, pid, Overrides.of(JobKind.GENERATE, {"model": "tiny-sd"}, models_dir=tiny_models_dir))
     assert c.trigger in prepared.request.prompt
     assert any(isinstance(x, LoraConditioning) and x.model.endswith(".safetensors") for x in prepared.request.conditioning)

@@ -72,3 +72,19 @@ def test_stop_joins_the_thread(tiny_models_dir, qtbot):
     worker.submit(GenerationRequest(model="tiny-sd", seed=1, steps=500, scheduler="euler"))
     assert worker.stop(timeout_ms=30000)
     assert not thread.isRunning()
+
+
+def test_the_engine_validates_once_and_an_invalid_request_fails_as_a_job(worker, qtbot, monkeypatch):
+    calls = []
+    validate = GenerationRequest.validate
+
+    def counted(request):
+        calls.append(request.job_id)
+        return validate(request)
+
+    monkeypatch.setattr(GenerationRequest, "validate", counted)
+    with qtbot.waitSignal(worker.failed, timeout=30000) as blocker:
+        job_id = worker.submit(GenerationRequest(model="tiny-sd", variants=0, **FAST))  # accepted: no check here
+    failure = blocker.args[0]
+    assert failure.job_id == job_id and "variants must be between 1 and 64" in failure.message
+    assert calls == [job_id]  # checked once, at the engine's door

@@ -357,6 +357,33 @@ def test_character_panel_analyses_and_scores_off_the_gui_thread(win, qtbot, monk
     assert score["card"] == card_id and isinstance(score["score"], float)
 
 
+def test_generate_with_unanalysed_references_is_one_undo_step(win, qtbot):
+    pid, card_id = bind_character(win)
+    stack = win.doc.undo_stack
+    steps = stack.count()
+    [job] = wait_jobs(qtbot, win, win.generation.queue.submit_panels([pid], overrides={"seed": 3}))
+    assert job.state is JobState.DONE, job.message
+    assert stack.count() == steps + 1  # the result only: the face analysis is derived data
+    assert face_cache.BUILTIN in win.doc.project.card(card_id).references[0].faces and win.doc.modified
+    stack.undo()
+    assert win.doc.project.find_panel(pid)[1].variants == []
+    assert face_cache.BUILTIN in win.doc.project.card(card_id).references[0].faces  # the analysis stays
+
+
+def test_an_invalid_request_fails_in_the_engine_as_its_job(win, qtbot, monkeypatch):
+    from engine.jobs import GenerationRequest
+
+    calls = []
+    validate = GenerationRequest.validate
+    monkeypatch.setattr(GenerationRequest, "validate", lambda request: (calls.append(request.job_id), validate(request))[1])
+    queue = win.generation.queue
+    [job_id] = queue.submit_panels([panels(win)[0].id], overrides={"variants": 0})
+    assert queue.jobs[job_id].state is JobState.QUEUED  # built and queued: the engine checks it
+    [job] = wait_jobs(qtbot, win, [job_id])
+    assert job.state is JobState.FAILED and "variants must be between 1 and 64" in job.message
+    assert calls == [job_id] and win.doc.undo_stack.count() == 0
+
+
 def test_cancel_while_scoring_adds_nothing_and_a_failed_score_keeps_the_result(win, qtbot, monkeypatch):
     pid, card_id = bind_character(win)
     queue = win.generation.queue

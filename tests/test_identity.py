@@ -30,9 +30,11 @@ def _panel(doc):
     return doc.project.pages[0].panels[0]
 
 
-def test_reference_faces_cached_once_and_undoable(doc):
+def test_reference_faces_cached_once_without_an_undo_step(doc):
+    count = doc.undo_stack.count()
     notes = face_cache.cache_card_faces(doc, doc.card_id)
     assert notes == []
+    assert doc.undo_stack.count() == count  # derived data: never an undo step of its own
     ref = doc.project.card(doc.card_id).references[0]
     cache = ref.faces[face_cache.BUILTIN]
     assert cache["count"] == 1 and len(cache["faces"][0]["embedding"]) == 128
@@ -65,3 +67,15 @@ def test_reference_without_face_is_reported(doc):
 def test_panel_without_characters_has_no_scores(doc):
     edits.add_variant(doc, _panel(doc).id, Image.new("RGB", (64, 64), "white"))
     assert consistency.panel_identity_scores(doc.project, _panel(doc)) == []
+
+
+def test_cached_analysis_marks_a_saved_document_modified(doc):
+    seen = []
+    doc.mark_saved()
+    doc.modifiedChanged.connect(seen.append)
+    doc.cardsChanged.connect(lambda: seen.append("cards"))
+    key = doc.project.card(doc.card_id).references[0].image
+    assert doc.cache_face_analysis({face_cache.BUILTIN: {key: {"count": 0, "faces": []}}})
+    assert doc.modified and seen == [True, "cards"]
+    assert not doc.cache_face_analysis({face_cache.BUILTIN: {key: {"count": 1, "faces": []}}})  # kept as it was
+    assert doc.project.card(doc.card_id).references[0].faces[face_cache.BUILTIN]["count"] == 0

@@ -8,7 +8,8 @@ from PIL import Image
 
 from app import edits, layout
 from app.document import Document
-from app.generation.run import prepare_request, run_panel_job
+from app.generation.request import Overrides
+from app.generation.run import prepare, run_panel_job
 from app.project import Project
 from engine.api import Engine
 from engine.conditioning import CharacterCondition
@@ -50,22 +51,22 @@ def test_bound_card_conditions_generation_with_faceid(identity_models):
     engine = Engine(identity_models, DeviceOptions(device="cpu"))
     try:
         plain_doc, plain_pid, _ = _doc(None)
-        plain = prepare_request(plain_doc, plain_pid, JobKind.GENERATE, identity_models, overrides=FAST)
+        plain = prepare(plain_doc, plain_pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=identity_models))
         assert not plain.request.conditioning
-        plain_result, _ = run_panel_job(plain_doc, engine, plain)
+        plain_result, _ = run_panel_job(plain_doc, plain_pid, engine, plain)
 
         doc, pid, card = _doc(0)
-        prepared = prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
+        prepared = prepare(doc, pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=identity_models))
         [cond] = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
         assert cond.card_id == card and cond.cw == 0 and cond.face_embedding.shape == (512,)
-        result, ids = run_panel_job(doc, engine, prepared)
+        result, ids = run_panel_job(doc, pid, engine, prepared)
         assert not np.array_equal(np.asarray(result.images[0]), np.asarray(plain_result.images[0]))
         # the card's face analysis was cached in the document (both recognizers)
         ref = doc.project.card(card).references[0]
         assert {"builtin", "insightface"} <= set(ref.faces)
         # the pipeline is back to its base state: the plain job again gives the same pixels
-        again, _ = run_panel_job(plain_doc, engine, prepare_request(plain_doc, plain_pid, JobKind.GENERATE, identity_models,
-                                                                    overrides=FAST))
+        again, _ = run_panel_job(plain_doc, plain_pid, engine,
+                                 prepare(plain_doc, plain_pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=identity_models)))
         assert np.array_equal(np.asarray(again.images[0]), np.asarray(plain_result.images[0]))
         assert engine.loads == 1
     finally:
@@ -74,7 +75,7 @@ def test_bound_card_conditions_generation_with_faceid(identity_models):
 
 def test_card_without_face_pack_gets_a_clear_note(tiny_models_dir):
     doc, pid, card = _doc(50)
-    prepared = prepare_request(doc, pid, JobKind.GENERATE, tiny_models_dir, overrides=FAST)
+    prepared = prepare(doc, pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=tiny_models_dir))
     assert not any(isinstance(c, CharacterCondition) for c in prepared.request.conditioning)
     assert any("no face model pack" in n and "insightface" in n for n in prepared.notes)
 
@@ -89,7 +90,7 @@ def test_prompt_flags_override_weights_and_add_references(identity_models, tmp_p
     Image.new("RGB", (32, 32), "red").save(tmp_path / "look.png")
     edits.set_panel_fields(doc, pid, prompt=f"a portrait --cw 0 --sw 300 --sref {tmp_path / 'look.png'}::2 "
                                             f"--oref {tmp_path / 'hero.png'}")
-    prepared = prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
+    prepared = prepare(doc, pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=identity_models))
     chars = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
     styles = [c for c in prepared.request.conditioning if isinstance(c, StyleCondition)]
     assert sorted(c.card_id for c in chars) == sorted([card, "prompt-cref"]) and all(c.cw == 0 for c in chars)
@@ -99,4 +100,4 @@ def test_prompt_flags_override_weights_and_add_references(identity_models, tmp_p
     assert doc.project.pages[0].panels[0].characters[0].weight == 80
     edits.set_panel_fields(doc, pid, prompt="a portrait --sref https://example.org/x.png")
     with pytest.raises(ValueError, match="works offline"):
-        prepare_request(doc, pid, JobKind.GENERATE, identity_models, overrides=FAST)
+        prepare(doc, pid, Overrides.of(JobKind.GENERATE, FAST, models_dir=identity_models))

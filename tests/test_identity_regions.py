@@ -10,7 +10,8 @@ from PIL import Image
 from app import edits, layout
 from app.identity import conditions
 from app.document import Document
-from app.generation.run import prepare_request
+from app.generation.request import Overrides
+from app.generation.run import prepare
 from app.project import Project
 from app.project_io import load_project, save_project
 from engine.conditioning import CharacterCondition
@@ -95,11 +96,11 @@ def test_regions_reach_character_conditions_without_overlap(pack_dir):
     assert m[0][0].all() and m[1][-1].all() and not m[0][-1].any()
 
 
-def test_prepare_request_carries_regions_and_identity_strength(pack_dir):
+def test_prepare_carries_regions_and_identity_strength(pack_dir):
     doc, pid, a, b = _doc()
     edits.set_binding_region(doc, pid, b, conditions.REGION_PRESETS["Right half"])
-    prepared = prepare_request(doc, pid, JobKind.GENERATE, pack_dir,
-                               overrides={"model": "any", "identity_strength": 1.25, "seed": 5})
+    prepared = prepare(doc, pid, Overrides.of(JobKind.GENERATE, {"model": "any", "identity_strength": 1.25, "seed": 5},
+                                              models_dir=pack_dir))
     conds = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
     assert [c.card_id for c in conds] == [a, b]
     assert all(c.identity_strength == 1.25 for c in conds)
@@ -107,5 +108,5 @@ def test_prepare_request_carries_regions_and_identity_strength(pack_dir):
     right = np.asarray(conds[1].region) > 127
     w = right.shape[1]
     assert right[:, w // 2 + 2:].all() and not right[:, : w // 2 - 2].any()
-    plain = prepare_request(doc, pid, JobKind.GENERATE, pack_dir, overrides={"model": "any"})
+    plain = prepare(doc, pid, Overrides.of(JobKind.GENERATE, {"model": "any"}, models_dir=pack_dir))
     assert all(c.identity_strength == 1.0 for c in plain.request.conditioning if isinstance(c, CharacterCondition))

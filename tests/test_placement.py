@@ -4,7 +4,8 @@ import pytest
 
 from app.project import Placement, Rect
 from app.placement import image_frame, placement_after_growth, uncovered_sides
-from app.generation.request import content_offset, pan_spec
+from app.generation.request import pan_spec
+from app.generation.result import content_offset
 
 
 FRAME = Rect(10, 20, 80, 60)

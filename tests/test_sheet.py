@@ -137,7 +137,7 @@ def test_card_training_request_and_attach_lora(tmp_path):
     lora_name = f"mira-{hashlib.sha256(card_id.encode()).hexdigest()[:12]}.safetensors"
     assert req.output == str(tmp_path / "loras" / lora_name)
     assert "usual count" in req.validate()[0]
-    sheet.attach_lora(doc, card_id, req.output, weight=0.7)
+    edits.attach_lora(doc, card_id, req.output, weight=0.7)
     card = doc.project.card(card_id)
     assert (card.lora, card.lora_weight) == (f"loras/{lora_name}", 0.7)
     doc.undo_stack.undo()

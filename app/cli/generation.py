@@ -84,18 +84,21 @@ def _engine(args: argparse.Namespace):
 
 
 def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kwargs) -> int:
-    from ..generation.run import prepare_request, run_panel_job
+    from ..generation.request import Overrides
+    from ..generation.run import prepare, run_panel_job
 
     engine = _engine(args)
     try:
         for panel_id in panel_ids:
-            prepared = prepare_request(doc, panel_id, kind, args.models, registry=engine.registry,
-                                       overrides=_overrides(args), **request_kwargs)
+            overrides = Overrides.of(kind, _overrides(args), models_dir=args.models, registry=engine.registry,
+                                     **request_kwargs)
+            prepared = prepare(doc, panel_id, overrides)
             for note in prepared.notes:
                 print(f"note: {note}", file=sys.stderr)
             bar = _Progress(panel_id, args.quiet)
             try:
-                result, ids = run_panel_job(doc, engine, prepared, select=not args.stage_only, progress=bar)
+                result, ids = run_panel_job(doc, panel_id, engine, prepared, select=not args.stage_only,
+                                            progress=bar)
             finally:
                 bar.close()
             save(doc)
@@ -167,8 +170,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     from engine.device import DeviceOptions
     from engine.jobs import JobKind
 
-    from ..generation.request import apply_result
-    from ..generation.run import prepare_request
+    from ..generation.request import Overrides
+    from ..generation.result import apply_result
+    from ..generation.run import prepare
 
     doc = document(args.path)
     [panel_id] = _panel_ids(doc, args)
@@ -179,8 +183,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         overrides = {"model": args.model or "", "dpi": args.dpi, "device": args.device, "refine_strength": args.refine,
                      "refine_model": args.refine_model, "steps": args.steps, "scheduler": args.scheduler,
                      "seed": args.seed}
-        request = prepare_request(doc, panel_id, JobKind.UPSCALE, args.models, registry=engine.registry,
-                                  overrides=overrides).request
+        request = prepare(doc, panel_id, Overrides.of(JobKind.UPSCALE, overrides, models_dir=args.models,
+                                                      registry=engine.registry)).request
         _check_upscale_size(request.width, request.height, args.dpi or doc.project.dpi, panel_id)
         bar = _Progress(f"{panel_id} refine", args.quiet or args.refine is None)
         try:
@@ -189,7 +193,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             bar.close()
     finally:
         engine.close()
-    ids = apply_result(doc, result)
+    ids = apply_result(doc, panel_id, result)
     save(doc)
     source = request.init_image.size
     extra = f", {result.metadata['tiles']} tiles" if "tiles" in result.metadata else ""

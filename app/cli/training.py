@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from engine.device import DEVICES
 
@@ -30,12 +31,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.training import train_lora
 
     from .. import sheet
-    from ..generation.run import choose_model
+    from .. import edits
+    from ..generation.request import choose_model
 
     doc = document(args.path)
     card = find_card(doc, args.card, args.path, character=True)
     registry = ModelRegistry(args.models)
-    base = choose_model(doc, registry, args.model)
+    base = choose_model(doc.project, registry, args.model, Path(args.path).parent)
     overrides = {k: v for k, v in {"steps": args.steps, "rank": args.rank, "learning_rate": args.lr,
                                    "resolution": args.resolution, "device": args.device,
                                    "checkpoint_every": args.checkpoint_every,
@@ -61,7 +63,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    sheet.attach_lora(doc, card.id, str(result.lora_path))
+    edits.attach_lora(doc, card.id, str(result.lora_path))
     save(doc)
     losses = result.loss_history
     print(json.dumps({"card": card.id, "lora": str(result.lora_path), "steps": result.steps,

@@ -1,10 +1,11 @@
-"""The window's generation controller: a queue of panel jobs run by an :class:`EngineWorker`.
+"""The window's job queue: panel jobs run one at a time by an :class:`app.workers.EngineWorker`.
 
-QtCore only (no widgets). It turns panels into complete requests with
-:func:`app.jobs_runner.prepare_request` (as the command line does), keeps one :class:`Job` per
-request with its state, progress and last preview, and applies each finished result with
-:func:`app.generation.apply_result` (one undo step per job). A cancelled or failed job changes
-nothing in the document; failures and the request notes are reported as one-line ``message``\\ s.
+QtCore only (no widgets). It builds each request with
+:func:`app.generation.request.build_request` (as the command line does), keeps one :class:`Job`
+per request with its state, progress and last preview, and applies each finished result with
+:func:`app.generation.result.apply_result` (one undo step per job). A cancelled or failed job
+changes nothing in the document; failures (an invalid request fails in the engine) and the
+request notes are reported as one-line ``message``\\ s.
 
     queue = JobQueue(doc, EngineSettings(models_dir, "auto"))
     queue.submit_panels([panel_id])                       # GENERATE, staged per project settings
@@ -12,11 +13,12 @@ nothing in the document; failures and the request notes are reported as one-line
     queue.submit_panels([pid], JobKind.VARY_REGION, mask=mask, prompt="a red kite")
     queue.cancel(job_id); queue.cancel_all(); queue.stop()
 
-No face work runs on the GUI thread: for a panel with bound characters whose references lack
-face analysis, the jobs wait in ``queued`` ("analysing reference faces") while a helper process
-(:class:`app.background.BackgroundTasks`) analyses them; the analysis is then cached in the
-document and the request prepared. Each result is scored against the characters in the helper
-too ("scoring consistency") before it is added; a failed score never loses the result.
+No face work runs on the GUI thread: while references of bound characters or ``--cref`` images
+of the prompt lack face analysis, the jobs wait in ``queued`` ("analysing reference faces") and a
+helper process (:class:`app.background.BackgroundTasks`) analyses them; the card references'
+analysis is cached in the document as derived data (no undo step) and the request built. Each
+result is scored against the characters in the helper too ("scoring consistency") before it is
+added; a failed score never loses the result.
 """
 
 from __future__ import annotations
@@ -25,22 +27,25 @@ import dataclasses
 import enum
 import os
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.api import Engine
 from engine.device import DeviceOptions
-from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
+from engine.errors import one_line
 from engine.faces.api import FACES_ON_CPU_ENV
-from engine.registry import GENERATORS, ModelRegistry
+from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
+from engine.registry import ModelRegistry
 
 from ..background import BackgroundTasks
 from ..document import Document
 from ..identity import consistency, faces as face_cache
 from ..workers import EngineWorker
-from . import request as generation, run as jobs_runner
+from .request import (Overrides, build_request, choose_model, needed_analysis, repeat_requests,
+                      with_analysis)
+from .result import apply_result
 
 ANALYSING = "analysing reference faces"
 SCORING = "scoring consistency"
@@ -141,28 +146,26 @@ class JobQueue(QObject):
 
     # --- submitting -------------------------------------------------------------------------------
 
-    def submit_panels(self, panel_ids: Iterable[str] | str, kind: JobKind = JobKind.GENERATE,
+    def submit_panels(self, panel_ids: list[str], kind: JobKind = JobKind.GENERATE,
                       overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1,
                       mask: Optional[Image.Image] = None, outpaint: Optional[OutpaintSpec] = None,
                       prompt: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
                       select: bool = True) -> list[str]:
         """Queue ``kind`` jobs for panels, in the order given; returns the new job ids.
 
-        ``overrides`` are request fields (model, steps, seed, variants, …) over the panel's and the
-        project's settings; ``repeat`` > 1 queues copies with seeds advanced past each batch.
-        ``select=False`` stages the results in the history without picking one. A panel that
-        cannot be prepared (no image to vary, no model…) gets a failed job and one message.
-        Connectable to a ``(str panel_id, dict overrides)`` signal: a lone id and a dict in the
-        place of ``kind`` are understood as ``([panel_id], GENERATE, overrides)``.
+        ``overrides`` are request fields (model, steps, seed, variants, …, and
+        ``identity_strength``) over the panel's and the project's settings; ``repeat`` > 1 queues
+        copies with seeds advanced past each batch. ``select=False`` stages the results in the
+        history without picking one. A panel whose request cannot be built (no image to vary, no
+        model…) gets a failed job and one message.
         """
-        if isinstance(panel_ids, str):  # a signal (panel_id, overrides) connected straight to this slot
-            panel_ids = [panel_ids]
-        if isinstance(kind, dict):
-            kind, overrides = JobKind.GENERATE, {**kind, **(overrides or {})}
         ids: list[str] = []
         for panel_id in panel_ids:
-            ids += self._submit_one(panel_id, kind, dict(overrides or {}), max(1, int(repeat)), select,
-                                    mask=mask, outpaint=outpaint, prompt=prompt, extra=extra)
+            fields = {"device": self.settings.device, **(overrides or {})}
+            spec = Overrides.of(kind, fields, extra=extra, mask=mask, outpaint=outpaint, prompt=prompt,
+                                models_dir=self.registry.models_dir, registry=self.registry,
+                                project_dir=self.doc.path.parent if self.doc.path else None)
+            ids += self._submit_one(panel_id, spec, max(1, int(repeat)), select)
         return ids
 
     def submit_page(self, page_id: str, kind: JobKind = JobKind.GENERATE,
@@ -172,74 +175,69 @@ class JobQueue(QObject):
         return self.submit_panels([p.id for p in page.panels_in_reading_order()], kind, overrides,
                                   repeat=repeat, select=select)
 
-    def _submit_one(self, panel_id: str, kind: JobKind, overrides: dict[str, Any], repeat: int, select: bool,
-                    **kwargs: Any) -> list[str]:
+    def _submit_one(self, panel_id: str, overrides: Overrides, repeat: int, select: bool) -> list[str]:
+        kind = overrides.kind
         label = self._label(panel_id, kind)
         try:
-            overrides.setdefault("device", self.settings.device)
+            _, panel = self.doc.project.find_panel(panel_id)
             if kind is JobKind.UPSCALE:  # "model" is the upscaler; the refine needs a generator
-                missing = {}
-                if overrides.get("refine_strength") is not None:
-                    self._check_model(overrides.get("refine_model"))
-                    jobs_runner.choose_model(self.doc, self.registry, overrides.get("refine_model"))
-            else:
-                self._check_model(overrides.get("model"))
-                jobs_runner.choose_model(self.doc, self.registry, overrides.get("model"))  # fail now, not after analysis
-                missing = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
+                if overrides.fields.get("refine_strength") is not None:
+                    choose_model(self.doc.project, self.registry, overrides.fields.get("refine_model"), overrides.project_dir)
+            else:  # fail now, not after the analysis
+                choose_model(self.doc.project, self.registry, overrides.fields.get("model"), overrides.project_dir)
+            missing = needed_analysis(self.doc.project, panel, overrides)
         except (EngineError, KeyError, ValueError, OSError) as exc:
             return [self._failed_job(panel_id, kind, label, exc).id]
         jobs = [Job(GenerationRequest().job_id, panel_id, kind, label, select=select) for _ in range(repeat)]
         if not missing:
-            return self._prepare(jobs, overrides, kwargs)
+            return self._prepare(jobs, overrides)
         for job in jobs:
             job.message = ANALYSING
             self._add(job)
-        self._analyse(jobs, missing, overrides, kwargs, rounds=3)
+        self._analyse(jobs, missing, overrides, rounds=3)
         return [job.id for job in jobs]
 
-    def _analyse(self, jobs: list[Job], missing: dict[str, dict[str, bytes]], overrides: dict[str, Any],
-                 kwargs: dict[str, Any], rounds: int) -> None:
-        """Analyse reference faces in the helper process; then store them and prepare the jobs."""
+    def _analyse(self, jobs: list[Job], missing: dict[str, dict[str, bytes]], overrides: Overrides,
+                 rounds: int) -> None:
+        """Analyse faces in the helper process; then cache them and build the jobs' request."""
         def done(found: Optional[dict], error: Optional[BaseException]) -> None:
             live = [j for j in jobs if not j.finished]
             if not live:  # cancelled meanwhile: add nothing
                 return
             if error is not None:
                 for job in live:
-                    self._fail(job, f"face analysis failed: {_one_line(error)}")
+                    self._fail(job, f"face analysis failed: {one_line(error)}")
                 return
-            panel_id = live[0].panel_id
+            self.doc.cache_face_analysis(found or {})
+            analysed = with_analysis(overrides, found or {})
             try:
-                _, panel = self.doc.project.find_panel(panel_id)
-                for card_id in dict.fromkeys(b.card for b in panel.characters):
-                    face_cache.store_analysis(self.doc, card_id, found or {})
-                still = jobs_runner.missing_faces(self.doc, panel_id, self.registry.models_dir)
-            except (KeyError, ValueError) as exc:  # the panel or a card went away meanwhile
+                _, panel = self.doc.project.find_panel(live[0].panel_id)
+                still = needed_analysis(self.doc.project, panel, analysed)
+            except (EngineError, KeyError, ValueError, OSError) as exc:  # the panel or a card went away meanwhile
                 for job in live:
-                    self._fail(job, _one_line(exc))
+                    self._fail(job, one_line(exc))
                 return
             if still and rounds > 1:  # references were added meanwhile
-                self._analyse(live, still, overrides, kwargs, rounds - 1)
+                self._analyse(live, still, analysed, rounds - 1)
             else:
-                self._prepare(live, overrides, kwargs)
+                self._prepare(live, analysed)
 
         self.tasks.submit(face_cache.analyze_backends, missing, str(self.registry.models_dir), done=done)
 
-    def _prepare(self, jobs: list[Job], overrides: dict[str, Any], kwargs: dict[str, Any]) -> list[str]:
-        """Prepare the request of ``jobs`` (copies with advancing seeds) and run them on the worker."""
+    def _prepare(self, jobs: list[Job], overrides: Overrides) -> list[str]:
+        """Build the request of ``jobs`` (copies with advancing seeds) and queue them on the worker.
+        The engine validates each request: an invalid one fails as its job, with one line."""
         first = jobs[0]
         try:
-            prepared = jobs_runner.prepare_request(self.doc, first.panel_id, first.kind, self.registry.models_dir,
-                                                   registry=self.registry, overrides=dict(overrides), **kwargs)
-            requests = generation.repeat_requests(prepared.request, len(jobs))
-            for request in requests:
-                request.validate()
+            _, panel = self.doc.project.find_panel(first.panel_id)
+            prepared = build_request(self.doc.project, panel, overrides)
+            requests = repeat_requests(prepared.request, len(jobs))
             worker = self._ensure_worker()
         except (EngineError, KeyError, ValueError, OSError) as exc:
             if first.id not in self.jobs:  # not queued yet: one failed job, as before
                 return [self._failed_job(first.panel_id, first.kind, first.label, exc).id]
             for job in jobs:
-                self._fail(job, _one_line(exc))
+                self._fail(job, one_line(exc))
             return [job.id for job in jobs]
         for job, request in zip(jobs, requests):
             request.job_id, job.seed, job.message = job.id, request.seed, ""
@@ -253,20 +251,12 @@ class JobQueue(QObject):
         return [job.id for job in jobs]
 
     def _failed_job(self, panel_id: str, kind: JobKind, label: str, exc: BaseException) -> Job:
-        text = _one_line(exc)
+        text = one_line(exc)
         job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
         self._add(job)
         self.message.emit(f"{label}: {text}")
         self.jobFinished.emit(job.id)
         return job
-
-    def _check_model(self, requested: Optional[str]) -> None:
-        if requested or self.doc.project.settings.get("model"):
-            return
-        models = self.registry.models(GENERATORS)
-        if len(models) > 1:
-            names = ", ".join(sorted(m.name for m in models))
-            raise EngineError(f"several models are installed ({names}): choose one in Edit ▸ Preferences")
 
     def _label(self, panel_id: str, kind: JobKind) -> str:
         try:
@@ -363,9 +353,9 @@ class JobQueue(QObject):
         if job is None or job.finished:  # cancelled while the result was on its way
             return
         try:
-            _, panel = self.doc.project.find_panel(result.request.panel_id)
+            _, panel = self.doc.project.find_panel(job.panel_id)
         except KeyError as exc:  # the panel was deleted meanwhile
-            self._fail(job, f"the result could not be added: {_one_line(exc)}")
+            self._fail(job, f"the result could not be added: {one_line(exc)}")
             return
         snapshot = consistency.scoring_snapshot(self.doc.project, panel)
         if snapshot is None:
@@ -376,7 +366,7 @@ class JobQueue(QObject):
             if job.finished:  # cancelled while scoring: add nothing
                 return
             if error is not None:
-                self.message.emit(f"{job.label}: consistency score failed: {_one_line(error)}")
+                self.message.emit(f"{job.label}: consistency score failed: {one_line(error)}")
             self._apply(job, result, None if error is not None else scores)
 
         job.message = SCORING
@@ -387,9 +377,9 @@ class JobQueue(QObject):
     def _apply(self, job: Job, result: JobResult, scores: Optional[list[list[dict]]]) -> None:
         """Add a result to its panel's history (one undo step) and finish the job."""
         try:
-            job.variant_ids = generation.apply_result(self.doc, result, select=job.select, identity_scores=scores)
+            job.variant_ids = apply_result(self.doc, job.panel_id, result, select=job.select, identity_scores=scores)
         except (KeyError, ValueError) as exc:  # the panel was deleted meanwhile
-            self._fail(job, f"the result could not be added: {_one_line(exc)}")
+            self._fail(job, f"the result could not be added: {one_line(exc)}")
             return
         job.step = job.total = max(job.total, 1)
         job.message = ""
@@ -413,7 +403,3 @@ class JobQueue(QObject):
         if job is not None and not job.finished:
             self._set_state(job, JobState.CANCELLED)
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().strip("'\"").splitlines()
-    return text[0] if text else type(exc).__name__

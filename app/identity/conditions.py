@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +10,11 @@ from PIL import Image
 
 from engine import faces as face_api
 from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
+from engine.jobs import EngineError, LoraConditioning
 
-from .. import edits
-from ..document import Document
-from ..images import decode_png, open_image
-from ..project import CharacterCard, Panel, Project, Reference, StyleCard
-from ..safe_paths import check_regular, default_models_dir, resolve_named
+from ..images import decode_png, encode_png, open_image
+from ..project import CharacterCard, Panel, Project, StyleCard
+from ..safe_paths import default_models_dir, resolve_named
 from .faces import INSIGHTFACE, card_embeddings
 
 
@@ -114,14 +112,15 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
     return conditions, notes
 
 
-def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None) -> list[StyleCondition]:
+def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None,
+                     models_dir: str | Path | None = None) -> list[StyleCondition]:
     out = []
     for binding in panel.styles:
         card = project.card(binding.card)
         if not isinstance(card, StyleCard) or binding.weight == 0:
             continue
         refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
-        lora = _lora(project_dir, card.lora, card.lora_weight)
+        lora = _lora(project_dir, card.lora, card.lora_weight, models_dir)
         if refs or lora:
             out.append(StyleCondition(card.id, refs, sw=binding.weight, lora=lora))
     return out
@@ -150,11 +149,27 @@ def _read_reference_files(refs: list, base_dir: Path | None,
     return out
 
 
-def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: Path | None
+def _has_pack(models_dir: str | Path | None) -> bool:
+    return bool(models_dir and face_api.find_pack(models_dir))
+
+
+def prompt_cref_images(flags, models_dir: str | Path | None, base_dir: Path | None) -> dict[str, bytes]:
+    """The ``--cref/--oref`` images of a prompt that identity conditioning needs analysed
+    (as written in the prompt → PNG); none without a face model pack."""
+    if not flags.character_refs or not _has_pack(models_dir):
+        return {}
+    images = _read_reference_files(flags.character_refs, base_dir, models_dir)
+    return {ref.ref: encode_png(img) for ref, (img, _) in zip(flags.character_refs, images)}
+
+
+def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: Path | None,
+                                cref_faces: dict[str, dict] | None = None
                                 ) -> tuple[list[CharacterCondition | StyleCondition], list[str]]:
     """Conditions for image paths given in the prompt: ``--cref/--oref IMG::W`` and ``--sref IMG::W``.
 
     They act like an unsaved character or style card (weights ``--cw/--ow`` and ``--sw``).
+    ``cref_faces`` holds the insightface analysis of each ``--cref`` image (as written in the
+    prompt → FaceCache dict); nothing is analysed here, a missing one raises EngineError.
     """
     conditions: list[CharacterCondition | StyleCondition] = []
     notes: list[str] = []
@@ -165,26 +180,40 @@ def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: 
             conditions.append(StyleCondition("prompt-sref", [img for img, _ in refs], sw=sw))
     if flags.character_refs:
         refs = _read_reference_files(flags.character_refs, base_dir, models_dir)
-        if not (models_dir and face_api.find_pack(models_dir)):
+        if not _has_pack(models_dir):
             notes.append("--cref needs a face model pack: " + face_api.missing_pack_message(models_dir or "<models>"))
             return conditions, notes
-        backend = face_api.insightface_backend(models_dir)
         embs, weights, first = [], [], None
-        for img, weight in refs:
-            found = face_api.analyze(img, backend=backend)
-            if not found:
+        for ref, (img, weight) in zip(flags.character_refs, refs):
+            cache = (cref_faces or {}).get(ref.ref)
+            if cache is None:
+                raise EngineError(f"--cref image {ref.ref} has not been analysed yet")
+            if not cache["faces"]:
                 notes.append("a --cref image shows no face")
                 continue
-            embs.append(np.asarray(found[0].embedding, dtype=np.float32))
+            face = cache["faces"][0]
+            embs.append(np.asarray(face["embedding"], dtype=np.float32))
             weights.append(weight)
-            first = first or (found[0], img.size)
+            first = first or (face, img.size)
         if embs:
             cw = flags.character_weight
             conditions.append(CharacterCondition.from_references(
                 "prompt-cref", embs, weights, cw=100 if cw is None else cw,
-                face_kps=np.asarray(first[0].kps_array, dtype=np.float32), kps_size=first[1],
+                face_kps=np.asarray(first[0]["kps"], dtype=np.float32), kps_size=first[1],
                 reference_images=[img for img, _ in refs], reference_weights=[w for _, w in refs]))
     return conditions, notes
+
+
+def lora_conditions(project: Project, panel: Panel, project_dir: Path | None = None,
+                    models_dir: str | Path | None = None) -> list[LoraConditioning]:
+    """The bound characters' LoRAs as plain LoRA conditions (identity from a LoRA alone)."""
+    out = []
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        lora = _lora(project_dir, getattr(card, "lora", None), getattr(card, "lora_weight", 1.0), models_dir)
+        if lora is not None:
+            out.append(LoraConditioning(str(lora.path), lora.weight))
+    return out
 
 
 def trigger_words(project: Project, panel: Panel) -> list[str]:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from engine import faces as face_api
-from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
 
-from .. import edits
-from ..document import Document
 from ..images import decode_png
-from ..project import CharacterCard, Panel, Project, Reference, StyleCard
+from ..project import CharacterCard, Panel, Project
 from .faces import BUILTIN, card_embeddings
 
 

@@ -1,8 +1,8 @@
-"""Face analysis of card references in the background, remembered per image for the session.
+"""Face analysis of card references in the background (the card editor's face status and boxes).
 
-Results are shown at once (face status, numbered boxes) but written into the document only with
-the user's next edit of that card's references (reweight, face pick, removal), so that analysis
-never adds undo steps of its own. Generation caches them in the project anyway.
+Results are cached in the document as derived data (no undo step, see
+:meth:`app.document.Document.cache_face_analysis`), as generation caches them, and remembered
+per image for the session so that a reference removed meanwhile still shows its status.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class FaceAnalysis(QObject):
                 self.results.setdefault(key, {"count": 0, "faces": []})
         else:
             self.results.update(result or {})
+            self.doc.cache_face_analysis({BACKEND: result or {}})
         self.analyzed.emit(keys)
 
     @property

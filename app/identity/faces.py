@@ -8,24 +8,21 @@ reference is a new key and its cache can never be stale.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from engine import faces as face_api
-from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
 
-from .. import edits
 from ..document import Document
 from ..images import decode_png
-from ..project import CharacterCard, Panel, Project, Reference, StyleCard
-
+from ..project import CharacterCard, Project, Reference, StyleCard
 
 BUILTIN = "builtin"
 INSIGHTFACE = "insightface"
+
+
 @dataclass
 class FaceCache:
     """What one backend found on one reference image (JSON-friendly)."""
@@ -73,33 +70,6 @@ def missing_analysis(project: Project, card_id: str, backend: str = BUILTIN) -> 
     return {r.image: project.images[r.image] for r in card.references if backend not in r.faces}
 
 
-def store_faces(doc: Document, card_id: str, found: dict[str, dict], backend: str = BUILTIN) -> bool:
-    """Put analysis results (image key → FaceCache dict) into the card's references (one undo step).
-
-    References that already have them, or whose image is no longer on the card, are left alone;
-    returns whether anything was stored.
-    """
-    return store_analysis(doc, card_id, {backend: found})
-
-
-def store_analysis(doc: Document, card_id: str, found: dict[str, dict[str, dict]]) -> bool:
-    """:func:`store_faces` for several backends at once (backend → image key → FaceCache dict)."""
-    try:
-        card = doc.project.card(card_id)
-    except KeyError:
-        return False
-    refs = copy.deepcopy(card.references)
-    changed = False
-    for ref in refs:
-        for backend, results in found.items():
-            if backend not in ref.faces and ref.image in results:
-                ref.faces[backend] = copy.deepcopy(results[ref.image])
-                changed = True
-    if changed:
-        edits.set_references(doc, card_id, refs, text="Analyse Faces")
-    return changed
-
-
 def analyze_backends(images: dict[str, dict[str, bytes]],
                      models_dir: str | Path | None = None) -> dict[str, dict[str, dict]]:
     """:func:`analyze_images` for several backends (backend → image key → PNG): plain data in and out."""
@@ -135,22 +105,25 @@ def face_status(ref: Reference, backend: str = BUILTIN) -> str:
     return f"{count} faces — pick one"
 
 
+def missing_analysis_of_cards(project: Project, card_ids: list[str], backends: tuple[str, ...] = (BUILTIN,)
+                              ) -> dict[str, dict[str, bytes]]:
+    """Reference images of these cards not yet analysed (backend → image key → PNG); empty when all are."""
+    out: dict[str, dict[str, bytes]] = {}
+    for backend in backends:
+        for card_id in dict.fromkeys(card_ids):
+            out.setdefault(backend, {}).update(missing_analysis(project, card_id, backend))
+    return {backend: pngs for backend, pngs in out.items() if pngs}
+
+
 def cache_card_faces(doc: Document, card_id: str, backends: tuple[str, ...] = (BUILTIN,),
                      models_dir: str | Path | None = None) -> list[str]:
-    """Analyse a card's references once and store the result in the project (one undo step).
+    """Analyse a card's references here and now, and cache the result in the project (derived
+    data: no undo step, see :meth:`app.document.Document.cache_face_analysis`).
 
     Returns user-facing notes: references with no face or several faces.
     """
-    card = doc.project.card(card_id)
-    refs = copy.deepcopy(card.references)
-    changed = False
-    for ref in refs:
-        for backend in backends:
-            if backend not in ref.faces:
-                ref.faces[backend] = vars(_analyze(doc.project, ref, backend, models_dir))
-                changed = True
-    if changed:
-        edits.set_references(doc, card_id, refs)
+    missing = missing_analysis_of_cards(doc.project, [card_id], backends)
+    doc.cache_face_analysis(analyze_backends(missing, models_dir))
     return face_notes(doc.project.card(card_id), backends[0])
 
 
