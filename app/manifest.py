@@ -273,9 +273,15 @@ def check_project(project: Project, image_keys: set[str]) -> None:
             if not 0.5 <= balloon.font_size <= 500:
                 raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
     for card in [*project.characters, *project.styles]:
+        if not -10 <= card.lora_weight <= 10:  # NaN fails too
+            raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
         for r, ref in enumerate(card.references):
             if ref.image not in image_keys:
                 raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
+            if not 0 <= ref.weight <= 100:
+                raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
+            if not 0 <= ref.face_index < 1000:
+                raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
 
 
 def _check_page(page: Page, where: str) -> None:

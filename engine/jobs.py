@@ -133,8 +133,18 @@ class GenerationRequest:
             raise EngineError(f"steps must be between 1 and 500, got {self.steps}")
         if self.strength is not None and not 0 < self.strength <= 1:
             raise EngineError(f"strength must be in (0, 1], got {self.strength}")
-        if self.feather_px < 0:
-            raise EngineError("feather must not be negative")
+        if self.guidance is not None and not 0 <= self.guidance <= 50:  # NaN and inf fail too
+            raise EngineError(f"guidance must be between 0 and 50, got {self.guidance}")
+        if self.scale is not None and not 0 < self.scale <= 16:
+            raise EngineError(f"upscale factor must be in (0, 16], got {self.scale}")
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise EngineError(f"seed must be between 0 and {2**32 - 1}, got {self.seed}")
+        if not 0 <= self.feather_px <= 1024:
+            raise EngineError(f"feather must be between 0 and 1024 px, got {self.feather_px}")
+        if self.scheduler is not None:  # before any model is loaded
+            from engine.sampling import normalise_scheduler  # engine.sampling imports this module
+
+            normalise_scheduler(self.scheduler)
         from engine.device import DEVICES  # engine.device imports this module
 
         if self.device not in DEVICES and not self.device.startswith("cuda:"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.device import DEVICES
 
-from .common import card as find_card, document, int_in, save, command
+from .common import card as find_card, document, float_above, int_in, save, command
 from .common import ALLOW_OUTSIDE_HELP
 
 
@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--card", metavar="ID", required=True)
     p.add_argument("--steps", type=int_in(1, 100000, "--steps"))
     p.add_argument("--rank", type=int_in(1, 256, "--rank"))
-    p.add_argument("--lr", type=float, metavar="RATE", help="learning rate")
+    p.add_argument("--lr", type=float_above(0, 1, "--lr", "1e-4"), metavar="RATE", help="learning rate")
     p.add_argument("--resolution", type=int_in(64, 2048, "--resolution"))
     p.add_argument("--checkpoint-every", type=int_in(1, 100000, "--checkpoint-every"), metavar="N")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
