@@ -156,7 +156,7 @@ class Engine:
 
     @staticmethod
     def _generate_size(request: GenerationRequest, model: "LoadedModel") -> tuple[int, int]:
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         if request.width and request.height:
             return imageops.round8(request.width), imageops.round8(request.height)
         aspect = request.aspect_ratio
@@ -170,7 +170,7 @@ class Engine:
         """GENERATE with an init image: a whole-image variation at `strength` (default 0.6),
         processed near native area and returned at the init image's size."""
         source = request.init_image.convert("RGB")
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         if request.width and request.height:
             size = imageops.round8(request.width), imageops.round8(request.height)
         else:
@@ -194,7 +194,7 @@ class Engine:
             context = 1.0
         else:
             canvas, mask, context = source, imageops.mask_to_bool(request.mask, source.size), 0.25
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         feather = request.feather_px
         region = imageops.plan_region(mask, native_w * native_h, feather, context)
         left, top, right, bottom = region.box
@@ -288,6 +288,11 @@ class Engine:
                              scheduler=sampling.scheduler)
 
 
+def native_size(request: GenerationRequest, model) -> tuple[int, int]:
+    """The processing size: `request.resolution` squared when set, else the model's native size."""
+    return (request.resolution, request.resolution) if request.resolution else model.native_size
+
+
 def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:
     """A copy of `request` with a fresh job id and `changes` applied (for repeat xN)."""
     from engine.jobs import new_job_id
@@ -295,4 +300,4 @@ def with_defaults(request: GenerationRequest, **changes) -> GenerationRequest:
     return dataclasses.replace(request, job_id=new_job_id(), **changes)
 
 
-__all__ = ["Engine", "ProgressCallback", "with_defaults"]
+__all__ = ["Engine", "ProgressCallback", "native_size", "with_defaults"]

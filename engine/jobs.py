@@ -100,6 +100,7 @@ class GenerationRequest:
     width: Optional[int] = None
     height: Optional[int] = None
     aspect_ratio: Optional[float] = None
+    resolution: Optional[int] = None  # processing area about resolution² (None: the model's native size)
     variants: int = 1
     model: str = ""
     scheduler: Optional[str] = None
@@ -138,6 +139,8 @@ class GenerationRequest:
             raise EngineError("feather must not be negative")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
             raise EngineError(f"unknown device {self.device!r} (use auto, cpu, cuda or mps)")
+        if self.resolution is not None and not 64 <= self.resolution <= 4096:
+            raise EngineError(f"resolution must be between 64 and 4096, got {self.resolution}")
         for side in (self.width, self.height):
             if side is not None and not 8 <= side <= 16384:
                 raise EngineError(f"image size {side} is out of range (8..16384)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import remote
 from .common import CliError, document, float_above, int_in, panel as find_panel, save, command
 
 SCHEDULER_HELP = "euler, euler_a, dpm++, dpm++_karras, ddim, lcm, lightning, turbo"
@@ -29,11 +30,15 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--resolution", type=int_in(64, 4096, "--resolution"), metavar="PX",
+                   help="image area about PX×PX at the panel's aspect ratio (default: the model's native size)")
+    remote.add_options(p)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     return {"model": args.model, "steps": args.steps, "seed": args.seed, "variants": args.variants,
-            "scheduler": args.scheduler, "preset": args.preset, "guidance": args.guidance, "device": args.device}
+            "scheduler": args.scheduler, "preset": args.preset, "guidance": args.guidance, "device": args.device,
+            "resolution": args.resolution}
 
 
 def _panel_ids(doc, args: argparse.Namespace) -> list[str]:
@@ -75,6 +80,9 @@ class _Progress:
 
 def _engine(args: argparse.Namespace):
     from engine.api import Engine
+
+    if getattr(args, "comfyui", None):
+        return remote.engine(args)
     from engine.device import DeviceOptions
 
     return Engine(args.models, DeviceOptions(device=args.device))
@@ -84,6 +92,8 @@ def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kw
     from ..generation.run import prepare_request, run_panel_job
 
     engine = _engine(args)
+    if getattr(args, "comfyui", None):
+        return remote.run_panels(doc, args, engine, panel_ids, kind, _overrides(args), **request_kwargs)
     try:
         for panel_id in panel_ids:
             prepared = prepare_request(doc, panel_id, kind, args.models, registry=engine.registry,
@@ -165,7 +175,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     [panel_id] = _panel_ids(doc, args)
     if args.refine_model and args.refine is None:
         raise CliError("--refine-model needs --refine STRENGTH")
-    engine = Engine(args.models, DeviceOptions(device=args.device))
+    engine = remote.engine(args) if args.comfyui else Engine(args.models, DeviceOptions(device=args.device))
     try:
         overrides = {"model": args.model or "", "dpi": args.dpi, "device": args.device, "refine_strength": args.refine,
                      "refine_model": args.refine_model, "steps": args.steps, "scheduler": args.scheduler,
@@ -232,3 +242,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="NAME", help=f"refine scheduler: {SCHEDULER_HELP}")
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    remote.add_options(p)
