@@ -162,7 +162,11 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, threads: int = 1, wait: float = 120.0) -> "Server":
+    def start(self, threads: int = 1, wait: float = 180.0) -> "Server":
+        self.launch(threads)
+        return self.wait_ready(wait)
+
+    def launch(self, threads: int = 1) -> None:
         dirs = {name: self.folder / name for name in ("output", "input", "temp", "user")}
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
@@ -175,6 +179,8 @@ class Server:
                "--user-directory", str(dirs["user"])]
         self.proc = subprocess.Popen(cmd, cwd=COMFY, env=env, stdout=self.log.open("wb"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, wait: float = 180.0) -> "Server":
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -205,12 +211,13 @@ def start_servers(count: int, folder: Path, threads: int = 1) -> list[Server]:
     servers = [Server(free_port(), folder / f"server{i}") for i in range(count)]
     for s in servers:
         s.folder.mkdir(parents=True, exist_ok=True)
-    started: list[Server] = []
     try:
         for s in servers:
-            started.append(s.start(threads=threads))
+            s.launch(threads)
+        for s in servers:
+            s.wait_ready()
     except Exception:
-        for s in started:
+        for s in servers:
             s.stop()
         raise
     return servers
