@@ -128,7 +128,7 @@ def test_page_over_two_servers_with_token(servers, project_path, capsys, monkeyp
     assert code == 0, err
     done = panels(project_path)
     assert len(done) == 4 and all(len(p.variants) == 1 and p.image for p in done)
-    assert all(history_count(s) > b for s, b in zip(servers, before))  # both servers got jobs
+    assert all(history_count(s) > b for s, b in zip(servers, before)), out + err  # both servers got jobs
     for p in done:
         w, h = decode_png(load_project(project_path).images[p.image]).size
         assert w > h and abs(w * h - 64 * 64) / (64 * 64) < 0.35  # --resolution 64 at the panel's aspect

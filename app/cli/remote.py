@@ -48,7 +48,10 @@ def engine(args: argparse.Namespace):
         if kind == "down":
             print(f"note: {text}; its jobs move to another server", file=sys.stderr)
 
-    return ComfyEngine(pool(args, on_event))
+    servers = pool(args)
+    if len(servers.servers) > 1:  # with one server, the error itself says it
+        servers.on_event = on_event
+    return ComfyEngine(servers)
 
 
 def run_panels(doc, args: argparse.Namespace, engine, panel_ids: list[str], kind, overrides: dict,

@@ -23,8 +23,9 @@ from PIL import Image
 
 from engine.jobs import EngineError, JobCancelled
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 3.0  # probes (system_stats): an unreachable server is reported quickly
+API_TIMEOUT = 10.0  # other small calls and the websocket handshake: a server loading a model answers slowly
+READ_TIMEOUT = 30.0  # uploads, posting a graph, fetching images
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_IMAGE_PIXELS = 8192 * 8192
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -133,7 +134,7 @@ class ComfyClient:
         req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         where = f"{self.name}{path.split('?')[0]}"
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.connect_timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout or max(self.connect_timeout, API_TIMEOUT)) as resp:
                 data = resp.read(limit + 1)
         except urllib.error.HTTPError as exc:
             detail = _error_detail(exc)
@@ -158,7 +159,7 @@ class ComfyClient:
         return _json(data, self.name) if data.strip() else {}
 
     def system_stats(self) -> dict:
-        stats = self.get_json("/system_stats")
+        stats = self.get_json("/system_stats", timeout=self.connect_timeout)
         if not isinstance(stats, dict) or not isinstance(stats.get("system"), dict):
             raise ServerDown(f"{self.name} does not answer like a ComfyUI server (no system_stats)")
         return stats
@@ -233,7 +234,7 @@ class ComfyClient:
         ws_url = urllib.parse.urlunsplit((scheme, parts.netloc, parts.path + "/ws", f"clientId={client_id}", ""))
         header = [f"Authorization: Bearer {self._token}"] if self._token else []
         try:
-            ws = websocket.create_connection(ws_url, timeout=self.connect_timeout, header=header,
+            ws = websocket.create_connection(ws_url, timeout=max(self.connect_timeout, API_TIMEOUT), header=header,
                                              enable_multithread=True)
         except Exception as exc:  # noqa: BLE001 - websocket-client raises many types
             raise ServerDown(f"ComfyUI server {self.name}: websocket failed ({_short(exc)})") from None
