@@ -72,6 +72,38 @@ def test_untrusted_server_data_is_checked():
     assert choices(info, "LoraLoader", "lora_name") == [] and choices(info, "Nope", "x") == []
 
 
+def test_pool_prefers_idle_then_loaded_and_moves_jobs_off_a_down_server():
+    from engine.comfyui.client import ServerDown
+
+    pool = ServerPool(["http://127.0.0.1:1", "http://127.0.0.1:2"], retry_after=3600)
+    first, second = pool.servers
+    second.loaded = "m"
+    never = threading.Event()
+    order = [pool._acquire("m", never) for _ in range(4)]
+    # idle first, then the one with the model loaded
+    assert [s.name for s in order] == [second.name, first.name, second.name, first.name]
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(JobCancelled):  # both full (one running + one waiting each)
+        pool._acquire("m", stop)
+    for state in order:
+        pool._release(state, "m", ok=True)
+    first.loaded = "other"
+    seen = []
+
+    def work(state):
+        seen.append(state)
+        if state is second:
+            raise ServerDown("gone")
+        return "image"
+
+    assert pool.run(work, "m") == "image"
+    assert [s.name for s in seen] == [second.name, first.name]  # moved, and run once where it worked
+    assert not second.up and first.up and first.loaded == "m"
+    with pytest.raises(EngineError, match="no ComfyUI server is reachable: gone"):
+        pool.run(lambda state: (_ for _ in ()).throw(ServerDown("gone")), "m")
+
+
 # -- servers ----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
