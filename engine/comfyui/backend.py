@@ -19,7 +19,7 @@ from PIL import Image
 from engine import upscale
 from engine.api import Engine, ProgressCallback
 from engine.device import DeviceOptions
-from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobKind, JobProgress, JobResult, \
+from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobResult, \
     LoraConditioning, ModelNotFoundError
 from engine.registry import GENERATORS, Arch, ModelInfo, ModelKind
 from engine.sampling import Sampling, sampling_for
@@ -252,24 +252,7 @@ class ComfyEngine(Engine):
         first_seed = request.seed if request.seed is not None else random.randrange(2**32)
         seeds = [(first_seed + i) % 2**32 for i in range(request.variants)]
         prompt = Prompt(request.prompt, request.negative_prompt)
-
-        def step_cb(index: int) -> Optional[StepCallback]:
-            if progress_cb is None:
-                return None
-
-            def on_step(done: int, total: int, preview: Optional[Image.Image]) -> None:
-                progress_cb(JobProgress(request.job_id, index * total + done, total * len(seeds), preview))
-
-            return on_step
-
-        if request.kind is JobKind.GENERATE and request.init_image is not None:
-            images = self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
-        elif request.kind is JobKind.GENERATE:
-            size = self._generate_size(request, model)
-            images = [self.backend.txt2img(model, prompt, size, seed, sampling, step_cb(i), cancel, extras)
-                      for i, seed in enumerate(seeds)]
-        else:
-            images = self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
+        images = self._paint(request, model, prompt, seeds, sampling, progress_cb, cancel, extras)
         size = images[0].size
         metadata = dict(model=info.name, arch=info.arch.value, scheduler=sampling.scheduler, steps=sampling.steps,
                         guidance=sampling.guidance, width=size[0], height=size[1],
