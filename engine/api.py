@@ -107,6 +107,17 @@ class Engine:
         first_seed = request.seed if request.seed is not None else random.randrange(2**32)
         seeds = [(first_seed + i) % 2**32 for i in range(request.variants)]
         prompt = Prompt(request.prompt, request.negative_prompt)
+        images = self._paint(request, model, prompt, seeds, sampling, progress_cb, cancel, extras)
+        size = images[0].size
+        metadata = dict(model=info.name, model_path=str(info.path), arch=model.arch.value,
+                        scheduler=sampling.scheduler, steps=sampling.steps, guidance=sampling.guidance,
+                        width=size[0], height=size[1], device=model.choice.device, dtype=model.choice.dtype_name,
+                        loras=[(i.name, w) for i, w in extras.loras], warnings=list(extras.warnings))
+        return JobResult(request.job_id, request, images, seeds, metadata)
+
+    def _paint(self, request: GenerationRequest, model, prompt, seeds: list[int], sampling: Sampling,
+               progress_cb: Optional[ProgressCallback], cancel: threading.Event, extras) -> list[Image.Image]:
+        """One image per seed on the backend: txt2img, img2img, or a repaint (vary region / outpaint)."""
 
         def step_cb(index: int) -> Optional[Callable]:
             if progress_cb is None:
@@ -118,20 +129,12 @@ class Engine:
             return on_step
 
         if request.kind is JobKind.GENERATE and request.init_image is not None:
-            images = self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
-            size = images[0].size
-        elif request.kind is JobKind.GENERATE:
+            return self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
+        if request.kind is JobKind.GENERATE:
             size = self._generate_size(request, model)
-            images = [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, extras)
-                      for i, seed in enumerate(seeds)]
-        else:
-            images = self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
-            size = images[0].size
-        metadata = dict(model=info.name, model_path=str(info.path), arch=model.arch.value,
-                        scheduler=sampling.scheduler, steps=sampling.steps, guidance=sampling.guidance,
-                        width=size[0], height=size[1], device=model.choice.device, dtype=model.choice.dtype_name,
-                        loras=[(i.name, w) for i, w in extras.loras], warnings=list(extras.warnings))
-        return JobResult(request.job_id, request, images, seeds, metadata)
+            return [self._call(self.backend.txt2img, model, prompt, size, seed, sampling, step_cb(i), cancel, extras)
+                    for i, seed in enumerate(seeds)]
+        return self._repaint(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
 
     @staticmethod
     def _call(fn: Callable, *args) -> Image.Image:
@@ -156,7 +159,7 @@ class Engine:
 
     @staticmethod
     def _generate_size(request: GenerationRequest, model: "LoadedModel") -> tuple[int, int]:
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         if request.width and request.height:
             return imageops.round8(request.width), imageops.round8(request.height)
         aspect = request.aspect_ratio
@@ -170,7 +173,7 @@ class Engine:
         """GENERATE with an init image: a whole-image variation at `strength` (default 0.6),
         processed near native area and returned at the init image's size."""
         source = request.init_image.convert("RGB")
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         if request.width and request.height:
             size = imageops.round8(request.width), imageops.round8(request.height)
         else:
@@ -194,7 +197,7 @@ class Engine:
             context = 1.0
         else:
             canvas, mask, context = source, imageops.mask_to_bool(request.mask, source.size), 0.25
-        native_w, native_h = model.native_size
+        native_w, native_h = native_size(request, model)
         feather = request.feather_px
         region = imageops.plan_region(mask, native_w * native_h, feather, context)
         left, top, right, bottom = region.box
@@ -288,4 +291,9 @@ class Engine:
                              scheduler=sampling.scheduler)
 
 
-__all__ = ["Engine", "ProgressCallback"]
+def native_size(request: GenerationRequest, model) -> tuple[int, int]:
+    """The processing size: `request.resolution` squared when set, else the model's native size."""
+    return (request.resolution, request.resolution) if request.resolution else model.native_size
+
+
+__all__ = ["Engine", "ProgressCallback", "native_size"]

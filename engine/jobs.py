@@ -99,6 +99,7 @@ class GenerationRequest:
     width: Optional[int] = None
     height: Optional[int] = None
     aspect_ratio: Optional[float] = None
+    resolution: Optional[int] = None  # processing area about resolution² (None: the model's native size)
     variants: int = 1
     model: str = ""
     scheduler: Optional[str] = None
@@ -149,6 +150,8 @@ class GenerationRequest:
 
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise EngineError(f"unknown device {self.device!r} (use auto, cpu, cuda or mps)")
+        if self.resolution is not None and not 64 <= self.resolution <= 4096:
+            raise EngineError(f"resolution must be between 64 and 4096, got {self.resolution}")
         for side in (self.width, self.height):
             if side is not None and not 8 <= side <= 16384:
                 raise EngineError(f"image size {side} is out of range (8..16384)")

@@ -14,6 +14,7 @@ import sys
 from engine.device import DEVICES
 from engine.sampling import SCHEDULERS, scheduler_key
 
+from . import remote
 from .common import ALLOW_OUTSIDE_HELP, MODELS_HELP, CliError, document, float_above, int_in, panel as find_panel, save, command
 
 SCHEDULER_HELP = ", ".join(SCHEDULERS)
@@ -32,11 +33,15 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage-only", action="store_true", help="add the results to the history without picking one")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)
+    p.add_argument("--resolution", type=int_in(64, 4096, "--resolution"), metavar="PX",
+                   help="image area about PX×PX at the panel's aspect ratio (default: the model's native size)")
+    remote.add_options(p)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     return {"model": args.model, "steps": args.steps, "seed": args.seed, "variants": args.variants,
-            "scheduler": args.scheduler, "preset": args.preset, "guidance": args.guidance, "device": args.device}
+            "scheduler": args.scheduler, "preset": args.preset, "guidance": args.guidance, "device": args.device,
+            "resolution": args.resolution}
 
 
 def _panel_ids(doc, args: argparse.Namespace) -> list[str]:
@@ -78,6 +83,9 @@ class _Progress:
 
 def _engine(args: argparse.Namespace):
     from engine.api import Engine
+
+    if getattr(args, "comfyui", None):
+        return remote.engine(args)
     from engine.device import DeviceOptions
 
     return Engine(args.models, DeviceOptions(device=args.device))
@@ -88,6 +96,8 @@ def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kw
     from ..generation.run import prepare, run_panel_job
 
     engine = _engine(args)
+    if getattr(args, "comfyui", None):
+        return remote.run_panels(doc, args, engine, panel_ids, kind, _overrides(args), **request_kwargs)
     try:
         for panel_id in panel_ids:
             overrides = Overrides.of(kind, _overrides(args), models_dir=args.models, registry=engine.registry,
@@ -178,7 +188,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     [panel_id] = _panel_ids(doc, args)
     if args.refine_model and args.refine is None:
         raise CliError("--refine-model needs --refine STRENGTH")
-    engine = Engine(args.models, DeviceOptions(device=args.device))
+    engine = remote.engine(args) if args.comfyui else Engine(args.models, DeviceOptions(device=args.device))
     try:
         overrides = {"model": args.model or "", "dpi": args.dpi, "device": args.device, "refine_strength": args.refine,
                      "refine_model": args.refine_model, "steps": args.steps, "scheduler": args.scheduler,
@@ -248,3 +258,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int_in(0, 2**32 - 1, "--seed"), help="refine seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--allow-outside-paths", action="store_true", help=ALLOW_OUTSIDE_HELP)
+    remote.add_options(p)

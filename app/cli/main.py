@@ -187,6 +187,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from engine import sysinfo
 
+    if args.comfyui:
+        from . import remote
+
+        return remote.doctor(args)
     report = sysinfo.collect(args.models)
     print(json.dumps(report, indent=2) if args.json else sysinfo.format_report(report))
     return 0
@@ -260,6 +264,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command(subparsers, "doctor", cmd_doctor, "report Python, Qt, torch, devices, onnxruntime and models")
     p.add_argument("--json", action="store_true")
     p.add_argument("--models", metavar="DIR", help="models folder (default $PANELSMITH_MODELS)")
+    p.add_argument("--comfyui", metavar="URL", help="report a ComfyUI server: version, devices, memory, node packs")
+    p.add_argument("--comfyui-token", metavar="TOKEN", help="Bearer token (default $PANELSMITH_COMFYUI_TOKEN)")
 
     card = command(subparsers, "card", _card_usage, "manage character and style cards")
     card_sub = card.add_subparsers(dest="card_command", metavar="ACTION", parser_class=ArgumentParser)

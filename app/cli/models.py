@@ -23,6 +23,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_models_list(args: argparse.Namespace) -> int:
     from engine.registry import ModelRegistry
 
+    if args.comfyui:
+        from . import remote
+
+        return remote.models_list(args)
     registry = ModelRegistry(args.models)
     models = registry.refresh()
     rows = []
@@ -75,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q = command(sub, "list", cmd_models_list, "list the models Panelsmith finds in the models folder")
     q.add_argument("--models", metavar="DIR", help=MODELS_HELP)
     q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.add_argument("--comfyui", metavar="URL", help="list a ComfyUI server's checkpoints, LoRAs and other models")
+    q.add_argument("--comfyui-token", metavar="TOKEN", help="Bearer token (default $PANELSMITH_COMFYUI_TOKEN)")
 
     q = command(sub, "download", cmd_models_download, "download a model from the Hugging Face hub (with consent)",
                 "Download a hub repository (a diffusers pipeline) or one file (--file) into the models "

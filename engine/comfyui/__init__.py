@@ -1,0 +1,1 @@
+"""A second engine backend: one or more ComfyUI servers (`ComfyEngine` over a `ServerPool`)."""
