@@ -56,6 +56,8 @@ case "$cmd" in
         setup "test"
         export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
         "$VENV/bin/lint-imports" --no-cache
+        # The ComfyUI tests talk to a real server; it is built once under .cache/comfyui (its own venv).
+        "$VENV/bin/python" -c "import tests.comfyui_server as s; s.build()"
         exec "$VENV/bin/python" -m pytest "$@" ;;
     *) echo "usage: bash dev.sh run|test|setup" >&2; exit 2 ;;
 esac
