@@ -258,16 +258,16 @@ def test_a_cards_lora_outside_is_refused(layout_dirs, lora):
 
 
 def test_the_projects_model_setting_outside_is_refused(layout_dirs):
-    from app.generation.run import choose_model
+    from app.generation.request import choose_model
     from engine.registry import ModelRegistry
 
     project_dir, models, outside = layout_dirs
-    doc = Document(Project(), project_dir / "book.comic")
-    doc.project.settings["model"] = str(outside / "secret.safetensors")
+    project = Project()
+    project.settings["model"] = str(outside / "secret.safetensors")
     with pytest.raises(safe_paths.OutsidePathError):
-        choose_model(doc, ModelRegistry(models), None)
-    doc.project.settings["model"] = "tiny-sd"  # a name is looked up in the models folder
-    assert choose_model(doc, ModelRegistry(models), None) == "tiny-sd"
+        choose_model(project, ModelRegistry(models), None, project_dir)
+    project.settings["model"] = "tiny-sd"  # a name is looked up in the models folder
+    assert choose_model(project, ModelRegistry(models), None, project_dir) == "tiny-sd"
 
 
 class _FakeEngine:

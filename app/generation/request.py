@@ -24,7 +24,7 @@ from engine.registry import GENERATORS, ModelRegistry
 from ..identity import conditions, faces as face_cache
 from ..images import decode_png
 from ..project import Panel, Project, StyleCard
-from ..safe_paths import resolve_model_setting
+from ..safe_paths import looks_like_path, resolve_model_setting
 
 SETTING_KEYS = ("model", "scheduler", "preset", "steps", "guidance", "device", "variants")
 REFINE_KEYS = ("steps", "scheduler", "preset", "guidance", "seed", "device")
@@ -85,7 +85,8 @@ def choose_model(project: Project, registry: ModelRegistry, requested: str | Non
     if requested:
         return requested
     if project.settings.get("model"):
-        return resolve_model_setting(str(project.settings["model"]), project_dir, registry.models_dir)
+        name = str(project.settings["model"])
+        return resolve_model_setting(name, project_dir, registry.models_dir) if looks_like_path(name) else name
     models = registry.models(GENERATORS)
     if len(models) == 1:
         return str(models[0].path)
