@@ -546,3 +546,16 @@ def set_project_attrs(doc: Document, **attrs) -> None:
         raise ValueError("dpi must be between 36 and 2400")
     current.update(attrs)
     doc.push(SnapshotCommand(doc, ("attrs",), current, "Project Settings"))
+
+
+def set_book(doc: Document, pages: list[Page], characters: list[CharacterCard], settings: dict, text: str,
+             title: str | None = None) -> None:
+    """Replace the pages, the character cards and the project settings together, as one undo step
+    (a script import or update). Images are untouched: every variant keeps its image."""
+    keys = set(doc.project.images)
+    missing = sorted({v.image for page in pages for panel in page.panels for v in panel.variants} - keys)
+    if missing:
+        raise ValueError(f"image {missing[0]} is not in the project")
+    attrs = {"dpi": doc.project.dpi, "title": doc.project.title if title is None else title,
+             "settings": copy.deepcopy(settings)}
+    doc.push(SnapshotCommand(doc, ("book",), (pages, (characters, copy.deepcopy(doc.project.styles)), attrs), text))

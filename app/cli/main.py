@@ -20,7 +20,8 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from .common import ArgumentParser, CliError, command, document, float_above, int_in, load, panel as find_panel, card as find_card, save
 
-EXTENSION_MODULES: list[str] = ["app.cli.generation", "app.cli.faces", "app.cli.training", "app.cli.models"]
+EXTENSION_MODULES: list[str] = ["app.cli.generation", "app.cli.faces", "app.cli.training", "app.cli.models",
+                                "app.cli.script"]
 
 # Hooks that add keys to ``info`` output, e.g. the lead's ``"identity"`` scores:
 # INFO_PANEL_HOOKS get (project, page, panel, panel_dict); INFO_HOOKS get (project, info_dict).
@@ -152,13 +153,21 @@ def project_info(project) -> dict[str, Any]:
         pages.append({"id": page.id, "size_mm": [round(page.width_mm, 3), round(page.height_mm, 3)],
                       "direction": page.reading_order.value,
                       "reading_order": [p.id for p in page.panels_in_reading_order()],
-                      "balloons": len(page.balloons), "panels": panels})
+                      "balloons": _balloons_info(page), "panels": panels})
     info = {"schema": SCHEMA_VERSION, "pages": pages,
             "characters": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.characters],
             "styles": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.styles]}
     for hook in INFO_HOOKS:
         hook(project, info)
     return info
+
+
+def _balloons_info(page) -> list[dict[str, Any]]:
+    """Per balloon: id, kind, text and the panel it sits in (by its centre; null when in none)."""
+    from ..script.builder import panel_of_balloon
+
+    return [{"id": b.id, "kind": b.kind.value, "text": b.text, "panel": panel_of_balloon(page, b)}
+            for b in page.balloons]
 
 
 def cmd_info(args: argparse.Namespace) -> int:
