@@ -195,9 +195,11 @@ def build(project: Project, script: Script, text: str, *, source: str = "", upda
         kept = [p for p in page.panels if p.id not in script_ids]  # the user's own, or flagged removed
         old_keys = [k for k, v in meta_panels.items() if v.get("page") == str(number)]
         shapes = [_shape(s) for s, _, _ in placed]
-        relayout = (fresh or any(new for _, _, new in placed) or old_keys != [s.key for s in slots]
+        surviving = [k for k in old_keys if k in {s.key for s in slots}]
+        relayout = (fresh or any(new for _, _, new in placed) or surviving != [s.key for s in slots]
                     or old_direction != page.reading_order
                     or any(meta_panels.get(s.key, {}).get("shape", "") != _shape(s) for s in slots))
+        frames_before = {p.id: list(p.points) for _, p, _ in placed}
         if relayout:
             movable = [p for p in kept if any(v.get("id") == p.id for v in meta_panels.values())]
             polygons, template = frames(page.safe_rect, page.gutter_mm, shapes + [""] * len(movable),
@@ -232,7 +234,8 @@ def build(project: Project, script: Script, text: str, *, source: str = "", upda
                 if panel.id not in entry["_seen"]:
                     entry["_seen"].add(panel.id)
                     entry["panels"] += 1
-            balloon_ids = _letter(page, panel, slot, info, relayout or is_new, size_pt)
+            moved = is_new or frames_before[panel.id] != panel.points
+            balloon_ids = _letter(page, panel, slot, info, moved, size_pt)
             counts["balloons"] += len(balloon_ids)
             new_meta_panels[slot.key] = {
                 "id": panel.id, "page": str(number), "lines": [slot.panel.line, slot.panel.end_line],

@@ -181,7 +181,7 @@ def _heading_numbers(rest: str) -> tuple[list[int], str]:
     pattern = re.compile(r"[A-Za-z]+|\d+|&|[-\u2013\u2014]")
     matches = list(pattern.finditer(rest))
     end = matches[used - 1].end() if used else 0
-    return numbers, rest[end:].strip(" .:-\u2013\u2014\t")
+    return numbers, rest[end:].lstrip(" .:-\u2013\u2014\t").rstrip()
 
 
 def _shape(heading_rest: str, description: str) -> str:
