@@ -140,10 +140,15 @@ def build(w: "MainWindow") -> None:
     w.tool_actions["select"].setChecked(True)
 
     # --- menus ---
+    from .docks.script import install as install_script
+
+    install_script(w)  # the Script dock and File ▸ Import Script…
     mb = w.menuBar()
     m = mb.addMenu("&File")
     m.addActions([w.act_new, w.act_open])
     w.recent_menu = m.addMenu("Open &Recent")
+    m.addSeparator()
+    m.addAction(w.act_import_script)
     m.addSeparator()
     m.addActions([w.act_save, w.act_save_as, w.act_export])
     m.addSeparator()
@@ -174,6 +179,7 @@ def build(w: "MainWindow") -> None:
     m.addActions([w.act_guides, w.act_order, w.act_snap])
     m.addSeparator()
     w.docks_menu = m.addMenu("&Docks")
+    w.docks_menu.addAction(w.script_dock.toggleViewAction())
 
     # --- toolbars ---
     tb = QToolBar("File", w, objectName="FileToolbar")
