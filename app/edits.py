@@ -15,7 +15,7 @@ from typing import Iterable
 from PIL import Image
 
 from . import layout
-from .document import Document, SnapshotCommand
+from .document import BookCommand, Document, SnapshotCommand
 from .images import encode_png, image_key
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
@@ -556,6 +556,5 @@ def set_book(doc: Document, pages: list[Page], characters: list[CharacterCard], 
     missing = sorted({v.image for page in pages for panel in page.panels for v in panel.variants} - keys)
     if missing:
         raise ValueError(f"image {missing[0]} is not in the project")
-    attrs = {"dpi": doc.project.dpi, "title": doc.project.title if title is None else title,
-             "settings": copy.deepcopy(settings)}
-    doc.push(SnapshotCommand(doc, ("book",), (pages, (characters, copy.deepcopy(doc.project.styles)), attrs), text))
+    attrs = {"dpi": doc.project.dpi, "title": doc.project.title if title is None else title, "settings": settings}
+    doc.push(BookCommand(doc, (pages, (characters, doc.project.styles), attrs), text))

@@ -408,3 +408,11 @@ def test_script_command_errors_are_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "script", tmp_path / "b.comic", "--from", source, "--size", "huge")
     assert code == 2 and "unknown page size" in one_error_line(err)
     assert not Path(tmp_path / "b.comic").exists()
+
+
+def test_an_off_panel_speaker_is_not_bound_but_one_in_the_picture_is():
+    doc = cast_doc()
+    ana = doc.project.characters[0].id
+    import_script(doc, "PAGE 1\nPANEL 1\nAn empty kitchen.\nBOB (OFF): Dinner!\nana: Coming!\n")
+    panel = doc.project.pages[0].panels[0]
+    assert [b.card for b in panel.characters] == [ana]  # "ana" in lower case: a card name is a speaker

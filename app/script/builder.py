@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import layout
+from ..document import clone
 from ..project import (DEFAULT_CW, Balloon, CardBinding, CharacterCard, Page, Panel, Project, ReadingOrder,
                        new_id)
 from . import balloons as lettering
@@ -120,10 +121,10 @@ def build(project: Project, script: Script, text: str, *, source: str = "", upda
     meta_pages: dict[str, str] = dict(old_meta.get("pages", {})) if update else {}
     meta_panels: dict[str, dict] = copy.deepcopy(old_meta.get("panels", {})) if update else {}
 
-    pages = copy.deepcopy(project.pages)
+    pages = clone(project.pages)
     if not update:
         pages = [p for p in pages if not _blank(p)]
-    characters = copy.deepcopy(project.characters)
+    characters = clone(project.characters)
     cast = _Cast(characters)
     size_pt = lettering.lettering_size(project.settings)
 
