@@ -53,21 +53,8 @@ def frames(area: Rect, gutter: float, shapes: list[str], rtl: bool = False) -> t
 
 
 def _grid(area: Rect, gutter: float, rows: list[list[tuple[float, list[float]]]]) -> list[Rect]:
-    flat = [row for group in rows for row in group]
-    total_h = area.h - gutter * (len(flat) - 1)
-    weight = sum(r[0] for r in flat)
-    out: list[Rect] = []
-    y = area.y
-    for rel_h, cells in flat:
-        h = total_h * rel_h / weight
-        total_w = area.w - gutter * (len(cells) - 1)
-        x = area.x
-        for rel_w in cells:
-            w = total_w * rel_w / sum(cells)
-            out.append(Rect(round(x, 4), round(y, 4), round(w, 4), round(h, 4)))
-            x += w + gutter
-        y += h + gutter
-    return out
+    """Cells of groups of rows, filling ``area`` (see :func:`app.layout.row_rects`)."""
+    return layout.row_rects(area, [row for group in rows for row in group], gutter)
 
 
 def _shaped(area: Rect, gutter: float, shapes: list[str]) -> list[Rect]:
