@@ -42,6 +42,7 @@ class ScriptDock(QDockWidget):
         super().__init__("Script", parent)
         self.setObjectName("ScriptDock")
         self.doc = doc
+        self.scene = None  # the canvas scene, set by install()
         self._shown_text: str | None = None
         self.highlighted: tuple[int, int] | None = None  # lines of the current panel
         self.text = ScriptText(readOnly=True, lineWrapMode=QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -123,6 +124,18 @@ class ScriptDock(QDockWidget):
         else:
             self.text.setExtraSelections(selections)
 
+    def show_panel(self, page_id: str, panel_id: str) -> None:
+        """Show the page and select the panel on the canvas (once installed in a window)."""
+        if self.scene is not None:
+            self.scene.set_page(page_id)
+            self.scene.select_ids([panel_id])
+
+    def follow_selection(self) -> None:
+        """Highlight the script lines of the panel selected on the canvas."""
+        if self.scene is not None and self.isVisible():
+            ids = self.scene.selected_panel_ids()
+            self.highlight_panel(ids[0] if ids else None)
+
     def _problem_clicked(self, item: QListWidgetItem) -> None:
         panel_id = item.data(Qt.ItemDataRole.UserRole + 1)
         if panel_id and self.doc.project.panel_or_none(panel_id) is not None:
@@ -177,18 +190,10 @@ def install(window: "MainWindow") -> ScriptDock:
     dock.hide()
     scene = window.view.page_scene
 
-    def go(page_id: str, panel_id: str) -> None:
-        scene.set_page(page_id)
-        scene.select_ids([panel_id])
-
-    def selection_changed() -> None:
-        if dock.isVisible():
-            ids = scene.selected_panel_ids()
-            dock.highlight_panel(ids[0] if ids else None)
-
-    dock.panelRequested.connect(go)
-    dock.message.connect(lambda text: window.statusBar().showMessage(text, 8000))
-    scene.selectionChanged.connect(selection_changed)
+    dock.scene = scene
+    dock.panelRequested.connect(dock.show_panel)
+    dock.message.connect(window.statusBar().showMessage)
+    scene.selectionChanged.connect(dock.follow_selection)  # a bound slot: disconnected with the dock
 
     def choose() -> None:
         folder = str(window.doc.path.parent) if window.doc.path else ""
