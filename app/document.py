@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -156,30 +157,32 @@ class SnapshotCommand(QUndoCommand):
     """Swap a part of the project for a new value; undo swaps the old value back.
 
     ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)``, ``("attrs",)`` or
-    ``("content",)`` (pages and cards together, for edits that touch both). Qt undo macros are
+    ``("content",)`` (pages and cards together, for edits that touch both) or ``("book",)`` (pages, cards
+    and project settings together, e.g. a script import). Qt undo macros are
     avoided: PySide6 crashed on undo/redo of macros with many Python-made children.
     Images the new value needs are added on redo and removed again on undo (when they were new).
     A non-empty ``merge_key`` merges consecutive commands with the same key (typing, slider drags).
     """
 
     _MERGE_ID = 0x5A17
+    _copy = staticmethod(copy.deepcopy)
 
     def __init__(self, doc: Document, target: tuple, after: Any, text: str,
                  images: dict[str, bytes] | None = None, merge_key: str = "") -> None:
         super().__init__(text)
         self.doc = doc
         self.target = target
-        self.before = copy.deepcopy(_read(doc.project, target))
-        self.after = copy.deepcopy(after)
+        self.before = self._copy(_read(doc.project, target))
+        self.after = self._copy(after)
         self.new_images = {k: v for k, v in (images or {}).items() if k not in doc.project.images}
         self.merge_key = merge_key
 
     def redo(self) -> None:
         self.doc._add_images(self.new_images)
-        _write(self.doc, self.target, copy.deepcopy(self.after))
+        _write(self.doc, self.target, self._copy(self.after))
 
     def undo(self) -> None:
-        _write(self.doc, self.target, copy.deepcopy(self.before))
+        _write(self.doc, self.target, self._copy(self.before))
         self.doc._remove_images(list(self.new_images))
 
     def id(self) -> int:  # noqa: A003 - Qt's name
@@ -191,6 +194,20 @@ class SnapshotCommand(QUndoCommand):
             return False
         self.after = other.after
         return True
+
+
+def clone(value: Any) -> Any:
+    """A deep copy by pickling: the same result as ``copy.deepcopy`` for the model, about three times faster."""
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class BookCommand(SnapshotCommand):
+    """A snapshot of the whole book (``("book",)``: pages, cards, project settings), copied by pickling."""
+
+    _copy = staticmethod(clone)
+
+    def __init__(self, doc: Document, after: Any, text: str) -> None:
+        super().__init__(doc, ("book",), after, text)
 
 
 def _read(project: Project, target: tuple) -> Any:
@@ -205,6 +222,8 @@ def _read(project: Project, target: tuple) -> Any:
         return {name: getattr(project, name) for name in PROJECT_ATTRS}
     if kind == "content":
         return (project.pages, (project.characters, project.styles))
+    if kind == "book":
+        return (project.pages, (project.characters, project.styles), _read(project, ("attrs",)))
     raise ValueError(f"unknown snapshot target {target!r}")
 
 
@@ -219,6 +238,10 @@ def _write(doc: Document, target: tuple, value: Any) -> None:
     elif kind == "attrs":
         doc._swap_attrs(value)
     elif kind == "content":
+        doc._swap_pages(value[0])
+        doc._swap_cards(value[1])
+    elif kind == "book":
+        doc._swap_attrs(value[2])
         doc._swap_pages(value[0])
         doc._swap_cards(value[1])
     else:

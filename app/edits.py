@@ -18,7 +18,7 @@ from PIL import Image
 from engine.training import default_trigger
 
 from . import layout
-from .document import Document, SnapshotCommand
+from .document import BookCommand, Document, SnapshotCommand
 from .images import encode_png, image_key
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
@@ -567,3 +567,15 @@ def attach_lora(doc: Document, card_id: str, lora_path: str, weight: float | Non
     if isinstance(card, CharacterCard) and not card.trigger.strip():
         fields["trigger"] = default_trigger(card.name)
     update_card(doc, card_id, **fields)
+
+
+def set_book(doc: Document, pages: list[Page], characters: list[CharacterCard], settings: dict, text: str,
+             title: str | None = None) -> None:
+    """Replace the pages, the character cards and the project settings together, as one undo step
+    (a script import or update). Images are untouched: every variant keeps its image."""
+    keys = set(doc.project.images)
+    missing = sorted({v.image for page in pages for panel in page.panels for v in panel.variants} - keys)
+    if missing:
+        raise ValueError(f"image {missing[0]} is not in the project")
+    attrs = {"dpi": doc.project.dpi, "title": doc.project.title if title is None else title, "settings": settings}
+    doc.push(BookCommand(doc, (pages, (characters, doc.project.styles), attrs), text))

@@ -86,6 +86,11 @@ def template_rects(area: Rect, template: str, gutter: float) -> list[Rect]:
         rows = TEMPLATES[template]
     except KeyError:
         raise ValueError(f"unknown template {template!r}: use one of {', '.join(TEMPLATES)}") from None
+    return row_rects(area, rows, gutter)
+
+
+def row_rects(area: Rect, rows: list[tuple[float, list[float]]], gutter: float) -> list[Rect]:
+    """Cells of rows (relative height, relative cell widths) filling ``area`` with ``gutter`` between them."""
     total_h = area.h - gutter * (len(rows) - 1)
     weight_h = sum(r[0] for r in rows)
     rects: list[Rect] = []

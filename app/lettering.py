@@ -62,7 +62,7 @@ def bundled_families() -> list[str]:
 # --- shapes ---------------------------------------------------------------------------------------------
 
 def balloon_path(balloon: Balloon) -> QPainterPath:
-    """Outline of a balloon in page mm: speech oval with tail, thought cloud, caption box, shout burst."""
+    """Outline of a balloon in page mm: speech (and whisper) oval with tail, thought cloud, caption box, shout burst."""
     r = balloon.rect
     tail = tuple(balloon.tail) if balloon.tail is not None else None
     return QPainterPath(_cached_path(BalloonKind(balloon.kind).value, (r.x, r.y, r.w, r.h), tail,
@@ -174,7 +174,7 @@ def text_rect(balloon: Balloon) -> QRectF:
     if kind == BalloonKind.CAPTION:
         pad = min(2.0, r.w * 0.08, r.h * 0.15)
         return QRectF(r.x + pad, r.y + pad, max(0.1, r.w - 2 * pad), max(0.1, r.h - 2 * pad))
-    k = {BalloonKind.SPEECH: 0.70, BalloonKind.THOUGHT: 0.64, BalloonKind.SHOUT: 0.58}[kind]
+    k = {BalloonKind.SPEECH: 0.70, BalloonKind.WHISPER: 0.70, BalloonKind.THOUGHT: 0.64, BalloonKind.SHOUT: 0.58}[kind]
     w, h = r.w * k, r.h * k
     return QRectF(r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h)
 
@@ -267,6 +267,8 @@ def paint_balloon(painter: QPainter, balloon: Balloon) -> None:
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
     pen = QPen(QColor(Qt.GlobalColor.black), OUTLINE_MM)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    if BalloonKind(balloon.kind) == BalloonKind.WHISPER:
+        pen.setDashPattern([4.0, 3.0])
     painter.setPen(pen)
     painter.setBrush(QBrush(QColor(Qt.GlobalColor.white)))
     painter.drawPath(balloon_path(balloon))

@@ -71,6 +71,7 @@ class BalloonKind(str, Enum):
     THOUGHT = "thought"
     CAPTION = "caption"
     SHOUT = "shout"
+    WHISPER = "whisper"  # a speech balloon with a dashed outline
 
 
 @dataclass
@@ -246,6 +247,7 @@ class CharacterCard:
     description: str = ""
     references: list[Reference] = field(default_factory=list)
     trigger: str = ""
+    aliases: list[str] = field(default_factory=list)  # other names a script may use (case-insensitive)
     lora: str | None = None  # path of a LoRA file, relative to the project folder where possible
     lora_weight: float = 0.8
 

@@ -180,10 +180,15 @@ def _drawing_tools(w: "MainWindow") -> list[QAction]:
 
 def _build_menus(w: "MainWindow") -> None:
     gen, chars = w.generation, w.characters
+    from .docks.script import install as install_script
+
+    install_script(w)  # the Script dock and File ▸ Import Script…
     mb = w.menuBar()
     m = mb.addMenu("&File")
     m.addActions([w.act_new, w.act_open])
     w.recent_menu = m.addMenu("Open &Recent")
+    m.addSeparator()
+    m.addAction(w.act_import_script)
     m.addSeparator()
     m.addActions([w.act_save, w.act_save_as, w.act_export])
     m.addSeparator()
@@ -227,6 +232,7 @@ def _build_menus(w: "MainWindow") -> None:
     w.characters_menu = mb.addMenu("&Characters")
     w.characters_menu.addActions([chars.act_sheet, chars.act_add_tiles, chars.act_train])
     w.characters_menu.aboutToShow.connect(chars.update_actions)
+    w.docks_menu.addAction(w.script_dock.toggleViewAction())
 
 
 def _build_toolbars(w: "MainWindow") -> None:

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from engine.errors import one_line
 
-from . import faces, generation, models, training
+from . import faces, generation, models, script, training
 from .common import ArgumentParser, CliError, card as find_card, command, document, int_in, load, panel as find_panel, save
 from .common import release_locks
 
@@ -35,6 +35,7 @@ def build_parser() -> ArgumentParser:
     faces.register(subparsers)
     training.register(subparsers)
     models.register(subparsers)
+    script.register(subparsers)
     return parser
 
 
@@ -151,11 +152,19 @@ def project_info(project) -> dict[str, Any]:
         pages.append({"id": page.id, "size_mm": [round(page.width_mm, 3), round(page.height_mm, 3)],
                       "direction": page.reading_order.value,
                       "reading_order": [p.id for p in page.panels_in_reading_order()],
-                      "balloons": len(page.balloons), "panels": panels})
+                      "balloons": _balloons_info(page), "panels": panels})
     info = {"schema": SCHEMA_VERSION, "pages": pages,
             "characters": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.characters],
             "styles": [{"id": c.id, "name": c.name, "references": len(c.references)} for c in project.styles]}
     return info
+
+
+def _balloons_info(page) -> list[dict[str, Any]]:
+    """Per balloon: id, kind, text and the panel it sits in (by its centre; null when in none)."""
+    from ..script.builder import panel_of_balloon
+
+    return [{"id": b.id, "kind": b.kind.value, "text": b.text, "panel": panel_of_balloon(page, b)}
+            for b in page.balloons]
 
 
 def cmd_info(args: argparse.Namespace) -> int:
