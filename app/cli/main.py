@@ -113,8 +113,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.template and args.template not in layout.TEMPLATES:
         raise CliError(f"unknown template {args.template!r}: use one of {', '.join(layout.TEMPLATES)}")
     doc = Document()
-    for _ in range(args.pages):
-        edits.add_page(doc, size, args.template)
+    if args.pages > 0:
+        edits.add_pages(doc, args.pages, size, args.template)
     edits.set_project_attrs(doc, dpi=args.dpi or size.dpi, title=path.stem)
     save_project(doc.project, path)
     print(path)
