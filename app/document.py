@@ -1,8 +1,12 @@
 """The live document: a project, its undo stack, and signals views listen to.
 
 Views are projections of ``Document.project``. Nothing edits the project directly: edits build a
-new value and push a snapshot command (below) that swaps it in, so every change is one undo step
-and "modified" is simply ``not undo_stack.isClean()``.
+new value and push a command (below) that swaps it in, so every change is one undo step and
+"modified" is simply ``not undo_stack.isClean()``.
+
+Pages, panels and balloons are treated as immutable once they are in the project: an edit makes a
+new page shell (its own lists, the unchanged items shared) and new copies of the items it changes.
+So commands hold references, not copies, and one step costs what it changed, not the page.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from .project import Balloon, CharacterCard, Page, Panel, Project, StyleCard
 
 PROJECT_ATTRS = ("dpi", "title", "settings")
+UNLIMITED = 0  # QUndoStack's "no limit"
 
 
 class Document(QObject):
@@ -31,14 +38,25 @@ class Document(QObject):
     imagesChanged = Signal()
 
     def __init__(self, project: Project | None = None, path: str | Path | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, undo_limit: int = UNLIMITED) -> None:
         super().__init__(parent)
         self.project = project if project is not None else Project()
         self.path: Path | None = Path(path) if path else None
         self.disk_stamp: tuple[int, int] | None = None  # the file as last read or written (see changed_on_disk)
         self.record_disk_stamp()
         self.undo_stack = QUndoStack(self)
+        self.undo_limit = max(0, int(undo_limit))
+        self.undo_stack.setUndoLimit(self.undo_limit)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def set_undo_limit(self, steps: int) -> None:
+        """Keep at most ``steps`` undo steps (0: no limit); the oldest are dropped first.
+
+        Qt changes the limit only on an empty stack, so a non-empty history keeps its limit until the
+        next :meth:`reset` (open or new)."""
+        self.undo_limit = max(0, int(steps))
+        if self.undo_stack.count() == 0:
+            self.undo_stack.setUndoLimit(self.undo_limit)
 
     def _on_clean_changed(self, clean: bool) -> None:
         # A bound slot (not a lambda) is disconnected when the document is destroyed, so tearing
@@ -97,6 +115,7 @@ class Document(QObject):
     def reset(self, project: Project, path: str | Path | None = None) -> None:
         """Replace the whole project (open/new): clears undo history."""
         self.undo_stack.clear()
+        self.undo_stack.setUndoLimit(self.undo_limit)
         self.project = project
         self.path = Path(path) if path else None
         self.record_disk_stamp()
@@ -113,10 +132,19 @@ class Document(QObject):
         self.project.pages[index] = page
         if _same_item_ids(old, page) and _page_attrs(old) == _page_attrs(page):
             old_items = {i.id: i for i in [*old.panels, *old.balloons]}
-            changed = [i.id for i in [*page.panels, *page.balloons] if old_items[i.id] != i]
+            changed = [i.id for i in [*page.panels, *page.balloons]
+                       if old_items[i.id] is not i and old_items[i.id] != i]
             self.itemsChanged.emit(page.id, changed)
         else:
             self.pageChanged.emit(page.id)
+
+    def _swap_items(self, page_id: str, items: dict[str, Panel | Balloon]) -> None:
+        """Put ``items`` (by id) in place of the page's items with the same ids, in a new page shell."""
+        index = self.project.page_index(page_id)
+        old = self.project.pages[index]
+        self.project.pages[index] = replace(old, panels=[items.get(p.id, p) for p in old.panels],
+                                            balloons=[items.get(b.id, b) for b in old.balloons])
+        self.itemsChanged.emit(page_id, [i for i in items if not _same(old.item(i), items[i])])
 
     def _swap_pages(self, pages: list[Page]) -> None:
         self.project.pages = pages
@@ -141,6 +169,10 @@ class Document(QObject):
             self.project.images.pop(key, None)
 
 
+def _same(a: Any, b: Any) -> bool:
+    return a is b or a == b
+
+
 def _same_item_ids(a: Page, b: Page) -> bool:
     return [i.id for i in a.panels] == [i.id for i in b.panels] and \
         [i.id for i in a.balloons] == [i.id for i in b.balloons]
@@ -153,7 +185,23 @@ def _page_attrs(page: Page) -> dict:
     return d
 
 
-class SnapshotCommand(QUndoCommand):
+class _DocumentCommand(QUndoCommand):
+    """An undo command on a document, holding it weakly: a strong reference would make a cycle
+    (document → undo stack → command → document) whose garbage collection crashes PySide6."""
+
+    def __init__(self, doc: Document, text: str) -> None:
+        super().__init__(text)
+        self._doc = weakref.ref(doc)
+
+    @property
+    def doc(self) -> Document:
+        doc = self._doc()
+        if doc is None:
+            raise RuntimeError("the document of this undo command is gone")
+        return doc
+
+
+class SnapshotCommand(_DocumentCommand):
     """Swap a part of the project for a new value; undo swaps the old value back.
 
     ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)``, ``("attrs",)`` or
@@ -162,27 +210,27 @@ class SnapshotCommand(QUndoCommand):
     avoided: PySide6 crashed on undo/redo of macros with many Python-made children.
     Images the new value needs are added on redo and removed again on undo (when they were new).
     A non-empty ``merge_key`` merges consecutive commands with the same key (typing, slider drags).
+    Pages are held by reference (they are never changed in place); cards and project settings,
+    which a few places update in place (cached face analysis), are copied.
     """
 
     _MERGE_ID = 0x5A17
-    _copy = staticmethod(copy.deepcopy)
 
     def __init__(self, doc: Document, target: tuple, after: Any, text: str,
                  images: dict[str, bytes] | None = None, merge_key: str = "") -> None:
-        super().__init__(text)
-        self.doc = doc
+        super().__init__(doc, text)
         self.target = target
-        self.before = self._copy(_read(doc.project, target))
-        self.after = self._copy(after)
+        self.before = _hold(target, _read(doc.project, target))
+        self.after = _hold(target, after)
         self.new_images = {k: v for k, v in (images or {}).items() if k not in doc.project.images}
         self.merge_key = merge_key
 
     def redo(self) -> None:
         self.doc._add_images(self.new_images)
-        _write(self.doc, self.target, self._copy(self.after))
+        _write(self.doc, self.target, _hold(self.target, self.after))
 
     def undo(self) -> None:
-        _write(self.doc, self.target, self._copy(self.before))
+        _write(self.doc, self.target, _hold(self.target, self.before))
         self.doc._remove_images(list(self.new_images))
 
     def id(self) -> int:  # noqa: A003 - Qt's name
@@ -204,10 +252,61 @@ def clone(value: Any) -> Any:
 class BookCommand(SnapshotCommand):
     """A snapshot of the whole book (``("book",)``: pages, cards, project settings), copied by pickling."""
 
-    _copy = staticmethod(clone)
-
     def __init__(self, doc: Document, after: Any, text: str) -> None:
         super().__init__(doc, ("book",), after, text)
+
+
+class ItemsCommand(_DocumentCommand):
+    """Replace some panels and balloons of one page (by id); undo puts the old ones back.
+
+    Holds only the changed items, old and new (a move of six panels keeps twelve small panel
+    objects whose variant lists are shared), so its cost does not grow with the page or with the
+    panels' variant history. Images the new items need are added on redo and removed on undo.
+    """
+
+    _MERGE_ID = 0x5A18
+
+    def __init__(self, doc: Document, page_id: str, items: list[Panel | Balloon], text: str,
+                 images: dict[str, bytes] | None = None, merge_key: str = "") -> None:
+        super().__init__(doc, text)
+        self.page_id = page_id
+        page = doc.project.page(page_id)
+        self.after = {item.id: item for item in items}
+        self.before = {item_id: page.item(item_id) for item_id in self.after}
+        self.new_images = {k: v for k, v in (images or {}).items() if k not in doc.project.images}
+        self.merge_key = merge_key
+
+    def redo(self) -> None:
+        self.doc._add_images(self.new_images)
+        self.doc._swap_items(self.page_id, self.after)
+
+    def undo(self) -> None:
+        self.doc._swap_items(self.page_id, self.before)
+        self.doc._remove_images(list(self.new_images))
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return self._MERGE_ID if self.merge_key else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, ItemsCommand) or other.merge_key != self.merge_key \
+                or other.page_id != self.page_id or other.after.keys() != self.after.keys() or other.new_images:
+            return False
+        self.after = other.after
+        return True
+
+
+def _hold(target: tuple, value: Any) -> Any:
+    """What a snapshot keeps of ``value``: pages as they are (shared), anything else as a copy."""
+    kind = target[0]
+    if kind == "page":
+        return value
+    if kind == "pages":
+        return list(value)
+    if kind == "content":
+        return list(value[0]), copy.deepcopy(value[1])
+    if kind == "book":
+        return clone(value)
+    return copy.deepcopy(value)
 
 
 def _read(project: Project, target: tuple) -> Any:

@@ -1,7 +1,9 @@
 """Every edit a user can make, each pushed as one undo command.
 
-Functions build the new value from a copy of the current one and push a :class:`SnapshotCommand`;
-they never modify ``doc.project`` in place. They raise ``ValueError``/``KeyError`` with a
+Functions build the new value and push a command: :class:`ItemsCommand` for edits of existing
+panels and balloons (it holds only the changed items), :class:`SnapshotCommand` for the rest. They
+never modify ``doc.project`` in place: a page is replaced by a new shell whose lists are its own and
+whose unchanged items are shared, and an item that changes is copied first (:func:`_own`). They raise ``ValueError``/``KeyError`` with a
 user-readable message for impossible edits, before anything is pushed.
 """
 
@@ -18,7 +20,7 @@ from PIL import Image
 from engine.training import default_trigger
 
 from . import layout
-from .document import BookCommand, Document, SnapshotCommand
+from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
 from .images import encode_png, image_key
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
@@ -28,7 +30,42 @@ from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, Ballo
 # --- helpers ---------------------------------------------------------------------------------------
 
 def _page_copy(doc: Document, page_id: str) -> Page:
-    return copy.deepcopy(doc.project.page(page_id))
+    """A new shell of the page: its own item lists, the items themselves shared (see :func:`_own`)."""
+    return _shell(doc.project.page(page_id))
+
+
+def _shell(page: Page) -> Page:
+    return replace(page, panels=list(page.panels), balloons=list(page.balloons))
+
+
+def _own_copy(item: Panel | Balloon) -> Panel | Balloon:
+    """A copy of an item that can be changed without touching the original (variants stay shared)."""
+    if isinstance(item, Panel):
+        return replace(item, points=list(item.points), characters=[copy.copy(b) for b in item.characters],
+                       styles=[copy.copy(b) for b in item.styles], variants=list(item.variants),
+                       placement=copy.copy(item.placement))
+    return copy.copy(item)
+
+
+def _own(page: Page, item_id: str) -> Panel | Balloon:
+    """Replace the item ``item_id`` in the page shell by its own copy, and return that copy."""
+    for items in (page.panels, page.balloons):
+        for i, item in enumerate(items):
+            if item.id == item_id:
+                items[i] = _own_copy(item)
+                return items[i]
+    raise KeyError(item_id)
+
+
+def _push_items(doc: Document, page_id: str, items: list[Panel | Balloon], text: str,
+                images: dict | None = None, merge_key: str = "") -> None:
+    doc.push(ItemsCommand(doc, page_id, items, text, images=images, merge_key=merge_key))
+
+
+def _panel_copy(doc: Document, panel_id: str) -> tuple[str, Panel]:
+    """(page id, own copy of the panel) for an edit of one panel."""
+    page, panel = doc.project.find_panel(panel_id)
+    return page.id, _own_copy(panel)
 
 
 def _push_page(doc: Document, page: Page, text: str, images: dict | None = None, merge_key: str = "") -> None:
@@ -59,31 +96,43 @@ def _encode_images(images: Iterable[Image.Image | bytes]) -> dict[str, bytes]:
 def add_page(doc: Document, size: layout.PageSize | None = None, template: str | None = None,
              index: int | None = None) -> str:
     """Add a page (same size and settings as the last page unless ``size`` is given)."""
-    pages = copy.deepcopy(doc.project.pages)
-    if size is None and pages:
-        last = pages[-1]
-        page = Page(id=new_id("page"), width_mm=last.width_mm, height_mm=last.height_mm,
-                    size_name=last.size_name, bleed_mm=last.bleed_mm, safe_mm=last.safe_mm,
-                    gutter_mm=last.gutter_mm, stroke_mm=last.stroke_mm, reading_order=last.reading_order)
-        if template:
-            page.panels = layout.template_panels(page, template)
-            page.template = template
-    else:
-        page = layout.new_page(size or layout.PAGE_SIZES["A4"], template)
-    pages.insert(len(pages) if index is None else index, page)
-    doc.push(SnapshotCommand(doc, ("pages",), pages, "Add Page"))
-    return page.id
+    return add_pages(doc, 1, size, template, index)[0]
+
+
+def add_pages(doc: Document, count: int, size: layout.PageSize | None = None, template: str | None = None,
+              index: int | None = None) -> list[str]:
+    """Add ``count`` pages in one undo step (as :func:`add_page` makes one); returns their ids."""
+    if count < 1:
+        raise ValueError("add at least one page")
+    pages = list(doc.project.pages)
+    last = pages[-1] if size is None and pages else None
+    new: list[Page] = []
+    for _ in range(count):
+        if last is not None:
+            page = Page(id=new_id("page"), width_mm=last.width_mm, height_mm=last.height_mm,
+                        size_name=last.size_name, bleed_mm=last.bleed_mm, safe_mm=last.safe_mm,
+                        gutter_mm=last.gutter_mm, stroke_mm=last.stroke_mm, reading_order=last.reading_order)
+            if template:
+                page.panels = layout.template_panels(page, template)
+                page.template = template
+        else:
+            page = layout.new_page(size or layout.PAGE_SIZES["A4"], template)
+        new.append(page)
+    at = len(pages) if index is None else index
+    pages[at:at] = new
+    doc.push(SnapshotCommand(doc, ("pages",), pages, "Add Page" if count == 1 else f"Add {count} Pages"))
+    return [p.id for p in new]
 
 
 def remove_page(doc: Document, page_id: str) -> None:
-    pages = [p for p in copy.deepcopy(doc.project.pages) if p.id != page_id]
+    pages = [p for p in doc.project.pages if p.id != page_id]
     if len(pages) == len(doc.project.pages):
         raise KeyError(f"no page {page_id!r}")
     doc.push(SnapshotCommand(doc, ("pages",), pages, "Remove Page"))
 
 
 def move_page(doc: Document, page_id: str, new_index: int) -> None:
-    pages = copy.deepcopy(doc.project.pages)
+    pages = list(doc.project.pages)
     index = doc.project.page_index(page_id)
     page = pages.pop(index)
     pages.insert(max(0, min(new_index, len(pages))), page)
@@ -108,8 +157,9 @@ def set_page_props(doc: Document, page_id: str, **attrs) -> None:
     for name, value in attrs.items():
         setattr(page, name, value)
     if "gutter_mm" in attrs and attrs["gutter_mm"] != old_gutter:
-        for panel in page.panels:
-            panel.points = layout.reflow_gutter(panel.points, page.safe_rect, old_gutter, page.gutter_mm)
+        for panel in list(page.panels):
+            own = _own(page, panel.id)
+            own.points = layout.reflow_gutter(panel.points, page.safe_rect, old_gutter, page.gutter_mm)
     _push_page(doc, page, "Page Settings")
 
 
@@ -150,36 +200,40 @@ def add_balloon(doc: Document, page_id: str, kind: BalloonKind | str, rect: Rect
 
 def move_items(doc: Document, page_id: str, ids: Iterable[str], dx: float, dy: float) -> None:
     """Move panels and balloons together (a drag or a nudge is one undo step)."""
-    page = _page_copy(doc, page_id)
+    page = doc.project.page(page_id)
     ids = set(ids)
     if not ids or (dx == 0 and dy == 0):
         return
+    changed: list[Panel | Balloon] = []
     for panel in page.panels:
         if panel.id in ids:
-            panel.points = [(x + dx, y + dy) for x, y in panel.points]
-            layout.validate_geometry(panel.points, page)
+            points = [(x + dx, y + dy) for x, y in panel.points]
+            layout.validate_geometry(points, page)
+            changed.append(replace(panel, points=points))
     for balloon in page.balloons:
         if balloon.id in ids:
-            balloon.rect = balloon.rect.translated(dx, dy)
-            if balloon.tail:
-                balloon.tail = (balloon.tail[0] + dx, balloon.tail[1] + dy)
-    _push_page(doc, page, "Move" if len(ids) == 1 else f"Move {len(ids)} Items")
+            tail = (balloon.tail[0] + dx, balloon.tail[1] + dy) if balloon.tail else balloon.tail
+            changed.append(replace(balloon, rect=balloon.rect.translated(dx, dy), tail=tail))
+    if changed:
+        _push_items(doc, page_id, changed, "Move" if len(ids) == 1 else f"Move {len(ids)} Items")
 
 
 def set_geometry(doc: Document, page_id: str, shapes: dict[str, Rect | list[Point]], text: str = "Resize") -> None:
     """Set new frames for panels (points or rect) and balloons (rect)."""
-    page = _page_copy(doc, page_id)
+    page = doc.project.page(page_id)
+    changed: list[Panel | Balloon] = []
     for item_id, shape in shapes.items():
         item = page.item(item_id)
         if isinstance(item, Panel):
             points = _points(shape)
             layout.validate_polygon(points, page, min_edge_mm=1e-3)
-            item.points = points
+            changed.append(replace(item, points=points))
         else:
             rect = shape if isinstance(shape, Rect) else Rect.bounding(_points(shape))
             layout.validate_geometry(rect.points(), page)
-            item.rect = rect
-    _push_page(doc, page, text)
+            changed.append(replace(item, rect=rect))
+    if changed:
+        _push_items(doc, page_id, changed, text)
 
 
 def add_items(doc: Document, page_id: str, panels: list[Panel], balloons: list[Balloon],
@@ -241,24 +295,24 @@ def add_items(doc: Document, page_id: str, panels: list[Panel], balloons: list[B
 
 def update_balloon(doc: Document, page_id: str, balloon_id: str, merge: bool = False, **fields) -> None:
     """Change a balloon's text, kind, font, size or tail; ``merge`` folds consecutive typing into one step."""
-    page = _page_copy(doc, page_id)
-    balloon = page.balloon(balloon_id)
+    balloon = copy.copy(doc.project.page(page_id).balloon(balloon_id))
     if "kind" in fields:
         fields["kind"] = BalloonKind(fields["kind"])
     for name, value in fields.items():
         if not hasattr(balloon, name) or name == "id":
             raise ValueError(f"unknown balloon field {name!r}")
         setattr(balloon, name, value)
-    _push_page(doc, page, "Edit Balloon", merge_key=f"balloon:{balloon_id}:{','.join(sorted(fields))}" if merge else "")
+    _push_items(doc, page_id, [balloon], "Edit Balloon", merge_key=f"balloon:{balloon_id}:{','.join(sorted(fields))}" if merge else "")
 
 
 def split_panel(doc: Document, page_id: str, panel_id: str, a: Point, b: Point) -> tuple[str, str]:
     """Frame knife: cut a panel along a→b, leaving the page's gutter between the halves."""
     page = _page_copy(doc, page_id)
-    panel = _panel_in(page, panel_id)
+    _panel_in(page, panel_id)
+    panel = _own(page, panel_id)
     first, second = layout.split_polygon(panel.points, a, b, page.gutter_mm)
     panel.points = first
-    twin = replace(copy.deepcopy(panel), id=new_id("panel"), points=second, variants=[], current=None,
+    twin = replace(_own_copy(panel), id=new_id("panel"), points=second, variants=[], current=None,
                    placement=Placement(), z=_next_z(page))
     page.panels.insert(page.panels.index(panel) + 1, twin)
     page.template = None
@@ -282,7 +336,7 @@ def merge_panels(doc: Document, page_id: str, ids: list[str]) -> str:
         raise ValueError("select at least two panels to merge")
     page = _page_copy(doc, page_id)
     panels = [_panel_in(page, i) for i in ids]
-    keep = panels[0]
+    keep = _own(page, panels[0].id)
     keep.points = layout.merge_polygons([p.points for p in panels])
     page.panels = [p for p in page.panels if p.id not in ids[1:]]
     page.template = None
@@ -303,7 +357,7 @@ def delete_items(doc: Document, page_id: str, ids: Iterable[str]) -> None:
 
 def set_z_order(doc: Document, page_id: str, item_id: str, where: str) -> None:
     """``where`` is front, back, up or down; z values are renumbered 0..n-1 (balloons from 1000)."""
-    page = _page_copy(doc, page_id)
+    page = doc.project.page(page_id)
     item = page.item(item_id)
     items = sorted(page.panels if isinstance(item, Panel) else page.balloons, key=lambda i: i.z)
     i = items.index(item)
@@ -311,33 +365,31 @@ def set_z_order(doc: Document, page_id: str, item_id: str, where: str) -> None:
     target = {"front": len(items), "back": 0, "up": min(i + 1, len(items)), "down": max(i - 1, 0)}[where]
     items.insert(target, item)
     base = 0 if isinstance(item, Panel) else 1000
-    for z, it in enumerate(items):
-        it.z = base + z
-    _push_page(doc, page, "Z-Order")
+    changed = [replace(it, z=base + z) for z, it in enumerate(items) if it.z != base + z]
+    # an unchanged order still makes its (empty) undo step, as before
+    _push_items(doc, page_id, changed, "Z-Order")
 
 
 # --- panel content -------------------------------------------------------------------------------------
 
 def set_panel_fields(doc: Document, panel_id: str, merge: bool = False, **fields) -> None:
     """Set prompt, negative_prompt and/or seed; ``merge`` folds consecutive typing into one undo step."""
-    page, _ = doc.project.find_panel(panel_id)
-    page = copy.deepcopy(page)
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     for name, value in fields.items():
         if name not in ("prompt", "negative_prompt", "seed"):
             raise ValueError(f"unknown panel field {name!r}")
         if name == "seed" and value is not None and not (0 <= int(value) < 2**32):
             raise ValueError("seed must be between 0 and 4294967295")
         setattr(panel, name, value)
-    _push_page(doc, page, "Edit Panel", merge_key=f"panel:{panel_id}:{','.join(sorted(fields))}" if merge else "")
+    _push_items(doc, page_id, [panel], "Edit Panel", merge_key=f"panel:{panel_id}:{','.join(sorted(fields))}" if merge else "")
 
 
 def set_placement(doc: Document, panel_id: str, placement: Placement, merge: bool = False) -> None:
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
+    page_id, panel = _panel_copy(doc, panel_id)
     if not 0.05 <= placement.scale <= 20:
         raise ValueError("image scale must be between 0.05 and 20")
-    page.panel(panel_id).placement = placement
-    _push_page(doc, page, "Reframe Image", merge_key=f"place:{panel_id}" if merge else "")
+    panel.placement = copy.copy(placement)
+    _push_items(doc, page_id, [panel], "Reframe Image", merge_key=f"place:{panel_id}" if merge else "")
 
 
 def bind_card(doc: Document, panel_id: str, card_id: str, weight: int | None = None, merge: bool = False) -> None:
@@ -351,15 +403,14 @@ def bind_card(doc: Document, panel_id: str, card_id: str, weight: int | None = N
     weight = (DEFAULT_CW if is_char else DEFAULT_SW) if weight is None else int(weight)
     if not lo <= weight <= hi:
         raise ValueError(f"{'cw' if is_char else 'sw'} must be between {lo} and {hi}")
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     bindings = panel.characters if is_char else panel.styles
     existing = next((b for b in bindings if b.card == card_id), None)
     if existing:
         existing.weight = weight
     else:
         bindings.append(CardBinding(card_id, weight))
-    _push_page(doc, page, f"Bind {card.name}", merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
+    _push_items(doc, page_id, [panel], f"Bind {card.name}", merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
 
 
 def set_binding_region(doc: Document, panel_id: str, card_id: str, region: list[float] | None) -> None:
@@ -371,23 +422,21 @@ def set_binding_region(doc: Document, panel_id: str, card_id: str, region: list[
         x, y, w, h = region
         if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
             raise ValueError("a region must lie inside the panel and not be empty")
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     binding = next((b for b in panel.characters if b.card == card_id), None)
     if binding is None:
         raise KeyError(f"character {card_id!r} is not bound to this panel")
     if binding.region == region:
         return
     binding.region = region
-    _push_page(doc, page, "Character Region")
+    _push_items(doc, page_id, [panel], "Character Region")
 
 
 def unbind_card(doc: Document, panel_id: str, card_id: str) -> None:
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     panel.characters = [b for b in panel.characters if b.card != card_id]
     panel.styles = [b for b in panel.styles if b.card != card_id]
-    _push_page(doc, page, "Unbind Card")
+    _push_items(doc, page_id, [panel], "Unbind Card")
 
 
 def add_variant(doc: Document, panel_id: str, image: Image.Image | bytes, kind: str = "generate",
@@ -395,8 +444,7 @@ def add_variant(doc: Document, panel_id: str, image: Image.Image | bytes, kind: 
                 select: bool = True, placement: Placement | None = None) -> str:
     """Add an image to a panel's history (and show it when ``select``)."""
     images = _encode_images([image])
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     variant = Variant(id=new_id("var"), image=next(iter(images)), kind=kind, seed=seed, prompt=prompt,
                       created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       params=dict(params or {}))
@@ -404,8 +452,8 @@ def add_variant(doc: Document, panel_id: str, image: Image.Image | bytes, kind: 
     if select:
         panel.current = variant.id
         if placement is not None:
-            panel.placement = placement
-    _push_page(doc, page, {"import": "Set Image"}.get(kind, f"{kind.title()} Result"), images=images)
+            panel.placement = copy.copy(placement)
+    _push_items(doc, page_id, [panel], {"import": "Set Image"}.get(kind, f"{kind.title()} Result"), images=images)
     return variant.id
 
 
@@ -418,8 +466,7 @@ def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image |
     """
     images_in = [img for img, _ in results]
     images = _encode_images(images_in)
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     ids = []
     for index, (img, seed) in enumerate(results):
@@ -432,35 +479,31 @@ def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image |
     if select_first and ids:
         panel.current = ids[0]
         if placement is not None:
-            panel.placement = placement
-    _push_page(doc, page, f"{kind.title()} ×{len(ids)}", images=images)
+            panel.placement = copy.copy(placement)
+    _push_items(doc, page_id, [panel], f"{kind.title()} ×{len(ids)}", images=images)
     return ids
 
 
 def pick_variant(doc: Document, panel_id: str, variant_id: str | None) -> None:
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     if variant_id is not None and not any(v.id == variant_id for v in panel.variants):
         raise KeyError(f"panel {panel_id} has no variant {variant_id!r}")
     panel.current = variant_id
-    _push_page(doc, page, "Pick Variant")
+    _push_items(doc, page_id, [panel], "Pick Variant")
 
 
 def discard_variant(doc: Document, panel_id: str, variant_id: str) -> None:
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    panel = page.panel(panel_id)
+    page_id, panel = _panel_copy(doc, panel_id)
     panel.variants = [v for v in panel.variants if v.id != variant_id]
     if panel.current == variant_id:
         panel.current = panel.variants[-1].id if panel.variants else None
-    _push_page(doc, page, "Discard Variant")
+    _push_items(doc, page_id, [panel], "Discard Variant")
 
 
 def set_favourite(doc: Document, panel_id: str, variant_id: str, favourite: bool) -> None:
-    page = copy.deepcopy(doc.project.find_panel(panel_id)[0])
-    for v in page.panel(panel_id).variants:
-        if v.id == variant_id:
-            v.favourite = favourite
-    _push_page(doc, page, "Favourite")
+    page_id, panel = _panel_copy(doc, panel_id)
+    panel.variants = [replace(v, favourite=favourite) if v.id == variant_id else v for v in panel.variants]
+    _push_items(doc, page_id, [panel], "Favourite")
 
 
 # --- cards ---------------------------------------------------------------------------------------------
@@ -529,9 +572,14 @@ def set_references(doc: Document, card_id: str, references: list[Reference], mer
 def remove_card(doc: Document, card_id: str) -> None:
     """Remove a card and unbind it from every panel (one undo step)."""
     doc.project.card(card_id)
-    pages = copy.deepcopy(doc.project.pages)
-    for page in pages:
-        for panel in page.panels:
+    pages = list(doc.project.pages)
+    for index, page in enumerate(pages):
+        bound = [p.id for p in page.panels if any(b.card == card_id for b in [*p.characters, *p.styles])]
+        if not bound:
+            continue
+        page = pages[index] = _shell(page)
+        for panel_id in bound:
+            panel = _own(page, panel_id)
             panel.characters = [b for b in panel.characters if b.card != card_id]
             panel.styles = [b for b in panel.styles if b.card != card_id]
     chars, styles = _cards_copy(doc)

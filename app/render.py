@@ -138,6 +138,11 @@ def clear_image_cache() -> None:
         _decoded_bytes = 0
 
 
+def uncached_images(project: Project) -> ImageSource:
+    """A decoder for the project's image keys that keeps nothing (exports: a book is read once)."""
+    return lambda key: qimage_from_png(project.images[key])
+
+
 def project_images(project: Project) -> ImageSource:
     """A decoder for the project's image keys (cached across renders)."""
     return lambda key: decoded_image(key, project.images[key])
@@ -216,11 +221,11 @@ def qimage_to_pil(image: QImage) -> Image.Image:
     return Image.frombuffer("RGB", (rgb.width(), rgb.height()), data, "raw", "RGB", rgb.bytesPerLine(), 1).copy()
 
 
-def qimage_to_png(image: QImage, dpi: float | None = None) -> bytes:
-    """PNG bytes of a QImage (with its dpi recorded when given)."""
+def qimage_to_png(image: QImage, dpi: float | None = None, level: int = 6) -> bytes:
+    """PNG bytes of a QImage (with its dpi recorded when given) at zlib ``level`` (0–9)."""
     pil = qimage_to_pil(image)
     buf = io.BytesIO()
-    pil.save(buf, format="PNG", compress_level=6, **({"dpi": (dpi, dpi)} if dpi else {}))
+    pil.save(buf, format="PNG", compress_level=level, **({"dpi": (dpi, dpi)} if dpi else {}))
     return buf.getvalue()
 
 

@@ -29,7 +29,8 @@ from .generation.jobs_dock import JobQueueDock
 from .generation.training_dock import TrainingDock
 from .identity import install as install_identity
 from .identity.characters import Characters
-from .settings import APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file
+from .settings import (APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file,
+                       undo_limit)
 
 FILE_FILTER = "Panelsmith comics (*.comic);;All files (*)"
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "sample.comic"
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("PanelsmithMainWindow")
         self.doc = doc or Document(new_project())
         self.settings = app_settings()
+        self.doc.set_undo_limit(undo_limit(self.settings))
         self.view = PageView(self.doc, self)
         self.setCentralWidget(self.view)
         # the window's layout deletes the view first: its scene must not report the lost selection

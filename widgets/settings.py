@@ -37,3 +37,17 @@ def add_recent_file(path: str | Path, settings: QSettings | None = None) -> list
 def remove_recent_file(path: str, settings: QSettings | None = None) -> None:
     s = settings or app_settings()
     s.setValue("recentFiles", [f for f in recent_files(s) if f != path])
+
+
+DEFAULT_UNDO_LIMIT = 200
+UNDO_LIMIT_KEY = "editing/undoLimit"
+
+
+def undo_limit(settings: QSettings | None = None) -> int:
+    """How many undo steps a document keeps (``editing/undoLimit``, default 200; 0 means no limit)."""
+    s = settings or app_settings()
+    try:
+        value = int(s.value(UNDO_LIMIT_KEY, DEFAULT_UNDO_LIMIT))
+    except (TypeError, ValueError):
+        return DEFAULT_UNDO_LIMIT
+    return value if 0 <= value <= 100_000 else DEFAULT_UNDO_LIMIT

@@ -114,8 +114,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if args.template and args.template not in layout.TEMPLATES:
         raise CliError(f"unknown template {args.template!r}: use one of {', '.join(layout.TEMPLATES)}")
     doc = Document()
-    for _ in range(args.pages):
-        edits.add_page(doc, size, args.template)
+    if args.pages > 0:
+        edits.add_pages(doc, args.pages, size, args.template)
     edits.set_project_attrs(doc, dpi=args.dpi or size.dpi, title=path.stem)
     save_project(doc.project, path)
     print(path)
@@ -185,7 +185,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         if not args.format:
             raise CliError("choose --format png, pdf or cbz (or --panel ID)")
-        written = export.export(project, args.format, args.out, args.dpi, args.bleed, project_path=args.path)
+        written = export.export(project, args.format, args.out, args.dpi, args.bleed, project_path=args.path,
+                                lossless=args.lossless)
     for path in written:
         print(path)
     return 0
@@ -269,6 +270,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="OUT", help="folder (png), file (pdf, cbz, --panel)")
     p.add_argument("--dpi", type=int_in(36, 2400, "--dpi"), metavar="N", help="default: the project's (300)")
     p.add_argument("--bleed", action="store_true", help="include the bleed around the trim")
+    p.add_argument("--lossless", action="store_true", help="pdf: keep the art lossless (no JPEG compression)")
 
     p = command(subparsers, "doctor", cmd_doctor, "report Python, Qt, torch, devices, onnxruntime and models")
     p.add_argument("--json", action="store_true")

@@ -23,9 +23,22 @@ class BalloonItem(QGraphicsItem):
         self.handles = {role: HandleItem(role, self) for role in ROLES}
         self.tail_handle = HandleItem("tail", self)
         self.item_id = balloon.id
-        self.editing = False  # the inline editor draws the text while editing
+        self._editing = False
+        # lettering is costly to rasterise: keep it as a pixmap per zoom, redrawn when update() is called
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.set_balloon(balloon)
         self._show_handles(False)
+
+    @property
+    def editing(self) -> bool:
+        """Whether the inline editor draws the text (the balloon then draws no text)."""
+        return self._editing
+
+    @editing.setter
+    def editing(self, on: bool) -> None:
+        if on != self._editing:
+            self._editing = on
+            self.update()
 
     def set_balloon(self, balloon: Balloon) -> None:
         self.prepareGeometryChange()
