@@ -71,3 +71,39 @@ def test_a_result_arriving_after_cancel_is_not_applied(win, qtbot):
     panel = win.doc.project.find_panel(pid)[1]
     assert panel.variants == [] and panel.current is None
     assert win.doc.undo_stack.index() == index and queue.jobs[job_id].state is JobState.CANCELLED
+
+
+def _panel_items(win) -> set[str]:
+    from widgets.canvas.panel_item import PanelItem
+
+    return {i for i, item in win.view.page_scene.items_by_id.items() if isinstance(item, PanelItem)}
+
+
+def test_template_combo_box_replaces_the_page_panels(win, qtbot):
+    combo = win.template_combo
+    page = win.doc.project.pages[0]
+    assert len(page.panels) == 4 and combo.currentText() == "grid-2x2"
+    # the mouse: open the popup and click the item in its list view
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    row = combo.findText("grid-3x3")
+    rect = view.visualRect(view.model().index(row, 0))
+    QTest.mouseClick(view.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible())
+    page = win.doc.project.pages[0]
+    assert page.template == "grid-3x3" and len(page.panels) == 9
+    assert _panel_items(win) == {p.id for p in page.panels}  # the canvas shows the new panels
+    assert combo.currentText() == "grid-3x3" and win.doc.undo_stack.count() == 1
+    # the keyboard: the focused combo box steps to the template above
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    following = combo.itemText(combo.currentIndex() - 1)
+    QTest.keyClick(combo, Qt.Key.Key_Up)
+    page = win.doc.project.pages[0]
+    assert page.template == following and combo.currentText() == following
+    assert _panel_items(win) == {p.id for p in page.panels}
+    win.doc.undo_stack.undo()
+    win.doc.undo_stack.undo()
+    page = win.doc.project.pages[0]
+    assert page.template == "grid-2x2" and len(page.panels) == 4 and combo.currentText() == "grid-2x2"
