@@ -17,6 +17,7 @@ from app.generation.queue import ANALYSING, SCORING, JobState
 from app.project import Placement, Project
 from engine import faces as face_api
 from tests import bands
+from tests.helpers_pixmap import assert_pixmap_shows
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 from tests.helpers_window import open_window as open_shared_window
 from widgets.canvas import Tool
@@ -93,7 +94,8 @@ def test_generate_button_runs_in_worker_and_is_one_undo_step(win, qtbot):
     assert len(queue.jobs) == 1 and win.jobs_dock.rows  # queued at once, the GUI did not wait
     [job] = wait_jobs(qtbot, win, list(queue.jobs))
     assert job.state is JobState.DONE and job.step == job.total == 2 and max(progress) >= 1
-    assert job.preview is not None and win.jobs_dock.rows[job.id].preview.pixmap() is not None
+    assert job.preview is not None
+    assert_pixmap_shows(win.jobs_dock.rows[job.id].preview.pixmap(), job.preview)
     panel = win.doc.project.find_panel(pid)[1]
     assert len(panel.variants) == 1 and panel.current == panel.variants[0].id
     assert stack.count() == before + 1
