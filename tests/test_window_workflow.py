@@ -1,0 +1,59 @@
+"""The window's generation workflow as a person uses it: keys, clicks and the real widgets
+(pytest-qt, offscreen): redo keys, the queue dock, deleting a queued panel, Generate Page,
+quitting with jobs, page setup."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+
+from app import edits, layout
+from app.document import Document
+from app.project import Project
+from tests.helpers_window import open_window
+
+LEFT = Qt.MouseButton.LeftButton
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture(autouse=True)
+def temp_settings(tmp_path_factory, monkeypatch):
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    yield
+
+
+def make_doc() -> Document:
+    project = Project(title="Workflow")
+    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
+    for panel in project.pages[0].panels:
+        panel.prompt = "a lighthouse at night"
+    return Document(project)
+
+
+@pytest.fixture
+def win(qtbot):
+    window = open_window(qtbot, make_doc())
+    yield window
+    window.doc.undo_stack.setClean()
+    window.close()
+
+
+def panels(win):
+    return win.doc.project.pages[0].panels_in_reading_order()
+
+
+@pytest.mark.parametrize("key, mods", [(Qt.Key.Key_Z, CTRL | SHIFT), (Qt.Key.Key_Y, CTRL)])
+def test_redo_keys_redo(win, qtbot, key, mods):
+    pid = panels(win)[0].id
+    win.view.page_scene.select_ids([pid])
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_Delete)
+    assert len(panels(win)) == 3
+    QTest.keyClick(win.view, Qt.Key.Key_Z, CTRL)
+    assert len(panels(win)) == 4
+    QTest.keyClick(win.view, key, mods)
+    assert len(panels(win)) == 3, "redo key did nothing"
