@@ -13,23 +13,33 @@ from PySide6.QtTest import QTest
 from app import edits, layout
 from app.document import Document
 from app.project import Project
+from app.generation.queue import JobState
 from tests.helpers_window import open_window
+from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
+FAST = {"model": "tiny-sd", "steps": 2, "scheduler": "euler"}
+
+
 @pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
+def temp_settings(tmp_path_factory, monkeypatch, tiny_models_dir):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
     monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    s.setValue("engine/modelsDir", str(tiny_models_dir))
+    s.setValue("engine/device", "cpu")
+    s.sync()
     yield
 
 
 def make_doc() -> Document:
     project = Project(title="Workflow")
     project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
+    project.settings.update(FAST)
     for panel in project.pages[0].panels:
         panel.prompt = "a lighthouse at night"
     return Document(project)
@@ -74,3 +84,22 @@ def test_redo_keys_redo(qtbot, monkeypatch, key, mods, desktop):
     QTest.keyClick(win.view, key, mods)
     assert len(panels(win)) == 3, "redo key did nothing"
     win.doc.undo_stack.setClean()
+
+
+def test_deleting_a_panel_cancels_its_running_and_queued_jobs_at_once(win, qtbot):
+    first, second, third = [p.id for p in panels(win)[:3]]
+    queue = win.generation.queue
+    [running] = queue.submit_panels([first], overrides={"steps": 400})
+    [queued] = queue.submit_panels([second], overrides={"steps": 400})
+    [other] = queue.submit_panels([third], overrides={"steps": 400})
+    qtbot.waitUntil(lambda: queue.jobs[running].step >= 1, timeout=60000)
+    win.view.page_scene.select_ids([first, second])
+    focus(qtbot, win)
+    QTest.keyClick(win.view, Qt.Key.Key_Delete)
+    assert queue.jobs[running].state is JobState.CANCELLED and queue.jobs[queued].state is JobState.CANCELLED
+    assert "deleted" in queue.jobs[running].message
+    assert win.jobs_dock.rows[running].state.text().startswith("cancelled")
+    assert queue.jobs[other].state in (JobState.QUEUED, JobState.RUNNING)
+    qtbot.waitUntil(lambda: queue.jobs[other].state is JobState.RUNNING, timeout=60000)  # the worker moved on
+    queue.cancel_all()
+    qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
