@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
@@ -101,5 +101,47 @@ def test_deleting_a_panel_cancels_its_running_and_queued_jobs_at_once(win, qtbot
     assert win.jobs_dock.rows[running].state.text().startswith("cancelled")
     assert queue.jobs[other].state in (JobState.QUEUED, JobState.RUNNING)
     qtbot.waitUntil(lambda: queue.jobs[other].state is JobState.RUNNING, timeout=60000)  # the worker moved on
+    queue.cancel_all()
+    qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
+
+
+def press_generate_page(qtbot, win, answer: str | None) -> list[str]:
+    """Ctrl+Shift+G; ``answer`` names the button to click in the question ("Only", "Replace",
+    "Cancel") or None when no question may appear. Returns the panels newly queued."""
+    queue = win.generation.queue
+    before = set(queue.jobs)
+    asked = []
+
+    def click() -> None:
+        box = win.generation.question
+        asked.append(box is not None)
+        if box is None:
+            return
+        [button] = [b for b in box.buttons() if b.text().replace("&", "").startswith(answer)]
+        QTest.mouseClick(button, LEFT)
+
+    focus(qtbot, win)
+    if answer is not None:
+        QTimer.singleShot(0, click)
+    QTest.keyClick(win.view, Qt.Key.Key_G, CTRL | SHIFT)
+    if answer is not None:
+        qtbot.waitUntil(lambda: bool(asked))
+        assert asked == [True]
+    else:
+        assert win.generation.question is None
+    return [queue.jobs[j].panel_id for j in queue.jobs if j not in before]
+
+
+def test_generate_page_fills_empty_panels_asks_before_art_and_never_queues_twice(win, qtbot):
+    queue = win.generation.queue
+    art, busy, empty1, empty2 = [p.id for p in panels(win)]
+    edits.add_variant(win.doc, art, Image.new("RGB", (64, 64), "teal"))
+    queue.submit_panels([busy], overrides={"steps": 400})
+    assert press_generate_page(qtbot, win, "Only") == [empty1, empty2]
+    assert press_generate_page(qtbot, win, "Cancel") == []
+    assert press_generate_page(qtbot, win, "Replace") == [art]
+    assert press_generate_page(qtbot, win, None) == []  # everything is queued already
+    assert "already queued" in win.generation.last_message
+    assert len([j for j in queue.jobs.values() if j.panel_id == busy]) == 1
     queue.cancel_all()
     qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
