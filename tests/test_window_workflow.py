@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
@@ -50,6 +50,7 @@ def win(qtbot):
     window = open_window(qtbot, make_doc())
     yield window
     window.doc.undo_stack.setClean()
+    window.generation.queue.cancel_all()  # no question left open by a failed test
     window.close()
 
 
@@ -145,3 +146,45 @@ def test_generate_page_fills_empty_panels_asks_before_art_and_never_queues_twice
     assert len([j for j in queue.jobs.values() if j.panel_id == busy]) == 1
     queue.cancel_all()
     qtbot.waitUntil(lambda: queue._worker.pending() == 0, timeout=60000)
+
+
+def test_quitting_with_jobs_says_how_many_are_lost_and_closes_within_a_second(win, qtbot):
+    import time
+
+    queue = win.generation.queue
+    first, second = [p.id for p in panels(win)[:2]]
+    [running] = queue.submit_panels([first], overrides={"steps": 400})
+    queue.submit_panels([second], overrides={"steps": 400})
+    qtbot.waitUntil(lambda: queue.jobs[running].step >= 1, timeout=60000)
+    seen, clicked_at = [], []
+
+    def answer(text: str):
+        def click() -> None:
+            box = win.generation.question
+            seen.append(box.text())
+            [button] = [b for b in box.buttons() if b.text().replace("&", "").startswith(text)]
+            clicked_at.append(time.monotonic())
+            QTest.mouseClick(button, LEFT)
+        return click
+
+    focus(qtbot, win)
+    QTimer.singleShot(0, answer("Cancel"))
+    QTest.keyClick(win.view, Qt.Key.Key_Q, CTRL)
+    assert win.isVisible() and "2 generation jobs (1 running, 1 queued) will be lost" in seen[-1]
+    assert len(queue.active()) == 2
+    hidden_at = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Hide and obj is win:
+                hidden_at.append(time.monotonic())
+            return False
+
+    watch = Watch()
+    win.installEventFilter(watch)
+    focus(qtbot, win)
+    QTimer.singleShot(0, answer("Quit"))
+    QTest.keyClick(win.view, Qt.Key.Key_Q, CTRL)
+    assert not win.isVisible() and queue._worker is None and not queue.active()
+    elapsed = hidden_at[0] - clicked_at[-1]
+    assert elapsed < 1.0, f"the window took {elapsed:.2f} s to go"

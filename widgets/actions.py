@@ -121,7 +121,7 @@ def _create_actions(w: "MainWindow") -> None:
     w.act_save = _action(w, "&Save", w.save, SK.Save, "Save the project")
     w.act_save_as = _action(w, "Save &As…", w.save_as, SK.SaveAs, "Save under a new name")
     w.act_export = _action(w, "&Export…", w.export, "Ctrl+E", "Export pages as PDF, CBZ or PNG")
-    w.act_quit = _action(w, "&Quit", w.close, SK.Quit)
+    w.act_quit = _action(w, "&Quit", w.close, SK.Quit if QKeySequence.keyBindings(SK.Quit) else "Ctrl+Q")
     w.act_undo = doc.undo_stack.createUndoAction(w, "&Undo")
     w.act_undo.setShortcut(SK.Undo)
     w.act_redo = doc.undo_stack.createRedoAction(w, "&Redo")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox,
 
 from app.background import BackgroundTasks
 from app.document import Document
-from app.generation.queue import EngineSettings, JobQueue
+from app.generation.queue import EngineSettings, JobQueue, JobState
 from app.generation.request import pan_spec
 from engine.jobs import JobKind
 
@@ -250,6 +250,25 @@ class GenerationController(QObject):
         return engine
 
     # --- shutdown ---------------------------------------------------------------------------------
+
+    def confirm_quit(self) -> bool:
+        """With jobs queued or running, ask whether to quit and lose them; True: go on closing."""
+        active = self.queue.active()
+        if not active:
+            return True
+        running = sum(job.state is JobState.RUNNING for job in active)
+        n = len(active)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Jobs in progress",
+                          f"{n} generation job{'s' if n != 1 else ''} ({running} running, {n - running} queued) "
+                          f"will be lost if you quit now.", QMessageBox.StandardButton.Cancel, self.dialog_parent)
+        box.setInformativeText("Finished results are already in their panels.")
+        quit_button = box.addButton(f"Quit and Lose {n} Job{'s' if n != 1 else ''}",
+                                    QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.question = box
+        box.exec()
+        self.question = None
+        return box.clickedButton() is quit_button
 
     def shutdown(self) -> None:
         """Cancel every job and join the worker thread (the window is closing)."""
