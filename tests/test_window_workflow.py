@@ -188,3 +188,21 @@ def test_quitting_with_jobs_says_how_many_are_lost_and_closes_within_a_second(wi
     assert not win.isVisible() and queue._worker is None and not queue.active()
     elapsed = hidden_at[0] - clicked_at[-1]
     assert elapsed < 1.0, f"the window took {elapsed:.2f} s to go"
+
+
+def test_an_image_without_a_face_gets_a_grey_no_face_badge(win, qtbot):
+    from app.identity import consistency
+    from widgets.identity.canvas import BAD, PENDING, ScoreBadgeItem
+
+    card = edits.add_card(win.doc, "character", "Mara", [Image.new("RGB", (32, 32), "red")])
+    pid = panels(win)[0].id
+    edits.bind_card(win.doc, pid, card if isinstance(card, str) else card.id, 60)
+    panel = win.doc.project.find_panel(pid)[1]
+    scores = consistency.image_identity_scores(win.doc.project, panel, Image.new("RGB", (96, 96), "white"))
+    assert scores and all(s["face"] is False and s["score"] == 0.0 for s in scores)
+    badge = ScoreBadgeItem.__new__(ScoreBadgeItem)
+    ScoreBadgeItem.__init__(badge, None)
+    badge.set_score(scores, 0.5, {})
+    assert badge.text == "no face" and badge.colour == PENDING
+    badge.set_score([{"card": "c", "score": 0.1, "face": True}], 0.5, {})
+    assert badge.text == "ID 0.10" and badge.colour == BAD
