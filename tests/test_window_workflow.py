@@ -206,3 +206,32 @@ def test_an_image_without_a_face_gets_a_grey_no_face_badge(win, qtbot):
     assert badge.text == "no face" and badge.colour == PENDING
     badge.set_score([{"card": "c", "score": 0.1, "face": True}], 0.5, {})
     assert badge.text == "ID 0.10" and badge.colour == BAD
+
+
+def test_zoom_out_shows_the_wider_picture_labelled_zoom_out(win, qtbot):
+    import numpy as np
+
+    from app.images import decode_png
+
+    queue = win.generation.queue
+    pid = panels(win)[0].id
+    [gen] = queue.submit_panels([pid], overrides={"seed": 3})
+    qtbot.waitUntil(lambda: queue.jobs[gen].finished, timeout=60000)
+    panel = win.doc.project.find_panel(pid)[1]
+    before = np.asarray(decode_png(win.doc.project.images[panel.image]).convert("RGB"))
+    win.view.page_scene.select_ids([pid])
+    index = win.doc.undo_stack.index()
+    win.generation.act_zoom2.trigger()
+    [job] = [j for j in queue.jobs.values() if not j.finished]
+    qtbot.waitUntil(lambda: job.finished, timeout=60000)
+    assert job.state is JobState.DONE, job.message
+    panel = win.doc.project.find_panel(pid)[1]
+    after = np.asarray(decode_png(win.doc.project.images[panel.image]).convert("RGB"))
+    h, w = before.shape[:2]
+    assert after.shape[0] > h and after.shape[1] > w
+    y, x = (after.shape[0] - h) // 2, (after.shape[1] - w) // 2
+    assert np.array_equal(after[y + 8:y + h - 8, x + 8:x + w - 8], before[8:-8, 8:-8])  # original pixels kept
+    assert panel.current_variant().kind == "zoom out"
+    assert (panel.placement.offset_x, panel.placement.offset_y, panel.placement.scale) == (0.0, 0.0, 1.0)
+    assert win.doc.undo_stack.index() == index + 1
+    win.grab().save("docs/screenshot-zoom-out.png")
