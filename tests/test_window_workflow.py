@@ -234,4 +234,3 @@ def test_zoom_out_shows_the_wider_picture_labelled_zoom_out(win, qtbot):
     assert panel.current_variant().kind == "zoom out"
     assert (panel.placement.offset_x, panel.placement.offset_y, panel.placement.scale) == (0.0, 0.0, 1.0)
     assert win.doc.undo_stack.index() == index + 1
-    win.grab().save("docs/screenshot-zoom-out.png")
