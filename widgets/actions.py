@@ -37,6 +37,17 @@ BALLOONS = [(BalloonKind.SPEECH, "Speech", "B"), (BalloonKind.THOUGHT, "Thought"
             (BalloonKind.CAPTION, "Caption", "C"), (BalloonKind.SHOUT, "Shout", "")]
 
 
+def redo_keys() -> list[QKeySequence]:
+    """The platform's Redo keys plus Ctrl+Shift+Z and Ctrl+Y (Cmd on macOS), each once: a key
+    bound twice to one action is an "ambiguous shortcut" to Qt, which then fires nothing."""
+    keys: list[QKeySequence] = []
+    for key in (*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Shift+Z"),
+                QKeySequence("Ctrl+Y")):
+        if not key.isEmpty() and key not in keys:
+            keys.append(key)
+    return keys
+
+
 def _action(parent: QWidget, text: str, slot: Callable | None = None, shortcut=None, tip: str = "",
             checkable: bool = False) -> QAction:
     act = QAction(text, parent)
@@ -110,11 +121,11 @@ def _create_actions(w: "MainWindow") -> None:
     w.act_save = _action(w, "&Save", w.save, SK.Save, "Save the project")
     w.act_save_as = _action(w, "Save &As…", w.save_as, SK.SaveAs, "Save under a new name")
     w.act_export = _action(w, "&Export…", w.export, "Ctrl+E", "Export pages as PDF, CBZ or PNG")
-    w.act_quit = _action(w, "&Quit", w.close, SK.Quit)
+    w.act_quit = _action(w, "&Quit", w.close, SK.Quit if QKeySequence.keyBindings(SK.Quit) else "Ctrl+Q")
     w.act_undo = doc.undo_stack.createUndoAction(w, "&Undo")
     w.act_undo.setShortcut(SK.Undo)
     w.act_redo = doc.undo_stack.createRedoAction(w, "&Redo")
-    w.act_redo.setShortcuts([QKeySequence(SK.Redo), QKeySequence("Ctrl+Shift+Z")])
+    w.act_redo.setShortcuts(redo_keys())
     w.act_delete = _action(w, "&Delete", w.delete_selection, [QKeySequence(SK.Delete), QKeySequence("Backspace")],
                            "Delete the selected panels and balloons")
     w.act_select_all = _action(w, "Select &All", w.select_all, SK.SelectAll)

@@ -423,15 +423,15 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.view.finish_text_edit()
-        if not self.maybe_save():
+        if not self.generation.confirm_quit() or not self.maybe_save():
             event.ignore()
             return
         self.save_state()
+        self.hide()  # gone at once; the worker threads end behind it
         self.autosave.stop(clean=True)
-        self.generation.shutdown()  # cancel jobs, join the worker thread
+        self.generation.shutdown()  # cancel jobs, join the worker thread (after its current step)
         self.characters.shutdown()  # cancel a training run, join its thread
-        self.tasks.wait(3000)
-        self.tasks.shutdown()  # no helper process outlives the window
+        self.tasks.shutdown()  # no helper process outlives the window; pending results are dropped
         event.accept()
 
 

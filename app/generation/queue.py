@@ -125,6 +125,8 @@ class JobQueue(QObject):
         self._stale_worker = False
         self._own_tasks = tasks is None
         self.tasks = tasks if tasks is not None else BackgroundTasks(self)
+        doc.pageChanged.connect(self._cancel_orphans)
+        doc.pagesChanged.connect(self._cancel_orphans)
 
     # --- settings ---------------------------------------------------------------------------------
 
@@ -280,6 +282,14 @@ class JobQueue(QObject):
         if self._worker is not None:
             self._worker.cancel(job_id)
         self._set_state(job, JobState.CANCELLED)
+
+    def _cancel_orphans(self, *_) -> None:
+        """Cancel at once the queued and running jobs whose panel was deleted (or whose project
+        was replaced): their steps would be wasted and their result could not be added."""
+        for job in self.active():
+            if self.doc.project.panel_or_none(job.panel_id) is None:
+                job.message = "cancelled: the panel was deleted"
+                self.cancel(job.id)
 
     def cancel_all(self) -> None:
         for job in list(self.jobs.values()):

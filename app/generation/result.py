@@ -16,6 +16,13 @@ KIND_LABEL = {JobKind.GENERATE: "generate", JobKind.VARY_REGION: "vary", JobKind
               JobKind.UPSCALE: "upscale"}
 
 
+def variant_kind(request) -> str:
+    """The variant's label: what made it ("zoom out" or "pan" for outpainting)."""
+    if request.kind is JobKind.OUTPAINT and isinstance(request.outpaint, ZoomOutSpec):
+        return "zoom out"
+    return KIND_LABEL[request.kind]
+
+
 def content_offset(old_size: tuple[int, int], new_size: tuple[int, int], spec: PanSpec | ZoomOutSpec
                    ) -> tuple[int, int]:
     """Where the old image's top-left pixel lies in the outpainted image."""
@@ -39,7 +46,10 @@ def apply_result(doc: Document, panel_id: str, result: JobResult, select: bool =
     if request.kind is JobKind.OUTPAINT and result.images and request.init_image is not None:
         old_size, new_size = request.init_image.size, result.images[0].size
         offset = result.metadata.get("content_offset") or content_offset(old_size, new_size, request.outpaint)
-        placement = placement_after_growth(panel.bbox, old_size, new_size, tuple(offset), panel.placement)
+        if isinstance(request.outpaint, ZoomOutSpec):  # the wider picture fills the frame, the original in the middle
+            placement = Placement(offset_x=0.0, offset_y=0.0, scale=1.0)
+        else:
+            placement = placement_after_growth(panel.bbox, old_size, new_size, tuple(offset), panel.placement)
     params = {"model": request.model, "steps": result.metadata.get("steps", request.steps),
               "scheduler": result.metadata.get("scheduler", request.scheduler),
               "guidance": result.metadata.get("guidance", request.guidance),
@@ -47,5 +57,5 @@ def apply_result(doc: Document, panel_id: str, result: JobResult, select: bool =
     params = {k: v for k, v in params.items() if v not in (None, "", [])}
     per_variant = [{"identity": s} for s in identity_scores] if identity_scores else None
     return edits.add_variants(doc, panel.id, list(zip(result.images, result.seeds)),
-                              kind=KIND_LABEL[request.kind], prompt=request.prompt, params=params,
+                              kind=variant_kind(request), prompt=request.prompt, params=params,
                               select_first=select, placement=placement, per_variant=per_variant)

@@ -20,7 +20,8 @@ def image_identity_scores(project: Project, panel: Panel, image: Image.Image) ->
     """Score each bound character against the faces in ``image`` with the independent recognizer.
 
     Characters are matched to faces greedily, best score first, one face per character; a
-    character with no face left scores 0.
+    character with no face left scores 0 and is marked ``"face": False`` (not a different person:
+    nobody to compare).
     """
     chars = [project.card(b.card) for b in panel.characters]
     chars = [c for c in chars if isinstance(c, CharacterCard)]
@@ -42,7 +43,8 @@ def image_identity_scores(project: Project, panel: Panel, image: Image.Image) ->
         scores[chars[ci].id] = round(float(s), 4)
         done.add(ci)
         used_faces.add(fi)
-    return [{"card": cid, "score": s} for cid, s in scores.items()]
+    matched = {chars[ci].id for ci in done}
+    return [{"card": cid, "score": s, "face": cid in matched} for cid, s in scores.items()]
 
 
 def scoring_snapshot(project: Project, panel: Panel) -> tuple[Project, Panel] | None:

@@ -12,11 +12,11 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox, QSpinBox, QWidget
 
 from app.background import BackgroundTasks
 from app.document import Document
-from app.generation.queue import EngineSettings, JobQueue
+from app.generation.queue import EngineSettings, JobQueue, JobState
 from app.generation.request import pan_spec
 from engine.jobs import JobKind
 
@@ -54,6 +54,7 @@ class GenerationController(QObject):
         self.qsettings = qsettings
         self.dialog_parent = parent
         self.last_message = ""
+        self.question: QMessageBox | None = None  # the open question box (tests answer it)
         self.queue = JobQueue(doc, load_engine_settings(qsettings), self, tasks=tasks)
         self._build_actions(parent)
         self._build_inputs()
@@ -70,7 +71,8 @@ class GenerationController(QObject):
         self.act_generate = a("Generate", self.generate_selected, "Ctrl+G",
                               "Generate images for the selected panels (queued, in reading order)")
         self.act_generate_page = a("Generate Page", self.generate_page, "Ctrl+Shift+G",
-                                   "Generate every panel of this page, in reading order (queued)")
+                                   "Generate the empty panels of this page, in reading order (queued); "
+                                   "asks before panels that have art")
         self.act_vary = a("Vary Region", self.vary_region, "Ctrl+Shift+V",
                           "Repaint the masked part of the panel image with the region prompt")
         self.act_clear_mask = a("Clear Mask", self.clear_mask, None, "Remove the painted mask")
@@ -158,10 +160,45 @@ class GenerationController(QObject):
         return self.queue.submit_panels(ids, repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
 
     def generate_page(self) -> list[str]:
+        """Queue the page's empty panels in reading order; where panels have art, ask whether to
+        generate those too. A panel with a queued or running job is not queued again."""
         page = self.view.page_scene.page
         if page is None:
             return []
-        return self.queue.submit_page(page.id, repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
+        busy = {job.panel_id for job in self.queue.active()}
+        todo = [p for p in page.panels_in_reading_order() if p.id not in busy]
+        with_art = [p for p in todo if p.image is not None]
+        if not todo:
+            self.show_message("Every panel of this page is already queued")
+            return []
+        if with_art:
+            answer = self._ask_replace(len(with_art), len(todo) - len(with_art))
+            if answer is None:
+                return []
+            if not answer:
+                todo = [p for p in todo if p.image is None]
+        if not todo:
+            return []
+        return self.queue.submit_panels([p.id for p in todo], repeat=self.repeat.value(),
+                                        select=self.act_auto_pick.isChecked())
+
+    def _ask_replace(self, with_art: int, empty: int) -> bool | None:
+        """Ask before generating over art: True (all panels), False (empty ones only), None (cancel)."""
+        art = f"{with_art} panel{'s' if with_art != 1 else ''}"
+        box = QMessageBox(QMessageBox.Icon.Question, "Generate Page",
+                          f"{art} of this page already {'have' if with_art != 1 else 'has'} art.",
+                          QMessageBox.StandardButton.Cancel, self.dialog_parent)
+        box.setInformativeText("New images replace the shown art (the old images stay in each panel's "
+                               "History).")
+        empty_button = box.addButton(f"Only Empty Panels ({empty})", QMessageBox.ButtonRole.AcceptRole)
+        empty_button.setEnabled(empty > 0)
+        all_button = box.addButton(f"Replace Art Too ({with_art + empty})", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(empty_button if empty else box.button(QMessageBox.StandardButton.Cancel))
+        self.question = box
+        box.exec()
+        self.question = None
+        clicked = box.clickedButton()
+        return True if clicked is all_button else False if clicked is empty_button else None
 
     def vary_region(self) -> list[str]:
         layer = self.view.mask_layer
@@ -213,6 +250,25 @@ class GenerationController(QObject):
         return engine
 
     # --- shutdown ---------------------------------------------------------------------------------
+
+    def confirm_quit(self) -> bool:
+        """With jobs queued or running, ask whether to quit and lose them; True: go on closing."""
+        active = self.queue.active()
+        if not active:
+            return True
+        running = sum(job.state is JobState.RUNNING for job in active)
+        n = len(active)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Jobs in progress",
+                          f"{n} generation job{'s' if n != 1 else ''} ({running} running, {n - running} queued) "
+                          f"will be lost if you quit now.", QMessageBox.StandardButton.Cancel, self.dialog_parent)
+        box.setInformativeText("Finished results are already in their panels.")
+        quit_button = box.addButton(f"Quit and Lose {n} Job{'s' if n != 1 else ''}",
+                                    QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.question = box
+        box.exec()
+        self.question = None
+        return box.clickedButton() is quit_button
 
     def shutdown(self) -> None:
         """Cancel every job and join the worker thread (the window is closing)."""

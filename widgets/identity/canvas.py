@@ -37,8 +37,12 @@ class ScoreBadgeItem(QGraphicsItem):
         if scores is None:
             self.text, self.colour = "ID …", PENDING
             tip = "Consistency score: computing…"
+        elif scores and not any(s.get("face", True) for s in scores):
+            self.text, self.colour = "no face", PENDING
+            tip = "Consistency: no face found in this image (nothing to compare)"
         else:
-            worst = min((s["score"] for s in scores), default=0.0)
+            faced = [s for s in scores if s.get("face", True)]
+            worst = min((s["score"] for s in faced), default=0.0)
             self.text = f"ID {worst:.2f}"
             self.colour = GOOD if worst >= threshold else BAD
             lines = [f"{names.get(s['card'], s['card'])}: {s['score']:.2f}" for s in scores]

@@ -95,6 +95,7 @@ class ConsistencyDock(QDockWidget):
                 continue
             found = self.scores.scores(panel)
             by_card = {s["card"]: s["score"] for s in found or []}
+            no_face = {s["card"] for s in found or [] if not s.get("face", True)}
             for binding in panel.characters:
                 try:
                     card = self.doc.project.card(binding.card)
@@ -104,7 +105,9 @@ class ConsistencyDock(QDockWidget):
                     continue
                 score = by_card.get(card.id) if found is not None else None
                 rows.append({"panel": panel.id, "number": number, "card": card.id, "name": card.name,
-                             "score": score, "flagged": score is not None and score < self.scores.threshold})
+                             "score": score, "no_face": card.id in no_face,
+                             "flagged": score is not None and card.id not in no_face
+                             and score < self.scores.threshold})
         return rows
 
     def refresh(self) -> None:
@@ -113,13 +116,14 @@ class ConsistencyDock(QDockWidget):
         table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             score = row["score"]
-            cells = [str(row["number"]), row["name"], "…" if score is None else f"{score:.2f}",
-                     "computing" if score is None else "flagged" if row["flagged"] else "consistent"]
+            cells = [str(row["number"]), row["name"], "…" if score is None else "—" if row["no_face"] else f"{score:.2f}",
+                     "computing" if score is None else "no face" if row["no_face"]
+                     else "flagged" if row["flagged"] else "consistent"]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c in (0, 2):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                if score is not None and c in (2, 3):
+                if score is not None and not row["no_face"] and c in (2, 3):
                     item.setForeground(QBrush(BAD if row["flagged"] else GOOD))
                 table.setItem(r, c, item)
             if row["flagged"]:
