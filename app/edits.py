@@ -20,6 +20,7 @@ from engine.training import default_trigger
 from . import layout
 from .document import Document, SnapshotCommand
 from .images import encode_png, image_key
+from .lettering import project_lettering_pt
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
                     new_id)
@@ -138,11 +139,14 @@ def add_panel(doc: Document, page_id: str, shape: Rect | list[Point], prompt: st
 
 
 def add_balloon(doc: Document, page_id: str, kind: BalloonKind | str, rect: Rect, text: str = "",
-                tail: Point | None = None) -> str:
+                tail: Point | None = None, font_size: float | None = None) -> str:
+    """A new balloon, lettered at ``font_size`` or else the project's lettering size."""
     page = _page_copy(doc, page_id)
     layout.validate_geometry(rect.points(), page)
     z = max((b.z for b in page.balloons), default=999) + 1
-    balloon = Balloon(id=new_id("balloon"), kind=BalloonKind(kind), rect=rect, text=text, tail=tail, z=z)
+    size = font_size if font_size is not None else project_lettering_pt(doc.project.settings)
+    balloon = Balloon(id=new_id("balloon"), kind=BalloonKind(kind), rect=rect, text=text, tail=tail, z=z,
+                      font_size=size)
     page.balloons.append(balloon)
     _push_page(doc, page, "Add Balloon")
     return balloon.id
