@@ -384,22 +384,28 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self) -> None:
+        from .export_dialog import ExportDialog
+
         stem = self.doc.path.stem if self.doc.path else "comic"
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export", str(Path(self._last_dir()) / f"{stem}.pdf"),
-            "PDF (*.pdf);;Comic book archive (*.cbz);;PNG pages (folder)")
-        if not path:
+        dialog = ExportDialog(self.doc.project, str(Path(self._last_dir()) / f"{stem}.pdf"), self)
+        self.export_dialog = dialog
+        accepted = dialog.exec() == ExportDialog.DialogCode.Accepted
+        self.export_dialog = None
+        if not accepted or not dialog.path.text().strip():
             return
-        fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
+        choice = dialog.choice()
+        project = choice.project(self.doc.project, stem if self.doc.path else "Untitled")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export_project(self.doc.project, fmt, path, project_path=self.doc.path)
+            out = export_project(project, choice.fmt, choice.out, dpi=choice.dpi, bleed=choice.bleed,
+                                 project_path=self.doc.path)
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Export failed", one_line(exc))
             return
         QApplication.restoreOverrideCursor()
-        self.statusBar().showMessage(f"Exported {out}", 5000)
+        where = choice.out.name if choice.fmt != "png" else f"{len(out)} pages in {choice.out.name}"
+        self.statusBar().showMessage(f"Exported {where}", 5000)
 
     def _last_dir(self) -> str:
         return str(self.settings.value("lastDir", str(Path.home())))
