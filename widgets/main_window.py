@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app import edits, layout
 from app.background import BackgroundTasks
@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.doc = doc or Document(new_project())
         self.settings = app_settings()
         self.view = PageView(self.doc, self)
-        self.setCentralWidget(self.view)
+        self.setCentralWidget(self._with_note_bar(self.view))
         # the window's layout deletes the view first: its scene must not report the lost selection
         # to the controllers and docks that outlive it for a moment
         scene = self.view.page_scene
@@ -102,8 +102,26 @@ class MainWindow(QMainWindow):
     def _regenerate_panel(self, panel_id: str, overrides: dict) -> None:
         self.generation.queue.submit_panels([panel_id], overrides=overrides)
 
+    def _with_note_bar(self, view: PageView) -> QWidget:
+        from .note_bar import NoteBar
+
+        self.note_bar = NoteBar(lambda: self.generation.preferences())
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.note_bar)
+        column.addWidget(view, 1)
+        return box
+
     def _long_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10000)
+        """Short messages go to the status bar; a long note to the note bar, once per run."""
+        from .note_bar import is_long
+
+        if not is_long(text):
+            self.statusBar().showMessage(text, 10000)
+        elif self.note_bar.show_note(text):
+            self.statusBar().clearMessage()
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
