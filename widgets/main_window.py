@@ -27,6 +27,7 @@ from .generation.controller import GenerationController
 from .generation.extend_offer import ExtendOffer
 from .generation.jobs_dock import JobQueueDock
 from .generation.training_dock import TrainingDock
+from .help_menu import install as install_help
 from .identity import install as install_identity
 from .identity.characters import Characters
 from .settings import APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         # Consistency dock's "Regenerate with stronger identity" runs through the job queue.
         self.identity.regenerateRequested.connect(self._regenerate_panel)
         actions.build(self)
+        install_help(self)
         self._build_status_bar()
         self.extend_offer = ExtendOffer(self.doc, self.view, self.generation, self.statusBar())
         self._connect()
@@ -245,8 +247,17 @@ class MainWindow(QMainWindow):
             self._edit(edits.set_z_order, self.doc, self.view.page_id, ids[0], where)
 
     def apply_template(self, name: str) -> None:
-        if self.view.page_id:
-            self._edit(edits.apply_template, self.doc, self.view.page_id, name)
+        page = self.view.page_scene.page
+        if page is None:
+            return
+        from .confirm import ask, panel_work
+
+        work = panel_work(page)
+        if work and not ask(self, "Apply Template", f"The template replaces this page's panels: their {work} "
+                            "will be dropped (Undo brings them back).", f"Apply {name}"):
+            self._sync_page_controls()
+            return
+        self._edit(edits.apply_template, self.doc, page.id, name)
 
     def set_gutter(self, value: float) -> None:
         page = self.view.page_scene.page
