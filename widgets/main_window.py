@@ -117,10 +117,10 @@ class MainWindow(QMainWindow):
         return box
 
     def _long_message(self, text: str) -> None:
-        """Short messages go to the status bar; a long note to the note bar, once per run."""
-        from .note_bar import is_long
+        """Messages go to the status bar; a note (``label: note: …``) to the note bar, once per run."""
+        from .note_bar import is_note
 
-        if not is_long(text):
+        if not is_note(text):
             self.statusBar().showMessage(text, 10000)
         elif self.note_bar.show_note(text):
             self.statusBar().clearMessage()

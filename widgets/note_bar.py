@@ -10,14 +10,13 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 DOCS = Path(__file__).resolve().parent.parent / "README.md"
-SHORT = 90  # characters a status bar shows beside the cursor read-out
 NOTE_MARK = ": note: "
 _SETTINGS_WORDS = ("model", "pack", "checkpoint", "pipeline", "device", "folder")
 
 
-def is_long(text: str) -> bool:
-    """Whether ``text`` belongs in the note bar rather than the status bar."""
-    return NOTE_MARK in text or len(text) > SHORT
+def is_note(text: str) -> bool:
+    """Whether ``text`` is a note (``label: note: …``), shown in the note bar rather than the status bar."""
+    return NOTE_MARK in text
 
 
 def note_key(text: str) -> str:
@@ -49,13 +48,11 @@ class NoteBar(QFrame):
         self.hide()
 
     def show_note(self, text: str) -> bool:
-        """Show ``text``; a note (``label: note: …``) only the first time in this run. Returns whether
-        it is shown."""
+        """Show ``text``, a note only the first time in this run; returns whether it is shown."""
         key = note_key(text)
-        if NOTE_MARK in text:
-            if key in self._seen:
-                return False
-            self._seen.add(key)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
         self.label.setText(text)
         settings = any(w in key.lower() for w in _SETTINGS_WORDS)
         self.action.setText("Preferences…" if settings else "Read the docs")
