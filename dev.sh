@@ -3,6 +3,7 @@
 #   bash dev.sh run [ARGS...]   set up .venv (first time only) and start the app (sample project)
 #   bash dev.sh test [ARGS...]  set up .venv with the test extras and run the test suite
 #   bash dev.sh setup [test]    only set up
+#   bash dev.sh check-qt [PY]   check that Qt can open a window on this X display (run does this first)
 # Set-up is idempotent and skips pip entirely when pyproject.toml and this script are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -45,12 +46,37 @@ PYEOF
     echo "$want" > "$stamp"
 }
 
+# System libraries Qt's xcb platform plugin needs (Debian/Ubuntu names); README lists the same.
+XCB_PACKAGES="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1"
+
+# With an X display (and no other platform asked for), check that Qt loads its xcb plugin; when it
+# cannot, print the one apt-get line that installs what it needs and fail.
+check_qt() {
+    local py="$1"
+    [[ -n "${DISPLAY:-}" ]] || return 0
+    [[ -z "${QT_QPA_PLATFORM:-}" || "${QT_QPA_PLATFORM:-}" == xcb* ]] || return 0
+    local log
+    if log="$(QT_QPA_PLATFORM=xcb timeout 30 "$py" -c "import sys
+from PySide6.QtGui import QGuiApplication
+QGuiApplication(sys.argv[:1])" 2>&1)"; then
+        return 0
+    fi
+    echo "dev.sh: Qt cannot open a window on display $DISPLAY: its xcb platform plugin did not load." >&2
+    echo "$log" | grep -iE "xcb|platform|lib[a-z0-9_-]+\.so" | head -n 3 >&2 || true
+    echo "dev.sh: install the system libraries it needs, then run again:" >&2
+    echo "sudo apt-get install -y $XCB_PACKAGES"
+    return 1
+}
+
 cmd="${1:-run}"
 shift || true
 case "$cmd" in
     setup) setup "${1:-}" ;;
+    check-qt)
+        if [[ -n "${1:-}" ]]; then check_qt "$1"; else setup ""; check_qt "$VENV/bin/python"; fi ;;
     run)
         setup ""
+        check_qt "$VENV/bin/python"
         exec "$VENV/bin/python" main.py "$@" ;;
     test)
         setup "test"
@@ -59,5 +85,5 @@ case "$cmd" in
         # The ComfyUI tests talk to a real server; it is built once under .cache/comfyui (its own venv).
         "$VENV/bin/python" -c "import tests.comfyui_server as s; s.build()"
         exec "$VENV/bin/python" -m pytest "$@" ;;
-    *) echo "usage: bash dev.sh run|test|setup" >&2; exit 2 ;;
+    *) echo "usage: bash dev.sh run|test|setup|check-qt" >&2; exit 2 ;;
 esac

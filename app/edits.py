@@ -22,12 +22,36 @@ from engine.training import default_trigger
 from . import layout
 from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
 from .images import encode_png, image_key
+from .lettering import project_lettering_pt
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
                     new_id)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+_FIELD_NAMES = {"font_size": "size", "font": "font", "text": "text", "kind": "kind", "tail": "tail", "rect": "size",
+                "prompt": "prompt", "negative_prompt": "negative prompt", "seed": "seed", "name": "name",
+                "gutter_mm": "gutter", "bleed_mm": "bleed", "safe_mm": "safe area", "stroke_mm": "frame line",
+                "reading_order": "reading order", "width_mm": "page size", "height_mm": "page size",
+                "size_name": "page size", "trigger": "trigger", "model": "model", "description": "description"}
+_UNITS = {"font_size": " pt", "gutter_mm": " mm", "bleed_mm": " mm", "safe_mm": " mm", "stroke_mm": " mm"}
+
+
+def change_name(subject: str, fields: dict) -> str:
+    """An undo step's name that says what changed: ``Change size of balloon to 10 pt``, ``Edit prompt of
+    Panel``; several fields: ``Edit Balloon``."""
+    names = list(dict.fromkeys(_FIELD_NAMES.get(k, k.replace("_", " ")) for k in fields))
+    if len(names) != 1:
+        return f"Edit {subject}"
+    key, value = next(iter(fields.items()))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"Change {names[0]} of {subject} to {value:g}{_UNITS.get(key, '')}"
+    if key in ("font", "kind", "reading_order", "name") and isinstance(value, str) and 0 < len(value) <= 40:
+        shown = value.value if hasattr(value, "value") else value
+        return f"Change {names[0]} of {subject} to {shown}"
+    return f"Edit {names[0]} of {subject}"
+
 
 def _page_copy(doc: Document, page_id: str) -> Page:
     """A new shell of the page: its own item lists, the items themselves shared (see :func:`_own`)."""
@@ -160,7 +184,7 @@ def set_page_props(doc: Document, page_id: str, **attrs) -> None:
         for panel in list(page.panels):
             own = _own(page, panel.id)
             own.points = layout.reflow_gutter(panel.points, page.safe_rect, old_gutter, page.gutter_mm)
-    _push_page(doc, page, "Page Settings")
+    _push_page(doc, page, change_name("Page", attrs))
 
 
 def apply_template(doc: Document, page_id: str, template: str) -> None:
@@ -188,11 +212,14 @@ def add_panel(doc: Document, page_id: str, shape: Rect | list[Point], prompt: st
 
 
 def add_balloon(doc: Document, page_id: str, kind: BalloonKind | str, rect: Rect, text: str = "",
-                tail: Point | None = None) -> str:
+                tail: Point | None = None, font_size: float | None = None) -> str:
+    """A new balloon, lettered at ``font_size`` or else the project's lettering size."""
     page = _page_copy(doc, page_id)
     layout.validate_geometry(rect.points(), page)
     z = max((b.z for b in page.balloons), default=999) + 1
-    balloon = Balloon(id=new_id("balloon"), kind=BalloonKind(kind), rect=rect, text=text, tail=tail, z=z)
+    size = font_size if font_size is not None else project_lettering_pt(doc.project.settings)
+    balloon = Balloon(id=new_id("balloon"), kind=BalloonKind(kind), rect=rect, text=text, tail=tail, z=z,
+                      font_size=size)
     page.balloons.append(balloon)
     _push_page(doc, page, "Add Balloon")
     return balloon.id
@@ -302,7 +329,7 @@ def update_balloon(doc: Document, page_id: str, balloon_id: str, merge: bool = F
         if not hasattr(balloon, name) or name == "id":
             raise ValueError(f"unknown balloon field {name!r}")
         setattr(balloon, name, value)
-    _push_items(doc, page_id, [balloon], "Edit Balloon", merge_key=f"balloon:{balloon_id}:{','.join(sorted(fields))}" if merge else "")
+    _push_items(doc, page_id, [balloon], change_name("Balloon", fields), merge_key=f"balloon:{balloon_id}:{','.join(sorted(fields))}" if merge else "")
 
 
 def split_panel(doc: Document, page_id: str, panel_id: str, a: Point, b: Point) -> tuple[str, str]:
@@ -381,7 +408,7 @@ def set_panel_fields(doc: Document, panel_id: str, merge: bool = False, **fields
         if name == "seed" and value is not None and not (0 <= int(value) < 2**32):
             raise ValueError("seed must be between 0 and 4294967295")
         setattr(panel, name, value)
-    _push_items(doc, page_id, [panel], "Edit Panel", merge_key=f"panel:{panel_id}:{','.join(sorted(fields))}" if merge else "")
+    _push_items(doc, page_id, [panel], change_name("Panel", fields), merge_key=f"panel:{panel_id}:{','.join(sorted(fields))}" if merge else "")
 
 
 def set_placement(doc: Document, panel_id: str, placement: Placement, merge: bool = False) -> None:
@@ -408,9 +435,11 @@ def bind_card(doc: Document, panel_id: str, card_id: str, weight: int | None = N
     existing = next((b for b in bindings if b.card == card_id), None)
     if existing:
         existing.weight = weight
+        text = f"Change {'cw' if is_char else 'sw'} of {card.name} to {weight}"
     else:
         bindings.append(CardBinding(card_id, weight))
-    _push_items(doc, page_id, [panel], f"Bind {card.name}", merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
+        text = f"Bind {card.name}"
+    _push_items(doc, page_id, [panel], text, merge_key=f"bind:{panel_id}:{card_id}" if merge else "")
 
 
 def set_binding_region(doc: Document, panel_id: str, card_id: str, region: list[float] | None) -> None:
@@ -535,11 +564,12 @@ def add_card(doc: Document, kind: str, name: str, references: list[Image.Image |
 def update_card(doc: Document, card_id: str, merge: bool = False, **fields) -> None:
     chars, styles = _cards_copy(doc)
     card = next(c for c in [*chars, *styles] if c.id == card_id)
+    old_name = card.name
     for name, value in fields.items():
         if not hasattr(card, name) or name in ("id", "references"):
             raise ValueError(f"unknown card field {name!r}")
         setattr(card, name, value)
-    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), "Edit Card",
+    doc.push(SnapshotCommand(doc, ("cards",), (chars, styles), change_name(old_name, fields),
                              merge_key=f"card:{card_id}:{','.join(sorted(fields))}" if merge else ""))
 
 

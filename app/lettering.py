@@ -2,8 +2,13 @@
 
 Everything works in page millimetres: :func:`balloon_path` returns the outline in page mm and
 :func:`paint_balloon` expects a painter already scaled so that 1 unit = 1 mm. Text is laid out with
-a font at a fixed reference pixel size and then scaled, so the line breaks and the fitted size are
-the same on screen, in PNG and in PDF, at any zoom or dpi.
+a font at a fixed reference pixel size and then scaled, so the line breaks are the same on screen,
+in PNG and in PDF, at any zoom or dpi.
+
+Lettering keeps its size: a balloon's text is always set at ``balloon.font_size`` (the project's
+lettering size by default). A balloon too small for its text is drawn grown about its centre, keeping
+its proportions (:func:`fitted_rect`), as Clip Studio Paint's balloons grow while you type; the text
+never shrinks, so every balloon on a page is lettered at the same size.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ FONTS_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
 BUNDLED_FAMILY = "Comic Neue"  # SIL Open Font License 1.1, see resources/fonts/ComicNeue-LICENSE.txt
 OUTLINE_MM = 0.35
 MIN_FONT_PT = 4.0
+MAX_FONT_PT = 72.0
+DEFAULT_LETTERING_PT = 9.0
+LETTERING_SETTING = "lettering_pt"  # key in Project.settings: the size new balloons are lettered at
 MM_PER_PT = 25.4 / 72
 _REF_PX = 100  # layout font size in layout units; scaled to the wanted size when drawing
 
@@ -54,6 +62,17 @@ def lettering_font(family: str = "", size_pt: float = 9.0) -> QFont:
     return font
 
 
+def project_lettering_pt(settings: dict) -> float:
+    """The project's lettering size in pt (``settings["lettering_pt"]``), or the default if unset or
+    out of range."""
+    value = settings.get(LETTERING_SETTING) if isinstance(settings, dict) else None
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_LETTERING_PT
+    return size if MIN_FONT_PT <= size <= MAX_FONT_PT else DEFAULT_LETTERING_PT
+
+
 def bundled_families() -> list[str]:
     """Family names of the fonts shipped in resources/fonts."""
     return list(_load_bundled_fonts())
@@ -63,7 +82,7 @@ def bundled_families() -> list[str]:
 
 def balloon_path(balloon: Balloon) -> QPainterPath:
     """Outline of a balloon in page mm: speech (and whisper) oval with tail, thought cloud, caption box, shout burst."""
-    r = balloon.rect
+    r = fitted_rect(balloon)
     tail = tuple(balloon.tail) if balloon.tail is not None else None
     return QPainterPath(_cached_path(BalloonKind(balloon.kind).value, (r.x, r.y, r.w, r.h), tail,
                                      zlib.crc32(balloon.id.encode())))
@@ -167,16 +186,58 @@ def _shout_path(x: float, y: float, w: float, h: float, tail: Point | None, seed
 
 # --- text ----------------------------------------------------------------------------------------------
 
-def text_rect(balloon: Balloon) -> QRectF:
-    """The box, in page mm, that the balloon's text must fit in."""
-    r = balloon.rect
-    kind = BalloonKind(balloon.kind)
+def _text_box(kind: BalloonKind, x: float, y: float, w: float, h: float) -> QRectF:
     if kind == BalloonKind.CAPTION:
-        pad = min(2.0, r.w * 0.08, r.h * 0.15)
-        return QRectF(r.x + pad, r.y + pad, max(0.1, r.w - 2 * pad), max(0.1, r.h - 2 * pad))
+        pad = min(2.0, w * 0.08, h * 0.15)
+        return QRectF(x + pad, y + pad, max(0.1, w - 2 * pad), max(0.1, h - 2 * pad))
     k = {BalloonKind.SPEECH: 0.70, BalloonKind.WHISPER: 0.70, BalloonKind.THOUGHT: 0.64, BalloonKind.SHOUT: 0.58}[kind]
-    w, h = r.w * k, r.h * k
-    return QRectF(r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h)
+    return QRectF(x + (w - w * k) / 2, y + (h - h * k) / 2, w * k, h * k)
+
+
+def text_rect(balloon: Balloon) -> QRectF:
+    """The box, in page mm, that the balloon's text is set in (inside the grown outline)."""
+    r = fitted_rect(balloon)
+    return _text_box(BalloonKind(balloon.kind), r.x, r.y, r.w, r.h)
+
+
+def fitted_rect(balloon: Balloon) -> Rect:
+    """The balloon as drawn: its rect, grown about its centre with the same proportions just enough
+    for the text to fit at ``balloon.font_size``; the rect itself when the text already fits."""
+    r = balloon.rect
+    grow = _growth(balloon.text, balloon.font, BalloonKind(balloon.kind).value, float(balloon.font_size),
+                   round(r.w, 4), round(r.h, 4))
+    if grow == 1.0:
+        return r
+    w, h = r.w * grow, r.h * grow
+    return Rect(r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h)
+
+
+@lru_cache(maxsize=2048)
+def _growth(text: str, family: str, kind: str, size_pt: float, w: float, h: float) -> float:
+    """The smallest scale (>= 1, to 0.1 %) at which a ``w`` x ``h`` balloon holds ``text`` at ``size_pt``."""
+    if not text.strip() or w <= 0 or h <= 0:
+        return 1.0
+    k = BalloonKind(kind)
+    font = _layout_font(family, k == BalloonKind.SHOUT)
+
+    def fits(scale: float) -> bool:
+        box = _text_box(k, 0.0, 0.0, w * scale, h * scale)
+        return _fits(text, font, size_pt, box.width(), box.height())
+
+    if fits(1.0):
+        return 1.0
+    lo, hi = 1.0, 2.0
+    while not fits(hi):
+        lo, hi = hi, hi * 2
+        if hi > 4096:
+            return hi
+    while hi - lo > 1e-3:
+        mid = (lo + hi) / 2
+        if fits(mid):
+            hi = mid
+        else:
+            lo = mid
+    return round(hi, 4)
 
 
 def _layout_font(family: str, bold: bool) -> QFont:
@@ -209,10 +270,9 @@ def _layout(text: str, font: QFont, width: float, anywhere: bool) -> tuple[QText
 
 
 def fitted_font_size(balloon: Balloon) -> float:
-    """The largest size (pt, at most ``balloon.font_size``) at which the text fits its box unbroken."""
-    box = text_rect(balloon)
-    return _fit(balloon.text, balloon.font, BalloonKind(balloon.kind) == BalloonKind.SHOUT,
-                float(balloon.font_size), round(box.width(), 4), round(box.height(), 4))
+    """The size the text is set at: always ``balloon.font_size`` (the balloon grows, the text never
+    shrinks)."""
+    return float(balloon.font_size)
 
 
 def _fits(text: str, font: QFont, size_pt: float, box_w: float, box_h: float) -> bool:
@@ -222,27 +282,8 @@ def _fits(text: str, font: QFont, size_pt: float, box_w: float, box_h: float) ->
     return height * k <= box_h + 1e-6 and widest <= width + 1e-6
 
 
-@lru_cache(maxsize=2048)
-def _fit(text: str, family: str, bold: bool, size_pt: float, box_w: float, box_h: float) -> float:
-    if not text.strip():
-        return size_pt
-    font = _layout_font(family, bold)
-    if _fits(text, font, size_pt, box_w, box_h):
-        return size_pt
-    lo, hi = MIN_FONT_PT, size_pt
-    if not _fits(text, font, lo, box_w, box_h):
-        return lo
-    for _ in range(14):
-        mid = (lo + hi) / 2
-        if _fits(text, font, mid, box_w, box_h):
-            lo = mid
-        else:
-            hi = mid
-    return round(lo, 2)
-
-
 def paint_text(painter: QPainter, balloon: Balloon, color: QColor | None = None) -> float:
-    """Draw the balloon's text, wrapped, centred and shrunk to fit; returns the size used (pt)."""
+    """Draw the balloon's text, wrapped and centred at its size; returns the size used (pt)."""
     if not balloon.text.strip():
         return float(balloon.font_size)
     size = fitted_font_size(balloon)
@@ -261,7 +302,7 @@ def paint_text(painter: QPainter, balloon: Balloon, color: QColor | None = None)
 
 
 def paint_balloon(painter: QPainter, balloon: Balloon) -> None:
-    """Draw a balloon (white fill, black outline, fitted text); the painter is in page mm."""
+    """Draw a balloon (white fill, black outline, text at its size); the painter is in page mm."""
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)

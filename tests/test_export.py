@@ -145,9 +145,19 @@ def test_balloon_shapes_and_text_fit():
     long = Balloon(id="l", kind=BalloonKind.SPEECH, rect=Rect(0, 0, 60, 30), text="word " * 60, font_size=9)
     huge_word = Balloon(id="w", kind=BalloonKind.CAPTION, rect=Rect(0, 0, 20, 10), text="Supercalifragilistic",
                         font_size=12)
-    assert lettering.fitted_font_size(short) == 9
-    assert lettering.MIN_FONT_PT <= lettering.fitted_font_size(long) < 9
-    assert lettering.fitted_font_size(huge_word) < 12
+    assert lettering.fitted_font_size(short) == 9 and lettering.fitted_rect(short) == short.rect
+    # text never shrinks: the balloon grows about its centre, keeping its proportions, until the text fits
+    assert lettering.fitted_font_size(long) == 9 and lettering.fitted_font_size(huge_word) == 12
+    for b in (long, huge_word):
+        grown = lettering.fitted_rect(b)
+        assert grown.w > b.rect.w and grown.h > b.rect.h
+        assert grown.w / grown.h == pytest.approx(b.rect.w / b.rect.h)
+        assert (grown.x + grown.w / 2, grown.y + grown.h / 2) == pytest.approx((b.rect.x + b.rect.w / 2,
+                                                                                 b.rect.y + b.rect.h / 2))
+        box = lettering.text_rect(b)
+        font = lettering._layout_font(b.font, False)
+        assert lettering._fits(b.text, font, b.font_size, box.width(), box.height())
+        assert not lettering._fits(b.text, font, b.font_size, box.width() * 0.97, box.height() * 0.97)
     assert lettering.lettering_font("", 10).family() == lettering.BUNDLED_FAMILY
 
 

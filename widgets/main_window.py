@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app import edits, layout
 from app.background import BackgroundTasks
@@ -27,6 +27,7 @@ from .generation.controller import GenerationController
 from .generation.extend_offer import ExtendOffer
 from .generation.jobs_dock import JobQueueDock
 from .generation.training_dock import TrainingDock
+from .help_menu import install as install_help
 from .identity import install as install_identity
 from .identity.characters import Characters
 from .settings import (APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file,
@@ -51,7 +52,7 @@ class MainWindow(QMainWindow):
         self.settings = app_settings()
         self.doc.set_undo_limit(undo_limit(self.settings))
         self.view = PageView(self.doc, self)
-        self.setCentralWidget(self.view)
+        self.setCentralWidget(self._with_note_bar(self.view))
         # the window's layout deletes the view first: its scene must not report the lost selection
         # to the controllers and docks that outlive it for a moment
         scene = self.view.page_scene
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         # Consistency dock's "Regenerate with stronger identity" runs through the job queue.
         self.identity.regenerateRequested.connect(self._regenerate_panel)
         actions.build(self)
+        install_help(self)
         self._build_status_bar()
         self.extend_offer = ExtendOffer(self.doc, self.view, self.generation, self.statusBar())
         self._connect()
@@ -104,8 +106,26 @@ class MainWindow(QMainWindow):
     def _regenerate_panel(self, panel_id: str, overrides: dict) -> None:
         self.generation.queue.submit_panels([panel_id], overrides=overrides)
 
+    def _with_note_bar(self, view: PageView) -> QWidget:
+        from .note_bar import NoteBar
+
+        self.note_bar = NoteBar(lambda: self.generation.preferences())
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.note_bar)
+        column.addWidget(view, 1)
+        return box
+
     def _long_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10000)
+        """Messages go to the status bar; a note (``label: note: …``) to the note bar, once per run."""
+        from .note_bar import is_note
+
+        if not is_note(text):
+            self.statusBar().showMessage(text, 10000)
+        elif self.note_bar.show_note(text):
+            self.statusBar().clearMessage()
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -229,8 +249,17 @@ class MainWindow(QMainWindow):
             self._edit(edits.set_z_order, self.doc, self.view.page_id, ids[0], where)
 
     def apply_template(self, name: str) -> None:
-        if self.view.page_id:
-            self._edit(edits.apply_template, self.doc, self.view.page_id, name)
+        page = self.view.page_scene.page
+        if page is None:
+            return
+        from .confirm import ask, panel_work
+
+        work = panel_work(page)
+        if work and not ask(self, "Apply Template", f"The template replaces this page's panels: their {work} "
+                            "will be dropped (Undo brings them back).", f"Apply {name}"):
+            self._sync_page_controls()
+            return
+        self._edit(edits.apply_template, self.doc, page.id, name)
 
     def set_gutter(self, value: float) -> None:
         page = self.view.page_scene.page
@@ -386,22 +415,28 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self) -> None:
+        from .export_dialog import ExportDialog
+
         stem = self.doc.path.stem if self.doc.path else "comic"
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export", str(Path(self._last_dir()) / f"{stem}.pdf"),
-            "PDF (*.pdf);;Comic book archive (*.cbz);;PNG pages (folder)")
-        if not path:
+        dialog = ExportDialog(self.doc.project, str(Path(self._last_dir()) / f"{stem}.pdf"), self)
+        self.export_dialog = dialog
+        accepted = dialog.exec() == ExportDialog.DialogCode.Accepted
+        self.export_dialog = None
+        if not accepted or not dialog.path.text().strip():
             return
-        fmt = "pdf" if "PDF" in chosen else "cbz" if "cbz" in chosen else "png"
+        choice = dialog.choice()
+        project = choice.project(self.doc.project, stem if self.doc.path else "Untitled")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export_project(self.doc.project, fmt, path, project_path=self.doc.path)
+            out = export_project(project, choice.fmt, choice.out, dpi=choice.dpi, bleed=choice.bleed,
+                                 project_path=self.doc.path)
         except Exception as exc:  # noqa: BLE001
             QApplication.restoreOverrideCursor()
             QMessageBox.critical(self, "Export failed", one_line(exc))
             return
         QApplication.restoreOverrideCursor()
-        self.statusBar().showMessage(f"Exported {out}", 5000)
+        where = choice.out.name if choice.fmt != "png" else f"{len(out)} pages in {choice.out.name}"
+        self.statusBar().showMessage(f"Exported {where}", 5000)
 
     def _last_dir(self) -> str:
         return str(self.settings.value("lastDir", str(Path.home())))

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from app.lettering import balloon_path, paint_balloon
+from app.lettering import balloon_path, fitted_rect, paint_balloon
 from app.project import Balloon, Rect
 
 from . import style
@@ -64,14 +64,16 @@ class BalloonItem(QGraphicsItem):
 
     @property
     def box(self) -> Rect:
-        return self.balloon.rect
+        """The balloon as drawn: its rect, grown to hold its text at its lettering size."""
+        return fitted_rect(self.balloon)
 
     def _update_shape(self) -> None:
         self._path = balloon_path(self.balloon)
-        place_handles(self.handles, self.balloon.rect)
+        box = self.box
+        place_handles(self.handles, box)
         if self.balloon.tail:
             self.tail_handle.setPos(*self.balloon.tail)
-        self._bounds = self._path.boundingRect().united(qrect(self.balloon.rect)).adjusted(-1, -1, 1, 1)
+        self._bounds = self._path.boundingRect().united(qrect(box)).adjusted(-1, -1, 1, 1)
 
     def _show_handles(self, on: bool) -> None:
         for h in self.handles.values():
@@ -89,7 +91,7 @@ class BalloonItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         path = QPainterPath(self._path)
         path.setFillRule(Qt.FillRule.WindingFill)  # the box and outline overlap: keep both filled
-        path.addRect(qrect(self.balloon.rect))
+        path.addRect(qrect(self.box))
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -104,5 +106,5 @@ class BalloonItem(QGraphicsItem):
             pen.setDashPattern([4, 3])
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(qrect(b.rect))
+            painter.drawRect(qrect(fitted_rect(self.balloon)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.lettering import fitted_rect
 from app.project import Page, Rect
 
 
@@ -40,7 +41,7 @@ def page_targets(page: Page, exclude: set[str] = frozenset()) -> SnapTargets:
         t.ys += [b.y, b.bottom, b.y - g, b.bottom + g]
     for balloon in page.balloons:
         if balloon.id not in exclude:
-            b = balloon.rect
+            b = fitted_rect(balloon)
             t.xs += [b.x, b.right]
             t.ys += [b.y, b.bottom]
     return t

@@ -28,6 +28,8 @@ class BalloonTextEditor(QGraphicsTextItem):
         self._on_text = on_text
         self._on_done = on_done
         self._closing = False
+        self.cancelled = False  # ended with Esc
+        self.new_at: int | None = None  # undo index right after the balloon was drawn, for a new balloon
         self.setZValue(30_000)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction)
         self.setFont(lettering_font(balloon.font, balloon.font_size))
@@ -65,6 +67,7 @@ class BalloonTextEditor(QGraphicsTextItem):
         if event.key() == Qt.Key.Key_Escape or (
                 event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
                 and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.cancelled = event.key() == Qt.Key.Key_Escape
             self.finish()
             return
         super().keyPressEvent(event)

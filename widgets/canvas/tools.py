@@ -310,7 +310,9 @@ class CreateBalloonGesture(DrawRectGesture):
         new_id = self.view.run_edit(edits.add_balloon, self.view.doc, self.scene.page_id, kind, rect, "", tail)
         if new_id:
             self.scene.select_ids([new_id])
-            self.view.edit_balloon_text(new_id)
+            editor = self.view.edit_balloon_text(new_id)
+            if editor is not None:
+                editor.new_at = self.view.doc.undo_stack.index()
 
 
 class KnifeGesture(Gesture):

@@ -179,6 +179,8 @@ class PageView(QGraphicsView):
         if button != Qt.MouseButton.LeftButton:
             super().mousePressEvent(event)
             return
+        if self.tool != Tool.SELECT and self._press_handle(pos):
+            return
         if self.tool == Tool.SELECT:
             self._press_select(event, pos)
         elif self.tool == Tool.PANEL:
@@ -200,20 +202,26 @@ class PageView(QGraphicsView):
             else:
                 self.message.emit("Mask brush: paint on a panel that has an image, then use Vary Region")
 
-    def _press_select(self, event: QMouseEvent, pos: QPointF) -> None:
-        scene = self.page_scene
-        hit = scene.canvas_item_at(pos, self.viewportTransform())
-        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+    def _press_handle(self, pos: QPointF) -> bool:
+        """Start dragging the selection's grip, tail or corner under ``pos``; grips win under every tool."""
+        hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
         role = getattr(hit, "role", None)
+        if not role or not hit.isVisible():
+            return False
         if role == "tail":
             self.gesture = TailGesture(self, pos, hit.parentItem())
-            return
-        if role and corner_index(role) is not None:
+        elif corner_index(role) is not None:
             self.gesture = CornerGesture(self, pos, hit.parentItem(), corner_index(role))
-            return
-        if role:
+        else:
             self.gesture = ResizeGesture(self, pos, hit.parentItem(), role)
+        return True
+
+    def _press_select(self, event: QMouseEvent, pos: QPointF) -> None:
+        scene = self.page_scene
+        if self._press_handle(pos):
             return
+        hit = scene.canvas_item_at(pos, self.viewportTransform())
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if isinstance(hit, BadgeStripItem):
             panel_item = hit.owner
             found = panel_item.badge_at(pos, self.viewportTransform())
@@ -420,10 +428,15 @@ class PageView(QGraphicsView):
         return self._editor
 
     def finish_text_edit(self) -> None:
+        """End text editing; Esc on a balloon just drawn and still empty takes the balloon away again."""
         editor, self._editor = self._editor, None
         if editor is None:
             return
         editor.finish()
+        if editor.cancelled and editor.new_at is not None and not editor.toPlainText().strip():
+            stack = self.doc.undo_stack  # steps since: the balloon's own typing, merged into one
+            if editor.new_at <= stack.index() <= editor.new_at + 1:
+                stack.setIndex(editor.new_at - 1)  # back before Add Balloon: nothing of it is left
         item = self.page_scene.items_by_id.get(editor.balloon_id)
         if isinstance(item, BalloonItem):
             item.editing = False

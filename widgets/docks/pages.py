@@ -86,8 +86,17 @@ class PagesDock(QDockWidget):
         self.pageSelected.emit(pid)
 
     def remove_page(self) -> None:
-        if self.current_id and len(self.doc.project.pages) > 1:
-            edits.remove_page(self.doc, self.current_id)
+        if not self.current_id or len(self.doc.project.pages) <= 1:
+            return
+        from ..confirm import ask, page_work
+
+        page = self.doc.project.page(self.current_id)
+        work = page_work(page)
+        number = self.doc.project.pages.index(page) + 1
+        if work and not ask(self, "Remove Page", f"Page {number} has {work}. Remove it? (Undo brings it back.)",
+                            "Remove Page"):
+            return
+        edits.remove_page(self.doc, self.current_id)
 
     def show_page(self, page_id: str) -> None:
         """Follow the canvas (without emitting pageSelected back)."""
