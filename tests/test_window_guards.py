@@ -80,7 +80,11 @@ def _panel_items(win) -> set[str]:
     return {i for i, item in win.view.page_scene.items_by_id.items() if isinstance(item, PanelItem)}
 
 
-def test_template_combo_box_replaces_the_page_panels(win, qtbot):
+def test_template_combo_box_replaces_the_page_panels(win, qtbot, monkeypatch):
+    import widgets.confirm
+
+    asked = []  # the page has prompts: the window asks before dropping them; the user says yes
+    monkeypatch.setattr(widgets.confirm, "ask", lambda *args: asked.append(args[1]) or True)
     combo = win.template_combo
     page = win.doc.project.pages[0]
     assert len(page.panels) == 4 and combo.currentText() == "grid-2x2"
