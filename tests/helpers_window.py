@@ -16,3 +16,15 @@ def open_window(qtbot, doc: Document, width: int = 1400, height: int = 950) -> M
     qtbot.waitExposed(window)
     window.view.fit_page()
     return window
+
+
+def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
+    """Window tests: settings and recovery files in temporary folders, the engine on the CPU over ``models_dir``."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    s.setValue("engine/modelsDir", str(models_dir))
+    s.setValue("engine/device", "cpu")
+    s.sync()

@@ -19,7 +19,7 @@ from engine import faces as face_api
 from tests import bands
 from tests.helpers_pixmap import assert_pixmap_shows
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
-from tests.helpers_window import open_window as open_shared_window
+from tests.helpers_window import isolate_engine_settings, open_window as open_shared_window
 from widgets.canvas import Tool
 from widgets.main_window import MainWindow
 
@@ -30,12 +30,7 @@ FAST = {"model": "tiny-sd", "steps": 2, "scheduler": "euler"}
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch, tiny_models_dir):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
-    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
-    s.setValue("engine/modelsDir", str(tiny_models_dir))
-    s.setValue("engine/device", "cpu")
-    s.sync()
+    isolate_engine_settings(tmp_path_factory, monkeypatch, tiny_models_dir)
     yield
 
 

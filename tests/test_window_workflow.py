@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
@@ -14,7 +14,7 @@ from app import edits, layout
 from app.document import Document
 from app.project import Project
 from app.generation.queue import JobState
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_engine_settings, open_window
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 LEFT = Qt.MouseButton.LeftButton
@@ -27,12 +27,7 @@ FAST = {"model": "tiny-sd", "steps": 2, "scheduler": "euler"}
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch, tiny_models_dir):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
-    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
-    s.setValue("engine/modelsDir", str(tiny_models_dir))
-    s.setValue("engine/device", "cpu")
-    s.sync()
+    isolate_engine_settings(tmp_path_factory, monkeypatch, tiny_models_dir)
     yield
 
 
