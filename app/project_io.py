@@ -30,6 +30,7 @@ from typing import IO, Any, Callable
 
 from engine.errors import one_line
 
+from .image_store import FileSource, ImageStore, Stored
 from .images import MAX_IMAGE_PIXELS
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .manifest import ManifestError, check_project, manifest_to_project, project_to_manifest
@@ -73,13 +74,18 @@ class ProjectSaveError(OSError):
 _open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # noqa: E731
 
 
-def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True) -> Path:
+def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True,
+                 attach: bool = True) -> Path:
     """Write ``project`` to ``path`` atomically; keep the previous file as ``<name>.bak``.
 
     The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
     over the old one, and the folder is fsynced. On any failure the old file is left as it was and
     :class:`ProjectSaveError` is raised. Unreferenced images are not written. A project opened
     through a symlink is saved to the link's target (the link stays a link).
+
+    Images that lie in a file (an :class:`~app.image_store.ImageStore` from :func:`load_project`)
+    are copied from it piece by piece, never held whole. With ``attach`` (not for autosaves), the
+    store then reads its images from the new file and frees the bytes it held for them.
     """
     path = Path(path)
     if path.is_symlink():
@@ -114,19 +120,24 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
-            _write_zip(f, manifest, thumb.result if thumb else None, ((k, project.images[k]) for k in keys))
+            _write_zip(f, manifest, thumb.result if thumb else None, ((k, _image_data(project.images, k)) for k in keys))
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
+        source = FileSource(tmp)  # the descriptor follows the data through the rename
         with zipfile.ZipFile(tmp) as check:  # the central directory must read back
-            if check.namelist()[:1] != ["mimetype"]:
+            infos = check.infolist()
+            if [i.filename for i in infos[:1]] != ["mimetype"]:
                 raise OSError(errno.EIO, "the written file does not read back")
+            written = _locate_images(source, {i.filename: i for i in infos})
         if backup and path.exists():
             _make_backup(path)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(folder)
         _remove_stale_temps(folder, path.name)
+        if attach and isinstance(project.images, ImageStore):
+            project.images.attach(written)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
@@ -166,10 +177,25 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
         put("mimetype", MIMETYPE.encode("ascii"), zipfile.ZIP_STORED)
         put(MANIFEST, manifest, zipfile.ZIP_DEFLATED)
         for key, png in images:
-            put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+            if isinstance(png, Stored):
+                info = zipfile.ZipInfo(f"images/{key}.png", date_time=now)
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o644 << 16
+                info.file_size = png.size
+                with zf.open(info, "w") as out:
+                    for piece in png.chunks():
+                        out.write(piece)
+            else:
+                put(f"images/{key}.png", png, zipfile.ZIP_STORED)
         thumb_png = thumb() if thumb else None
         if thumb_png:
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
+
+
+def _image_data(images, key: str) -> "bytes | Stored":
+    """An image's bytes, or where they lie in a file when the store has not read them."""
+    where = images.stored(key) if isinstance(images, ImageStore) else None
+    return where if where is not None else images[key]
 
 
 def _can_render() -> bool:
@@ -308,7 +334,7 @@ def load_project(path: str | os.PathLike) -> Project:
                 entries = _check_entries(zf.infolist(), path)
                 _read_mimetype(zf, entries)
                 manifest = _read_manifest(zf, entries)
-                images = _read_images(zf, entries)
+                images = _read_images(zf, entries, path)
             except _Refused as exc:
                 raise fail(str(exc)) from None
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
@@ -405,18 +431,49 @@ def _read_manifest(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> 
         raise _Refused(f"manifest.json is not valid JSON ({one_line(exc, 80)})") from None
 
 
-def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> dict[str, bytes]:
-    images: dict[str, bytes] = {}
+def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path: Path) -> ImageStore:
+    """The image entries as a lazy store: only each PNG's header and trailer are read and checked
+    here; the bytes are read (and their CRC checked) when asked for."""
+    store = ImageStore()
+    lazy: dict[str, zipfile.ZipInfo] = {}
     for entry, info in entries.items():
         m = _IMAGE_NAME.match(entry)
         if m is None:
             continue
-        png = zf.read(info)  # the zip layer checks the CRC
-        reason = png_problem(png)
-        if reason:
-            raise _Refused(f"image {entry!r} is corrupt ({reason})")
-        images[m.group(1)] = png
-    return images
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size < 64:
+            png = zf.read(info)  # the zip layer checks the CRC
+            reason = png_problem(png)
+            if reason:
+                raise _Refused(f"image {entry!r} is corrupt ({reason})")
+            store[m.group(1)] = png
+        else:
+            lazy[entry] = info
+    if lazy:
+        source = FileSource(path)
+        located = _locate_images(source, lazy)
+        for key, where in located.items():
+            head = source.read(where.offset, 33)
+            tail = source.read(where.offset + where.size - len(_PNG_END), len(_PNG_END))
+            reason = png_problem(head + tail)  # checks the signature, IHDR and trailer only
+            if reason:
+                raise _Refused(f"image 'images/{key}.png' is corrupt ({reason})")
+        store.place(located)
+    return store
+
+
+def _locate_images(source: FileSource, infos: dict[str, zipfile.ZipInfo]) -> dict[str, Stored]:
+    """Where the data of each stored ``images/<key>.png`` entry starts, from its local header."""
+    found: dict[str, Stored] = {}
+    for entry, info in infos.items():
+        m = _IMAGE_NAME.match(entry)
+        if m is None or info.compress_type != zipfile.ZIP_STORED:
+            continue
+        local = source.read(info.header_offset, 30)
+        if local[:4] != b"PK\x03\x04":
+            raise _Refused(f"entry {entry!r} has a bad local header")
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
+    return found
 
 
 def png_problem(png: bytes) -> str | None:

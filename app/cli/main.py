@@ -126,6 +126,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def project_info(project) -> dict[str, Any]:
     """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order, and the
     consistency scores (``identity``) of the panels that have an image and bound characters."""
+    from ..image_store import image_header
     from ..images import png_size
     from ..project import SCHEMA_VERSION
 
@@ -136,7 +137,7 @@ def project_info(project) -> dict[str, Any]:
             key = panel.image
             image = None
             if key is not None and key in project.images:
-                w, h = png_size(project.images[key])
+                w, h = png_size(image_header(project.images, key))
                 image = {"width": w, "height": h}
             entry = {"id": panel.id, "bbox_mm": [round(v, 3) for v in panel.bbox.as_list()],
                      "prompt": panel.prompt,
