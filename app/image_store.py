@@ -198,6 +198,13 @@ class ImageStore(MutableMapping[str, bytes]):
         """Where an image lies in a file; None when it is held in memory."""
         return None if key in self._added else self._stored.get(key)
 
+    def sources(self) -> list[FileSource]:
+        """The files this store reads from (the one it was loaded from or last saved to first)."""
+        seen: dict[int, FileSource] = {}
+        for where in reversed(list(self._stored.values())):
+            seen.setdefault(id(where.source), where.source)
+        return list(seen.values())
+
     def in_memory(self) -> dict[str, bytes]:
         """The images not yet in any file (added since the last save or load)."""
         return dict(self._added)

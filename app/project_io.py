@@ -30,6 +30,7 @@ from typing import IO, Any, Callable
 
 from engine.errors import one_line
 
+from . import page_thumbnails
 from .image_store import FileSource, ImageStore, Stored
 from .images import MAX_IMAGE_PIXELS
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
@@ -47,6 +48,7 @@ THUMBNAIL_PX = 256
 
 
 _IMAGE_NAME = re.compile(r"^images/([0-9a-f]{8,64})\.png$")
+_PAGE_THUMB_NAME = re.compile(r"^thumbnails/([0-9a-f]{32})\.png$")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
@@ -120,7 +122,8 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
-            _write_zip(f, manifest, thumb.result if thumb else None, ((k, _image_data(project.images, k)) for k in keys))
+            _write_zip(f, manifest, thumb.result if thumb else None, ((k, _image_data(project.images, k)) for k in keys),
+                       _page_thumbnails(project) if thumbnail else {})
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
@@ -130,6 +133,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
             if [i.filename for i in infos[:1]] != ["mimetype"]:
                 raise OSError(errno.EIO, "the written file does not read back")
             written = _locate_images(source, {i.filename: i for i in infos})
+            thumbs = _locate_page_thumbnails(source, infos)
         if backup and path.exists():
             _make_backup(path)
         os.replace(tmp, path)
@@ -138,6 +142,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         _remove_stale_temps(folder, path.name)
         if attach and isinstance(project.images, ImageStore):
             project.images.attach(written)
+        page_thumbnails.place(thumbs)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
@@ -165,7 +170,8 @@ def check_writable(path: str | os.PathLike) -> None:
                                f"cannot be written); nothing was started") from None
 
 
-def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images) -> None:
+def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images,
+               page_thumbs: dict[str, "bytes | Stored"] | None = None) -> None:
     now = time.localtime()[:6]
     with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         def put(name: str, data: bytes, method: int) -> None:
@@ -187,9 +193,26 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
                         out.write(piece)
             else:
                 put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+        for fp, png in (page_thumbs or {}).items():
+            try:
+                put(f"thumbnails/{fp}.png", png.read() if isinstance(png, Stored) else png, zipfile.ZIP_STORED)
+            except OSError as exc:  # a thumbnail is optional: an unreadable one is drawn again later
+                if exc.errno is not None:
+                    raise
         thumb_png = thumb() if thumb else None
         if thumb_png:
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
+
+
+def _page_thumbnails(project: Project) -> dict[str, "bytes | Stored"]:
+    """The known thumbnails of the project's pages, by fingerprint (none are drawn here)."""
+    found: dict[str, bytes | Stored] = {}
+    for page in project.pages:
+        fp = page_thumbnails.fingerprint(page)
+        known = page_thumbnails.known(fp)
+        if known is not None:
+            found[fp] = known
+    return found
 
 
 def _image_data(images, key: str) -> "bytes | Stored":
@@ -335,6 +358,8 @@ def load_project(path: str | os.PathLike) -> Project:
                 _read_mimetype(zf, entries)
                 manifest = _read_manifest(zf, entries)
                 images = _read_images(zf, entries, path)
+                if isinstance(images, ImageStore) and images.sources():
+                    page_thumbnails.place(_locate_page_thumbnails(images.sources()[0], zf.infolist()))
             except _Refused as exc:
                 raise fail(str(exc)) from None
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
@@ -459,6 +484,21 @@ def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path:
                 raise _Refused(f"image 'images/{key}.png' is corrupt ({reason})")
         store.place(located)
     return store
+
+
+def _locate_page_thumbnails(source: FileSource, infos: list[zipfile.ZipInfo]) -> dict[str, Stored]:
+    """Where the stored ``thumbnails/<fingerprint>.png`` entries of a file lie (read when shown)."""
+    found: dict[str, Stored] = {}
+    for info in infos:
+        m = _PAGE_THUMB_NAME.match(info.filename)
+        if m is None or info.compress_type != zipfile.ZIP_STORED:
+            continue
+        local = source.read(info.header_offset, 30)
+        if local[:4] != b"PK\x03\x04":
+            continue
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
+    return found
 
 
 def _locate_images(source: FileSource, infos: dict[str, zipfile.ZipInfo]) -> dict[str, Stored]:
