@@ -11,6 +11,7 @@ projects open fast. Anything hostile or broken raises :class:`ProjectFileError` 
 
 from __future__ import annotations
 
+import copy
 import errno
 import json
 import logging
@@ -24,6 +25,7 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -88,11 +90,38 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
     Images that lie in a file (an :class:`~app.image_store.ImageStore` from :func:`load_project`)
     are copied from it piece by piece, never held whole. With ``attach`` (not for autosaves), the
     store then reads its images from the new file and frees the bytes it held for them.
+    This is :func:`snapshot` followed by :meth:`SaveSnapshot.write`; a window takes the snapshot
+    on its thread and writes it on another.
     """
+    snap = snapshot(project, path, thumbnail=thumbnail)
+    written = snap.write(backup=backup)
+    if attach and isinstance(project.images, ImageStore):
+        project.images.attach(written)
+    return snap.saved_path
+
+
+@dataclass(frozen=True)
+class SaveSnapshot:
+    """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it)."""
+
+    saved_path: Path
+    manifest: bytes
+    keys: tuple[str, ...]
+    images: Any  # a copy of the image mapping (bytes by content hash are immutable)
+    page_thumbs: dict
+    cover: Project | None  # the first page, for the file's thumbnail
+
+    def write(self, *, backup: bool = True) -> dict[str, Stored]:
+        """Write the file atomically to ``saved_path`` (see :func:`save_project`); returns where
+        its images lie (for :meth:`ImageStore.attach <app.image_store.ImageStore.attach>`)."""
+        return _write_file(self, self.saved_path, backup)
+
+
+def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True) -> SaveSnapshot:
+    """Check ``project`` and take what a save writes (quick: no image is read)."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    folder = path.parent if str(path.parent) else Path(".")
     try:
         # The saver never writes what the loader would refuse: the same checks, before anything is written.
         keys = sorted(project.referenced_images())
@@ -105,25 +134,35 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
                              f"the limit is {MAX_MANIFEST_BYTES})")
-        if len(keys) + 3 > MAX_ENTRIES:
+        thumbs = _page_thumbnails(project) if thumbnail else {}
+        if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
             raise ValueError(f"the project holds too many images ({len(keys)})")
     except UnicodeEncodeError:
         raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
                                f"(a lone UTF-16 surrogate); nothing was written") from None
     except (ValueError, TypeError) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
+    images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
+    cover = None
+    if thumbnail and project.pages:
+        cover = Project(pages=[copy.deepcopy(project.pages[0])], images=images, dpi=project.dpi)
+    return SaveSnapshot(path, manifest, tuple(keys), images, thumbs, cover)
+
+
+def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Stored]:
+    folder = path.parent if str(path.parent) else Path(".")
     # The thumbnail (decoding the first page's images) is drawn on a helper thread while the
     # images are written, and stored last.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") if thumbnail and _can_render() else None
-    thumb = pool.submit(_thumbnail, project) if pool else None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") if snap.cover and _can_render() else None
+    thumb = pool.submit(_thumbnail, snap.cover) if pool else None
 
     tmp: Path | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
-            _write_zip(f, manifest, thumb.result if thumb else None, ((k, _image_data(project.images, k)) for k in keys),
-                       _page_thumbnails(project) if thumbnail else {})
+            _write_zip(f, snap.manifest, thumb.result if thumb else None,
+                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs)
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
@@ -140,8 +179,6 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         tmp = None
         _fsync_dir(folder)
         _remove_stale_temps(folder, path.name)
-        if attach and isinstance(project.images, ImageStore):
-            project.images.attach(written)
         page_thumbnails.place(thumbs)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
@@ -154,7 +191,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
                 tmp.unlink()
             except OSError:
                 pass
-    return path
+    return written
 
 
 def check_writable(path: str | os.PathLike) -> None:
