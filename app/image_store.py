@@ -38,10 +38,19 @@ class FileSource:
         self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._finalizer = weakref.finalize(self, os.close, self.fd)
 
+    _seek_lock = threading.Lock()  # where there is no pread (Windows): seek and read under a lock
+
+    def _pread(self, size: int, offset: int) -> bytes:
+        if hasattr(os, "pread"):
+            return os.pread(self.fd, size, offset)
+        with self._seek_lock:
+            os.lseek(self.fd, offset, os.SEEK_SET)
+            return os.read(self.fd, size)
+
     def read(self, offset: int, size: int) -> bytes:
         chunks = []
         while size > 0:
-            chunk = os.pread(self.fd, min(size, 1 << 24), offset)
+            chunk = self._pread(min(size, 1 << 24), offset)
             if not chunk:
                 raise DamagedImageError(f"{self.path.name} is shorter than it was when opened")
             chunks.append(chunk)

@@ -7,7 +7,8 @@ matplotlib's sample data): crops, flips, tiles and colour shifts of them, not ra
 are cached under ``.cache/bench/``. Every figure is measured next to a plain baseline in the same
 run, each opening in a fresh process (its peak memory is that process's). The last line is JSON.
 
-Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--skip-open]``
+Run: ``.venv/bin/python bench/book.py [--pages 48 200]`` (``BOOK_CODE=<checkout>`` runs another
+checkout's code on the same books, for a before/after comparison).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# BOOK_CODE=<another checkout> measures that checkout's code on the same books (a "before" figure).
+CODE = Path(os.environ.get("BOOK_CODE") or ROOT)
+sys.path.insert(0, str(CODE))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 CACHE = ROOT / ".cache" / "bench"
 SIZE = 1024
@@ -232,8 +235,10 @@ def child_autosave(path: str) -> dict:
         app.processEvents()
     gaps.clear()
     clock.restart()
-    window.autosave.autosave_now()
-    while getattr(window.autosave, "busy", lambda: False)() or time.perf_counter() - t < 0.3:
+    saver = window.autosave
+    start = getattr(saver, "autosave_in_background", saver.autosave_now)  # the timer's slot
+    start()
+    while getattr(saver, "busy", lambda: False)() or time.perf_counter() - t < 0.3:
         app.processEvents()
     tick()
     timer.stop()
@@ -286,7 +291,7 @@ def info_times(path: Path) -> tuple[float, float]:
     """``main.py info`` in a fresh process, and the baseline: manifest + PNG headers with zipfile
     (in a fresh process too)."""
     t = time.perf_counter()
-    done = subprocess.run([PY, str(ROOT / "main.py"), "info", str(path)], capture_output=True, text=True, timeout=1800)
+    done = subprocess.run([PY, str(CODE / "main.py"), "info", str(path)], capture_output=True, text=True, timeout=1800)
     info_s = time.perf_counter() - t
     if done.returncode != 0:
         raise SystemExit(f"info failed: {done.stderr[-2000:]}")
