@@ -32,8 +32,12 @@ def fingerprint(page: Page) -> str:
     """A hash of what draws ``page`` (its id excluded: two identical pages share a picture)."""
     from .manifest import encode
 
-    data = encode(page)
-    data.pop("id", None)
+    return fingerprint_encoded(encode(page))
+
+
+def fingerprint_encoded(data: dict) -> str:
+    """:func:`fingerprint` of a page already encoded for the manifest."""
+    data = {k: v for k, v in data.items() if k != "id"}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

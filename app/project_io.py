@@ -129,12 +129,12 @@ def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = Tru
         if missing:
             raise ValueError(f"image {missing[0]} is missing from the project")
         check_project(project, set(project.images))
-        manifest = json.dumps(project_to_manifest(project), ensure_ascii=False, separators=(",", ":"),
-                              allow_nan=False).encode("utf-8")
+        data = project_to_manifest(project)
+        thumbs = _page_thumbnails(data["pages"]) if thumbnail else {}
+        manifest = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
                              f"the limit is {MAX_MANIFEST_BYTES})")
-        thumbs = _page_thumbnails(project) if thumbnail else {}
         if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
             raise ValueError(f"the project holds too many images ({len(keys)})")
     except UnicodeEncodeError:
@@ -222,12 +222,8 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
         for key, png in images:
             if isinstance(png, Stored):
                 info = zipfile.ZipInfo(f"images/{key}.png", date_time=now)
-                info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o644 << 16
-                info.file_size = png.size
-                with zf.open(info, "w") as out:
-                    for piece in png.chunks():
-                        out.write(piece)
+                _copy_stored(zf, info, png)
             else:
                 put(f"images/{key}.png", png, zipfile.ZIP_STORED)
         for fp, png in (page_thumbs or {}).items():
@@ -241,11 +237,12 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
 
 
-def _page_thumbnails(project: Project) -> dict[str, "bytes | Stored"]:
-    """The known thumbnails of the project's pages, by fingerprint (none are drawn here)."""
+def _page_thumbnails(pages: list[dict]) -> dict[str, "bytes | Stored"]:
+    """The known thumbnails of the project's pages (as encoded for the manifest), by fingerprint
+    (none are drawn here)."""
     found: dict[str, bytes | Stored] = {}
-    for page in project.pages:
-        fp = page_thumbnails.fingerprint(page)
+    for page in pages:
+        fp = page_thumbnails.fingerprint_encoded(page)
         known = page_thumbnails.known(fp)
         if known is not None:
             found[fp] = known
@@ -256,6 +253,25 @@ def _image_data(images, key: str) -> "bytes | Stored":
     """An image's bytes, or where they lie in a file when the store has not read them."""
     where = images.stored(key) if isinstance(images, ImageStore) else None
     return where if where is not None else images[key]
+
+
+def _copy_stored(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: Stored) -> None:
+    """Append a stored entry whose size and CRC are known, copying its bytes from ``where`` as they
+    are: the copy keeps the original CRC, so damage in them is still found when the image is read."""
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = info.compress_size = where.size
+    info.CRC = where.crc
+    zip64 = where.size > zipfile.ZIP64_LIMIT
+    fp = zf.fp
+    info.header_offset = fp.tell()
+    zf._writecheck(info)  # duplicate names, entry count limits
+    zf._didModify = True
+    fp.write(info.FileHeader(zip64))
+    for piece in where.chunks(4 << 20, verify=False):
+        fp.write(piece)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = fp.tell()
 
 
 def _can_render() -> bool:

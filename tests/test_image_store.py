@@ -107,3 +107,18 @@ def test_read_cache_is_bounded():
     assert cache.size <= 1000 and len(cache.items) == 5
     assert cache.get((1, 49)) is not None and cache.get((1, 0)) is None
     assert CACHE_BYTES <= 128 * 1024 * 1024
+
+
+def test_damage_copied_by_a_save_is_still_found_when_read(tmp_path):
+    doc, images = _doc(1)
+    path = save_project(doc.project, tmp_path / "a.comic", thumbnail=False)
+    project = load_project(path)
+    [(key, png)] = images.items()
+    data = path.read_bytes()
+    at = data.index(png) + len(png) // 2
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(bytes([data[at] ^ 0xFF]))
+    copy_path = save_project(project, tmp_path / "b.comic", thumbnail=False)
+    with pytest.raises(DamagedImageError):
+        load_project(copy_path).images[key]
