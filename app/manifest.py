@@ -44,12 +44,13 @@ def encode(obj: Any) -> Any:
 
 def project_to_manifest(project: Project) -> dict:
     """The manifest dict of a project (images are listed by key with their pixel size)."""
+    from .image_store import image_header
     from .images import png_size
 
     data = encode(dataclasses.replace(project, images={}))
     data.pop("images")
     keys = sorted(project.referenced_images())
-    data["images"] = {k: list(png_size(project.images[k])) for k in keys}
+    data["images"] = {k: list(png_size(image_header(project.images, k))) for k in keys}
     return {"schema": SCHEMA_VERSION, "app": "panelsmith", **data}
 
 
@@ -391,6 +392,14 @@ def manifest_to_project(data: Any, images: dict[str, bytes]) -> Project:
     fields = {f.name for f in dataclasses.fields(Project)} - {"images"}
     project = decode(Project, {k: v for k, v in data.items() if k in fields}, "manifest")
     check_project(project, set(images))
-    project.images = {k: images[k] for k in sorted(project.referenced_images())}
+    referenced = project.referenced_images()
+    from .image_store import ImageStore
+
+    if isinstance(images, ImageStore):
+        for key in [k for k in images if k not in referenced]:
+            del images[key]
+        project.images = images  # a lazy store stays lazy
+    else:
+        project.images = {k: images[k] for k in sorted(referenced)}
     return project
 

@@ -11,6 +11,7 @@ projects open fast. Anything hostile or broken raises :class:`ProjectFileError` 
 
 from __future__ import annotations
 
+import copy
 import errno
 import json
 import logging
@@ -24,12 +25,15 @@ import time
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
 
 from engine.errors import one_line
 
+from . import page_thumbnails
+from .image_store import FileSource, ImageStore, Stored
 from .images import MAX_IMAGE_PIXELS
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .manifest import ManifestError, check_project, manifest_to_project, project_to_manifest
@@ -46,6 +50,7 @@ THUMBNAIL_PX = 256
 
 
 _IMAGE_NAME = re.compile(r"^images/([0-9a-f]{8,64})\.png$")
+_PAGE_THUMB_NAME = re.compile(r"^thumbnails/([0-9a-f]{32})\.png$")
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
@@ -73,18 +78,50 @@ class ProjectSaveError(OSError):
 _open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # noqa: E731
 
 
-def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True) -> Path:
+def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True,
+                 attach: bool = True) -> Path:
     """Write ``project`` to ``path`` atomically; keep the previous file as ``<name>.bak``.
 
     The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
     over the old one, and the folder is fsynced. On any failure the old file is left as it was and
     :class:`ProjectSaveError` is raised. Unreferenced images are not written. A project opened
     through a symlink is saved to the link's target (the link stays a link).
+
+    Images that lie in a file (an :class:`~app.image_store.ImageStore` from :func:`load_project`)
+    are copied from it piece by piece, never held whole. With ``attach`` (not for autosaves), the
+    store then reads its images from the new file and frees the bytes it held for them.
+    This is :func:`snapshot` followed by :meth:`SaveSnapshot.write`; a window takes the snapshot
+    on its thread and writes it on another.
     """
+    snap = snapshot(project, path, thumbnail=thumbnail)
+    written = snap.write(backup=backup)
+    if attach and isinstance(project.images, ImageStore):
+        project.images.attach(written)
+    return snap.saved_path
+
+
+@dataclass(frozen=True)
+class SaveSnapshot:
+    """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it)."""
+
+    saved_path: Path
+    manifest: bytes
+    keys: tuple[str, ...]
+    images: Any  # a copy of the image mapping (bytes by content hash are immutable)
+    page_thumbs: dict
+    cover: Project | None  # the first page, for the file's thumbnail
+
+    def write(self, *, backup: bool = True) -> dict[str, Stored]:
+        """Write the file atomically to ``saved_path`` (see :func:`save_project`); returns where
+        its images lie (for :meth:`ImageStore.attach <app.image_store.ImageStore.attach>`)."""
+        return _write_file(self, self.saved_path, backup)
+
+
+def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True) -> SaveSnapshot:
+    """Check ``project`` and take what a save writes (quick: no image is read)."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    folder = path.parent if str(path.parent) else Path(".")
     try:
         # The saver never writes what the loader would refuse: the same checks, before anything is written.
         keys = sorted(project.referenced_images())
@@ -92,41 +129,57 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
         if missing:
             raise ValueError(f"image {missing[0]} is missing from the project")
         check_project(project, set(project.images))
-        manifest = json.dumps(project_to_manifest(project), ensure_ascii=False, separators=(",", ":"),
-                              allow_nan=False).encode("utf-8")
+        data = project_to_manifest(project)
+        thumbs = _page_thumbnails(data["pages"]) if thumbnail else {}
+        manifest = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
                              f"the limit is {MAX_MANIFEST_BYTES})")
-        if len(keys) + 3 > MAX_ENTRIES:
+        if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
             raise ValueError(f"the project holds too many images ({len(keys)})")
     except UnicodeEncodeError:
         raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
                                f"(a lone UTF-16 surrogate); nothing was written") from None
     except (ValueError, TypeError) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
+    images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
+    cover = None
+    if thumbnail and project.pages:
+        cover = Project(pages=[copy.deepcopy(project.pages[0])], images=images, dpi=project.dpi)
+    return SaveSnapshot(path, manifest, tuple(keys), images, thumbs, cover)
+
+
+def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Stored]:
+    folder = path.parent if str(path.parent) else Path(".")
     # The thumbnail (decoding the first page's images) is drawn on a helper thread while the
     # images are written, and stored last.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") if thumbnail and _can_render() else None
-    thumb = pool.submit(_thumbnail, project) if pool else None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") if snap.cover and _can_render() else None
+    thumb = pool.submit(_thumbnail, snap.cover) if pool else None
 
     tmp: Path | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
-            _write_zip(f, manifest, thumb.result if thumb else None, ((k, project.images[k]) for k in keys))
+            _write_zip(f, snap.manifest, thumb.result if thumb else None,
+                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs)
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
+        source = FileSource(tmp)  # the descriptor follows the data through the rename
         with zipfile.ZipFile(tmp) as check:  # the central directory must read back
-            if check.namelist()[:1] != ["mimetype"]:
+            infos = check.infolist()
+            if [i.filename for i in infos[:1]] != ["mimetype"]:
                 raise OSError(errno.EIO, "the written file does not read back")
+            written = _locate_images(source, {i.filename: i for i in infos})
+            thumbs = _locate_page_thumbnails(source, infos)
         if backup and path.exists():
             _make_backup(path)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(folder)
         _remove_stale_temps(folder, path.name)
+        page_thumbnails.place(thumbs)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
@@ -138,7 +191,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
                 tmp.unlink()
             except OSError:
                 pass
-    return path
+    return written
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -154,7 +207,8 @@ def check_writable(path: str | os.PathLike) -> None:
                                f"cannot be written); nothing was started") from None
 
 
-def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images) -> None:
+def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images,
+               page_thumbs: dict[str, "bytes | Stored"] | None = None) -> None:
     now = time.localtime()[:6]
     with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         def put(name: str, data: bytes, method: int) -> None:
@@ -166,10 +220,58 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
         put("mimetype", MIMETYPE.encode("ascii"), zipfile.ZIP_STORED)
         put(MANIFEST, manifest, zipfile.ZIP_DEFLATED)
         for key, png in images:
-            put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+            if isinstance(png, Stored):
+                info = zipfile.ZipInfo(f"images/{key}.png", date_time=now)
+                info.external_attr = 0o644 << 16
+                _copy_stored(zf, info, png)
+            else:
+                put(f"images/{key}.png", png, zipfile.ZIP_STORED)
+        for fp, png in (page_thumbs or {}).items():
+            try:
+                put(f"thumbnails/{fp}.png", png.read() if isinstance(png, Stored) else png, zipfile.ZIP_STORED)
+            except OSError as exc:  # a thumbnail is optional: an unreadable one is drawn again later
+                if exc.errno is not None:
+                    raise
         thumb_png = thumb() if thumb else None
         if thumb_png:
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
+
+
+def _page_thumbnails(pages: list[dict]) -> dict[str, "bytes | Stored"]:
+    """The known thumbnails of the project's pages (as encoded for the manifest), by fingerprint
+    (none are drawn here)."""
+    found: dict[str, bytes | Stored] = {}
+    for page in pages:
+        fp = page_thumbnails.fingerprint_encoded(page)
+        known = page_thumbnails.known(fp)
+        if known is not None:
+            found[fp] = known
+    return found
+
+
+def _image_data(images, key: str) -> "bytes | Stored":
+    """An image's bytes, or where they lie in a file when the store has not read them."""
+    where = images.stored(key) if isinstance(images, ImageStore) else None
+    return where if where is not None else images[key]
+
+
+def _copy_stored(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: Stored) -> None:
+    """Append a stored entry whose size and CRC are known, copying its bytes from ``where`` as they
+    are: the copy keeps the original CRC, so damage in them is still found when the image is read."""
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = info.compress_size = where.size
+    info.CRC = where.crc
+    zip64 = where.size > zipfile.ZIP64_LIMIT
+    fp = zf.fp
+    info.header_offset = fp.tell()
+    zf._writecheck(info)  # duplicate names, entry count limits
+    zf._didModify = True
+    fp.write(info.FileHeader(zip64))
+    for piece in where.chunks(4 << 20, verify=False):
+        fp.write(piece)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = fp.tell()
 
 
 def _can_render() -> bool:
@@ -308,7 +410,9 @@ def load_project(path: str | os.PathLike) -> Project:
                 entries = _check_entries(zf.infolist(), path)
                 _read_mimetype(zf, entries)
                 manifest = _read_manifest(zf, entries)
-                images = _read_images(zf, entries)
+                images = _read_images(zf, entries, path)
+                if isinstance(images, ImageStore) and images.sources():
+                    page_thumbnails.place(_locate_page_thumbnails(images.sources()[0], zf.infolist()))
             except _Refused as exc:
                 raise fail(str(exc)) from None
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
@@ -405,18 +509,64 @@ def _read_manifest(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> 
         raise _Refused(f"manifest.json is not valid JSON ({one_line(exc, 80)})") from None
 
 
-def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> dict[str, bytes]:
-    images: dict[str, bytes] = {}
+def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path: Path) -> ImageStore:
+    """The image entries as a lazy store: only each PNG's header and trailer are read and checked
+    here; the bytes are read (and their CRC checked) when asked for."""
+    store = ImageStore()
+    lazy: dict[str, zipfile.ZipInfo] = {}
     for entry, info in entries.items():
         m = _IMAGE_NAME.match(entry)
         if m is None:
             continue
-        png = zf.read(info)  # the zip layer checks the CRC
-        reason = png_problem(png)
-        if reason:
-            raise _Refused(f"image {entry!r} is corrupt ({reason})")
-        images[m.group(1)] = png
-    return images
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size < 64:
+            png = zf.read(info)  # the zip layer checks the CRC
+            reason = png_problem(png)
+            if reason:
+                raise _Refused(f"image {entry!r} is corrupt ({reason})")
+            store[m.group(1)] = png
+        else:
+            lazy[entry] = info
+    if lazy:
+        source = FileSource(path)
+        located = _locate_images(source, lazy)
+        for key, where in located.items():
+            head = source.read(where.offset, 33)
+            tail = source.read(where.offset + where.size - len(_PNG_END), len(_PNG_END))
+            reason = png_problem(head + tail)  # checks the signature, IHDR and trailer only
+            if reason:
+                raise _Refused(f"image 'images/{key}.png' is corrupt ({reason})")
+        store.place(located)
+    return store
+
+
+def _locate_page_thumbnails(source: FileSource, infos: list[zipfile.ZipInfo]) -> dict[str, Stored]:
+    """Where the stored ``thumbnails/<fingerprint>.png`` entries of a file lie (read when shown)."""
+    found: dict[str, Stored] = {}
+    for info in infos:
+        m = _PAGE_THUMB_NAME.match(info.filename)
+        if m is None or info.compress_type != zipfile.ZIP_STORED:
+            continue
+        local = source.read(info.header_offset, 30)
+        if local[:4] != b"PK\x03\x04":
+            continue
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
+    return found
+
+
+def _locate_images(source: FileSource, infos: dict[str, zipfile.ZipInfo]) -> dict[str, Stored]:
+    """Where the data of each stored ``images/<key>.png`` entry starts, from its local header."""
+    found: dict[str, Stored] = {}
+    for entry, info in infos.items():
+        m = _IMAGE_NAME.match(entry)
+        if m is None or info.compress_type != zipfile.ZIP_STORED:
+            continue
+        local = source.read(info.header_offset, 30)
+        if local[:4] != b"PK\x03\x04":
+            raise _Refused(f"entry {entry!r} has a bad local header")
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
+    return found
 
 
 def png_problem(png: bytes) -> str | None:

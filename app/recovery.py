@@ -19,7 +19,7 @@ from pathlib import Path
 import platformdirs
 
 from .project import Project
-from .project_io import ProjectFileError, load_project, save_project
+from .project_io import ProjectFileError, SaveSnapshot, load_project, snapshot
 
 ENV_RECOVERY_DIR = "PANELSMITH_RECOVERY_DIR"
 APP_NAME = "Panelsmith"
@@ -63,12 +63,22 @@ def _sidecar(path: Path) -> Path:
 
 def write_recovery(project: Project, project_path: str | os.PathLike | None) -> Path:
     """Autosave ``project`` (belonging to ``project_path``, None when untitled); returns the file."""
+    return write_recovery_snapshot(recovery_snapshot(project, project_path), project_path, project.title)
+
+
+def recovery_snapshot(project: Project, project_path: str | os.PathLike | None) -> SaveSnapshot:
+    """What an autosave writes, taken now (quick); :func:`write_recovery_snapshot` may run on any thread."""
+    return snapshot(project, recovery_path(project_path), thumbnail=False)
+
+
+def write_recovery_snapshot(snap: SaveSnapshot, project_path: str | os.PathLike | None, title: str = "") -> Path:
+    """Write an autosave taken by :func:`recovery_snapshot`, then its sidecar; returns the file."""
     folder = recovery_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    target = recovery_path(project_path)
-    save_project(project, target, backup=False, thumbnail=False)
+    target = snap.saved_path
+    snap.write(backup=False)
     info = {"project_path": str(Path(project_path).expanduser().absolute()) if project_path else None,
-            "saved_at": time.time(), "title": project.title}
+            "saved_at": time.time(), "title": title}
     side = _sidecar(target)
     tmp = side.with_name(f".{side.name}.tmp")
     tmp.write_text(json.dumps(info), encoding="utf-8")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt
+import copy
+import logging
+
+from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 
+from app import page_thumbnails
+from app.image_store import ImageStore
 from app.project import Page, Project
 from app.render import render_page
+
+log = logging.getLogger(__name__)
 
 PALETTE = ["#0f8b8d", "#7b3fbf", "#d1495b", "#edae49", "#00798c", "#30638e", "#6a994e", "#bc4749"]
 
@@ -15,6 +22,99 @@ def page_thumbnail(project: Project, page: Page, height_px: int = 150) -> QPixma
     """The page rendered as the export renders it, ``height_px`` high."""
     dpi = height_px / (page.height_mm / 25.4)
     return QPixmap.fromImage(render_page(project, page, dpi=dpi))
+
+
+PREVIEW_PX = 256
+
+
+def _preview(png: bytes, longest: int = PREVIEW_PX) -> QImage:
+    """A stored image decoded and shrunk (area-averaged) for a small picture; not cached."""
+    image = QImage.fromData(png)
+    if image.isNull() or max(image.width(), image.height()) <= longest:
+        return image
+    return image.scaled(longest, longest, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def draw_page_thumbnail(project: Project, page: Page, height_px: int = page_thumbnails.THUMB_PX) -> bytes:
+    """PNG bytes of ``page`` drawn small from previews of its images (any thread; fills no cache)."""
+    from app import render
+
+    dpi = height_px / (page.height_mm / 25.4)
+    image = render_page(project, page, dpi=dpi, images=lambda key: _preview(project.images[key]))
+    return render.qimage_to_png(image)
+
+
+class _Signals(QObject):
+    drawn = Signal(str, bytes)  # fingerprint, PNG
+
+
+class _Job(QRunnable):
+    def __init__(self, project: Project, page: Page, fp: str, signals: _Signals) -> None:
+        super().__init__()
+        self.project, self.page, self.fp, self.signals = project, page, fp, signals
+
+    def run(self) -> None:
+        try:
+            png = page_thumbnails.lookup(self.fp)
+            if png is None:
+                from app import lettering
+
+                lettering.bundled_families()  # the fonts, registered on this thread
+                png = draw_page_thumbnail(self.project, self.page)
+                page_thumbnails.remember(self.fp, png)
+            self.signals.drawn.emit(self.fp, png)
+        except Exception as exc:  # noqa: BLE001 - a thumbnail is optional
+            log.warning("page thumbnail not drawn: %s", exc)
+            self.signals.drawn.emit(self.fp, b"")
+
+
+class PageThumbnailer(QObject):
+    """Page thumbnails by fingerprint: from memory, the project file, or drawn on a worker thread.
+
+    :meth:`request` answers at once when the picture is known, else queues it and emits
+    ``ready(fingerprint, pixmap)`` later; each page is drawn from a copy, so editing goes on.
+    """
+
+    ready = Signal(str, QPixmap)
+
+    def __init__(self, parent: QObject | None = None, threads: int = 1) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self._signals = _Signals()
+        self._signals.drawn.connect(self._drawn)
+        self._pending: set[str] = set()
+        self._pixmaps: dict[str, QPixmap] = {}
+
+    def cached(self, fp: str) -> QPixmap | None:
+        return self._pixmaps.get(fp)
+
+    def request(self, project: Project, page: Page, fp: str) -> QPixmap | None:
+        pix = self._pixmaps.get(fp)
+        if pix is not None or fp in self._pending:
+            return pix
+        self._pending.add(fp)
+        images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
+        shell = Project(pages=[copy.deepcopy(page)], images=images, dpi=project.dpi)
+        self.pool.start(_Job(shell, shell.pages[0], fp, self._signals))
+        return None
+
+    def cancel_pending(self) -> None:
+        self.pool.clear()
+        self._pending.clear()
+
+    def _drawn(self, fp: str, png: bytes) -> None:
+        self._pending.discard(fp)
+        pix = QPixmap()
+        if not png or not pix.loadFromData(png, "PNG"):
+            return
+        if len(self._pixmaps) > 512:
+            self._pixmaps.pop(next(iter(self._pixmaps)))
+        self._pixmaps[fp] = pix
+        self.ready.emit(fp, pix)
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self.pool.waitForDone(ms)
 
 
 def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | None:

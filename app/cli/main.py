@@ -126,7 +126,11 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def project_info(project) -> dict[str, Any]:
     """The ``info`` JSON of a project (see issue 2), with page ids and panel reading order, and the
-    consistency scores (``identity``) of the panels that have an image and bound characters."""
+    consistency scores (``identity``) of the panels that have an image and bound characters.
+
+    Reads the manifest and each image's PNG header only; scores are those stored with each variant
+    when it was generated (face models load only for a panel whose image was never scored)."""
+    from ..image_store import image_header
     from ..images import png_size
     from ..project import SCHEMA_VERSION
 
@@ -137,7 +141,7 @@ def project_info(project) -> dict[str, Any]:
             key = panel.image
             image = None
             if key is not None and key in project.images:
-                w, h = png_size(project.images[key])
+                w, h = png_size(image_header(project.images, key))
                 image = {"width": w, "height": h}
             entry = {"id": panel.id, "bbox_mm": [round(v, 3) for v in panel.bbox.as_list()],
                      "prompt": panel.prompt,
@@ -145,9 +149,12 @@ def project_info(project) -> dict[str, Any]:
                      "styles": [{"card": b.card, "sw": b.weight} for b in panel.styles],
                      "image": image, "variants": len(panel.variants)}
             if image is not None and panel.characters:
-                from ..identity.consistency import panel_identity_scores
+                stored = _stored_identity(panel)
+                if stored is None:  # an imported image, never scored: scored now (face models load)
+                    from ..identity.consistency import panel_identity_scores
 
-                entry["identity"] = panel_identity_scores(project, panel)
+                    stored = panel_identity_scores(project, panel)
+                entry["identity"] = stored
             panels.append(entry)
         pages.append({"id": page.id, "size_mm": [round(page.width_mm, 3), round(page.height_mm, 3)],
                       "direction": page.reading_order.value,
@@ -165,6 +172,17 @@ def _balloons_info(page) -> list[dict[str, Any]]:
 
     return [{"id": b.id, "kind": b.kind.value, "text": b.text, "panel": panel_of_balloon(page, b)}
             for b in page.balloons]
+
+
+def _stored_identity(panel) -> list[dict] | None:
+    """The consistency scores stored with the panel's current variant when it was generated (for
+    the characters bound now); None when it has none."""
+    variant = panel.current_variant()
+    cached = variant.params.get("identity") if variant is not None else None
+    if isinstance(cached, list) and all(isinstance(c, dict) and "card" in c for c in cached) \
+            and sorted(c["card"] for c in cached) == sorted(b.card for b in panel.characters):
+        return cached
+    return None
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -1,19 +1,24 @@
-"""Pages dock: thumbnails of all pages; click to show, drag to reorder, add and remove."""
+"""Pages dock: thumbnails of all pages; click to show, drag to reorder, add and remove.
+
+Thumbnails are fetched only for the rows in view, from the project file or drawn off the GUI
+thread (:class:`widgets.thumbnails.PageThumbnailer`); until then a row shows a blank placeholder.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QListView, QListWidget, QListWidgetItem,
                                QToolButton, QVBoxLayout, QWidget)
 
-from app import edits
+from app import edits, page_thumbnails
 from app.document import Document
 from app.project import Page
 
-from ..thumbnails import page_thumbnail
+from ..thumbnails import PageThumbnailer
 
 THUMB_H = 130
+FP_ROLE = Qt.ItemDataRole.UserRole + 1  # the fingerprint whose picture the row shows ("" placeholder)
 
 
 class PageList(QListWidget):
@@ -41,8 +46,11 @@ class PagesDock(QDockWidget):
         super().__init__("Pages", parent)
         self.setObjectName("PagesDock")
         self.doc = doc
-        self._thumbs: dict[str, tuple[Page, QIcon]] = {}
         self.current_id = ""
+        self.thumbnailer = PageThumbnailer(self)
+        self.thumbnailer.ready.connect(self._thumbnail_ready)
+        self._fingerprints: dict[str, tuple[Page, str]] = {}
+        self._placeholders: dict[tuple[float, float], QIcon] = {}
         self.list = PageList()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setFlow(QListView.Flow.TopToBottom)
@@ -72,6 +80,10 @@ class PagesDock(QDockWidget):
         self.setWidget(body)
         self._timer = QTimer(self, singleShot=True, interval=200)
         self._timer.timeout.connect(self.refresh_thumbnails)
+        self._visible_timer = QTimer(self, singleShot=True, interval=0)
+        self._visible_timer.timeout.connect(self.fill_visible)
+        self.list.verticalScrollBar().valueChanged.connect(self._visible_timer.start)
+        self.list.horizontalScrollBar().valueChanged.connect(self._visible_timer.start)
         doc.pagesChanged.connect(self.rebuild)
         doc.pageChanged.connect(self._schedule_thumbnails)
         doc.itemsChanged.connect(self._schedule_thumbnails)
@@ -113,29 +125,84 @@ class PagesDock(QDockWidget):
             self.current_id = item.data(Qt.ItemDataRole.UserRole)
             self.pageSelected.emit(self.current_id)
 
-    def _icon(self, page: Page) -> QIcon:
-        cached = self._thumbs.get(page.id)
-        if cached is not None and (cached[0] is page or cached[0] == page):  # pages are value objects
+    def _fingerprint(self, page: Page) -> str:
+        cached = self._fingerprints.get(page.id)
+        if cached is not None and cached[0] is page:  # edits replace pages, never change them in place
             return cached[1]
-        icon = QIcon(page_thumbnail(self.doc.project, page, THUMB_H))
-        self._thumbs[page.id] = (page, icon)
+        fp = page_thumbnails.fingerprint(page)
+        self._fingerprints[page.id] = (page, fp)
+        return fp
+
+    def _placeholder(self, page: Page) -> QIcon:
+        size = (round(page.width_mm), round(page.height_mm))
+        icon = self._placeholders.get(size)
+        if icon is None:
+            pix = QPixmap(max(1, round(THUMB_H * page.width_mm / page.height_mm)), THUMB_H)
+            pix.fill(QColor("#e4e4e4"))
+            icon = self._placeholders[size] = QIcon(pix)
         return icon
 
     def rebuild(self) -> None:
+        self.thumbnailer.cancel_pending()
         self.list.blockSignals(True)
         self.list.clear()
         for n, page in enumerate(self.doc.project.pages, start=1):
-            item = QListWidgetItem(self._icon(page), f"{n}")
+            item = QListWidgetItem(self._placeholder(page), f"{n}")
             item.setData(Qt.ItemDataRole.UserRole, page.id)
+            item.setData(FP_ROLE, "")
             item.setToolTip(f"Page {n} · {page.size_name} · {len(page.panels)} panels")
             self.list.addItem(item)
         self.list.blockSignals(False)
         self.show_page(self.current_id)
+        self._visible_timer.start()
 
-    def refresh_thumbnails(self) -> None:
+    def visible_rows(self) -> list[int]:
+        """Rows at least partly in view (all rows while the dock is not laid out yet: none)."""
+        area = self.list.viewport().rect()
+        first = self.list.indexAt(area.topLeft())
+        rows = []
+        start = first.row() if first.isValid() else 0
+        for row in range(start, self.list.count()):
+            rect = self.list.visualItemRect(self.list.item(row))
+            if rect.intersects(area):
+                rows.append(row)
+            elif rows:
+                break
+        return rows
+
+    def fill_visible(self) -> None:
+        """Show (or ask for) the thumbnails of the rows in view."""
         pages = {p.id: p for p in self.doc.project.pages}
-        for row in range(self.list.count()):
+        for row in self.visible_rows():
             item = self.list.item(row)
             page = pages.get(item.data(Qt.ItemDataRole.UserRole))
-            if page is not None:
-                item.setIcon(self._icon(page))
+            if page is None:
+                continue
+            fp = self._fingerprint(page)
+            if item.data(FP_ROLE) == fp:
+                continue
+            pix = self.thumbnailer.request(self.doc.project, page, fp)
+            if pix is not None:
+                item.setIcon(QIcon(pix))
+                item.setData(FP_ROLE, fp)
+
+    def _thumbnail_ready(self, fp: str, pix: QPixmap) -> None:
+        pages = {p.id: p for p in self.doc.project.pages}
+        for row in self.visible_rows():
+            item = self.list.item(row)
+            page = pages.get(item.data(Qt.ItemDataRole.UserRole))
+            if page is not None and item.data(FP_ROLE) != fp and self._fingerprint(page) == fp:
+                item.setIcon(QIcon(pix))
+                item.setData(FP_ROLE, fp)
+
+    def refresh_thumbnails(self) -> None:
+        """The document changed: update the rows in view (the others when they come into view)."""
+        self.fill_visible()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._visible_timer.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._visible_timer.start()

@@ -1,0 +1,339 @@
+"""A real-sized book: open, save after a small change, autosave and ``info`` on 48 and 200 pages.
+
+The books (6 panels a page, each with a 1024 × 1024 illustration; 3 character cards bound to 4
+panels a page, with the consistency scores stored as generation stores them; one balloon a page)
+are built once from public-domain pictures shipped with installed packages (``skimage.data``,
+matplotlib's sample data): crops, flips, tiles and colour shifts of them, not random noise. They
+are cached under ``.cache/bench/``. Every figure is measured next to a plain baseline in the same
+run, each opening in a fresh process (its peak memory is that process's). The last line is JSON.
+
+Run: ``.venv/bin/python bench/book.py [--pages 48 200]`` (``BOOK_CODE=<checkout>`` runs another
+checkout's code on the same books, for a before/after comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# BOOK_CODE=<another checkout> measures that checkout's code on the same books (a "before" figure).
+CODE = Path(os.environ.get("BOOK_CODE") or ROOT)
+sys.path.insert(0, str(CODE))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+CACHE = ROOT / ".cache" / "bench"
+SIZE = 1024
+PY = sys.executable
+
+
+# --- building the books ------------------------------------------------------------------------------------
+
+def _sources() -> list:
+    """Public-domain pictures from installed packages, as RGB arrays."""
+    import matplotlib.cbook
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    pics = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "cat", "retina", "immunohistochemistry",
+                 "hubble_deep_field", "colorwheel"):
+        a = getattr(skimage.data, name)()
+        if a.ndim == 2:
+            a = np.stack([a] * 3, -1)
+        pics.append(np.asarray(Image.fromarray(a[..., :3]).convert("RGB")))
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        pics.append(np.asarray(Image.open(f).convert("RGB")))
+    return pics
+
+
+def _illustration(n: int) -> bytes:
+    """Picture ``n``: a crop (or 2×2 tile) of a source, flipped and colour-shifted; PNG bytes."""
+    import numpy as np
+    from PIL import Image
+
+    from app.images import encode_png
+
+    pics = _illustration.pics  # type: ignore[attr-defined]
+    rng = np.random.default_rng(n)
+    src = pics[n % len(pics)]
+    h, w = src.shape[:2]
+    side = int(min(h, w) * rng.uniform(0.45, 1.0))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    crop = Image.fromarray(src[y:y + side, x:x + side])
+    if n % 5 == 4:  # a tile of four crops of two pictures
+        other = Image.fromarray(pics[(n * 7 + 3) % len(pics)]).resize((SIZE // 2, SIZE // 2))
+        half = crop.resize((SIZE // 2, SIZE // 2))
+        img = Image.new("RGB", (SIZE, SIZE))
+        for i, part in enumerate((half, other, other.transpose(Image.Transpose.FLIP_LEFT_RIGHT), half)):
+            img.paste(part, ((i % 2) * SIZE // 2, (i // 2) * SIZE // 2))
+    else:
+        img = crop.resize((SIZE, SIZE), Image.Resampling.BICUBIC)
+    if rng.random() < 0.5:
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    gains = rng.uniform(0.75, 1.2, 3)
+    arr = np.clip(np.asarray(img, dtype=np.float32) * gains + rng.uniform(-20, 20, 3), 0, 255).astype(np.uint8)
+    return encode_png(Image.fromarray(arr, "RGB"))
+
+
+def _init_worker() -> None:
+    _illustration.pics = _sources()  # type: ignore[attr-defined]
+
+
+def build(pages: int) -> Path:
+    """The cached book of ``pages`` pages (built on first use)."""
+    path = CACHE / f"book{pages}.comic"
+    if path.exists():
+        return path
+    from concurrent.futures import ProcessPoolExecutor
+
+    from app import layout
+    from app.image_store import ImageStore
+    from app.images import image_key
+    from app.project import Balloon, BalloonKind, CardBinding, CharacterCard, Project, Rect, Reference, Variant, new_id
+    from app.project_io import save_project
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    n_images = pages * 6 + 3
+    with ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), initializer=_init_worker) as pool:
+        pngs = list(pool.map(_illustration, range(n_images), chunksize=4))
+    project = Project(title=f"book {pages}", images=ImageStore())
+    for png in pngs:
+        project.images[image_key(png)] = png
+    keys = [image_key(p) for p in pngs]
+    cards = [CharacterCard(id=new_id("char"), name=name, references=[Reference(image=keys[-1 - i])])
+             for i, name in enumerate(("Ada", "Ben", "Cleo"))]
+    project.characters = cards
+    for p in range(pages):
+        page = layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x3")
+        for i, panel in enumerate(page.panels):
+            variant = Variant(id=new_id("var"), image=keys[p * 6 + i], seed=p * 6 + i, prompt="a scene")
+            panel.variants.append(variant)
+            panel.current = variant.id
+            if i < 4:  # 4 bound panels a page, scored at generation as the queue does
+                card = cards[(p + i) % 3]
+                panel.characters.append(CardBinding(card=card.id, weight=80))
+                variant.params["identity"] = [{"card": card.id, "score": round(0.5 + 0.01 * (i + p % 30), 4)}]
+        page.balloons.append(Balloon(id=new_id("bal"), kind=BalloonKind.SPEECH, rect=Rect(20, 20, 50, 25),
+                                     text=f"Page {p + 1}!", tail=(40, 60)))
+        project.pages.append(page)
+    tmp = path.with_suffix(".tmp.comic")
+    save_project(project, tmp, backup=False)
+    os.replace(tmp, path)
+    print(f"built {path.name}: {n_images} images, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s",
+          file=sys.stderr)
+    return path
+
+
+# --- children (each in a fresh process) -----------------------------------------------------------------------
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _first_frame(view_widget) -> None:
+    """Process events until ``view_widget``'s viewport has painted once."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    painted = []
+
+    class Spy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                painted.append(True)
+            return False
+
+    spy = Spy()
+    view_widget.viewport().installEventFilter(spy)
+    deadline = time.perf_counter() + 600
+    while not painted and time.perf_counter() < deadline:
+        QApplication.processEvents()
+    # and the events already queued (what the user would wait for before the window responds)
+    for _ in range(3):
+        QApplication.processEvents()
+    view_widget.viewport().removeEventFilter(spy)
+
+
+def child_open(path: str) -> dict:
+    from PySide6.QtWidgets import QApplication
+
+    from widgets.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.load(path, offer_recovery=False, keep_path=False)
+    window.show()
+    _first_frame(window.view)
+    del app
+    return {"peak_mb": _peak_mb()}
+
+
+def child_baseline(path: str) -> dict:
+    """A bare window showing page 1's six images (read from the same file with zipfile)."""
+    from PySide6.QtGui import QImage, QPixmap
+    from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QMainWindow
+
+    app = QApplication.instance() or QApplication([])
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        page = manifest["pages"][0]
+        keys = [v["image"] for panel in page["panels"] for v in panel["variants"] if v["id"] == panel["current"]]
+        scene = QGraphicsScene()
+        for i, key in enumerate(keys):
+            item = scene.addPixmap(QPixmap.fromImage(QImage.fromData(zf.read(f"images/{key}.png"))))
+            item.setScale(0.25)
+            item.setPos((i % 2) * 270, (i // 2) * 270)
+    window = QMainWindow()
+    view = QGraphicsView(scene)
+    window.setCentralWidget(view)
+    window.resize(1400, 900)
+    window.show()
+    _first_frame(view)
+    del app
+    return {"peak_mb": _peak_mb()}
+
+
+def child_autosave(path: str) -> dict:
+    """The longest event-loop gap while the window autosaves a changed book."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import edits
+    from widgets.main_window import MainWindow
+
+    os.environ["PANELSMITH_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="bench-recovery-")
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.load(path, offer_recovery=False)
+    window.show()
+    _first_frame(window.view)
+    for _ in range(20):
+        app.processEvents()
+    page = window.doc.project.pages[0]
+    edits.move_items(window.doc, page.id, [page.balloons[0].id], 3.0, 2.0)
+    clock, gaps = QElapsedTimer(), []
+    clock.start()
+
+    def tick() -> None:
+        gaps.append(clock.restart())
+    timer = QTimer(interval=1, timeout=tick)
+    timer.start()
+    t = time.perf_counter()
+    for _ in range(20):
+        app.processEvents()
+    gaps.clear()
+    clock.restart()
+    saver = window.autosave
+    start = getattr(saver, "autosave_in_background", saver.autosave_now)  # the timer's slot
+    start()
+    while getattr(saver, "busy", lambda: False)() or time.perf_counter() - t < 0.3:
+        app.processEvents()
+    tick()
+    timer.stop()
+    shutil.rmtree(os.environ["PANELSMITH_RECOVERY_DIR"], ignore_errors=True)
+    return {"max_gap_ms": max(gaps), "autosave_total_s": time.perf_counter() - t}
+
+
+def child(kind: str, path: str) -> int:
+    out = {"open": child_open, "baseline": child_baseline, "autosave": child_autosave}[kind](path)
+    print(json.dumps(out))
+    return 0
+
+
+def in_child(kind: str, path: Path) -> tuple[float, dict]:
+    """Wall time of a fresh process doing ``kind`` (interpreter start included on both sides)."""
+    t = time.perf_counter()
+    done = subprocess.run([PY, __file__, "--child", kind, str(path)], capture_output=True, text=True, timeout=1800)
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} failed: {done.stderr[-2000:]}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- in-process figures ----------------------------------------------------------------------------------------
+
+def save_change(path: Path, folder: Path) -> tuple[float, float]:
+    """Save after moving one balloon, and the baseline: appending the changed manifest to a file."""
+    from app import edits
+    from app.document import Document
+    from app.project_io import load_project, project_to_manifest, save_project
+
+    work = folder / path.name
+    shutil.copyfile(path, work)
+    doc = Document(load_project(work), work)
+    page = doc.project.pages[len(doc.project.pages) // 2]
+    edits.move_items(doc, page.id, [page.balloons[0].id], 2.0, 1.0)
+    t = time.perf_counter()
+    save_project(doc.project, work)
+    save_s = time.perf_counter() - t
+    manifest = json.dumps(project_to_manifest(doc.project), separators=(",", ":")).encode()
+    t = time.perf_counter()
+    with open(folder / "append.bin", "ab") as f:
+        f.write(manifest)
+        f.flush()
+        os.fsync(f.fileno())
+    return save_s, time.perf_counter() - t
+
+
+def info_times(path: Path) -> tuple[float, float]:
+    """``main.py info`` in a fresh process, and the baseline: manifest + PNG headers with zipfile
+    (in a fresh process too)."""
+    t = time.perf_counter()
+    done = subprocess.run([PY, str(CODE / "main.py"), "info", str(path)], capture_output=True, text=True, timeout=1800)
+    info_s = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"info failed: {done.stderr[-2000:]}")
+    code = ("import json,sys,zipfile\nzf=zipfile.ZipFile(sys.argv[1]);m=json.loads(zf.read('manifest.json'))\n"
+            "h=[zf.open(n).read(33) for n in zf.namelist() if n.startswith('images/')]\nprint(len(m['pages']),len(h))")
+    t = time.perf_counter()
+    subprocess.run([PY, "-c", code, str(path)], check=True, capture_output=True, timeout=600)
+    return info_s, time.perf_counter() - t
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, nargs="+", default=[48, 200])
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    result: dict = {}
+    for pages in args.pages:
+        path = build(pages)
+        tag = str(pages)
+        base_s, base = in_child("baseline", path)
+        open_s, opened = in_child("open", path)
+        result[f"open{tag}_s"] = round(open_s, 3)
+        result[f"open{tag}_baseline_s"] = round(base_s, 3)
+        result[f"open{tag}_peak_mb"] = round(opened["peak_mb"], 1)
+        result[f"open{tag}_baseline_peak_mb"] = round(base["peak_mb"], 1)
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            save_s, append_s = save_change(path, Path(tmp))
+        result[f"save_change{tag}_s"] = round(save_s, 3)
+        result[f"save_change{tag}_baseline_s"] = round(append_s, 4)
+        if pages == 48:
+            _, auto = in_child("autosave", path)
+            result["autosave_max_gap_ms"] = auto["max_gap_ms"]
+            info_s, info_base = info_times(path)
+            result["info_bound48_s"] = round(info_s, 3)
+            result["info_bound48_baseline_s"] = round(info_base, 3)
+        print(f"{pages} pages: " + ", ".join(f"{k}={v}" for k, v in result.items() if k.startswith(
+            (f"open{tag}", f"save_change{tag}"))), file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Page thumbnails: drawn lazily for the rows in view, off the GUI thread, and kept in the project file."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+
+import pytest
+
+from app import edits, page_thumbnails
+from app.document import Document
+from app.layout import PAGE_SIZES
+from app.project_io import load_project, save_project
+from tests.helpers_project import solid_png
+from tests.helpers_window import open_window
+from widgets import thumbnails
+
+PAGES = 30
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Each page thumbnail drawn: (thread is the GUI thread, page id)."""
+    calls: list[tuple[bool, str]] = []
+    real = thumbnails.draw_page_thumbnail
+
+    def spy(project, page, *a, **k):
+        calls.append((threading.current_thread() is threading.main_thread(), page.id))
+        return real(project, page, *a, **k)
+    monkeypatch.setattr(thumbnails, "draw_page_thumbnail", spy)
+    with page_thumbnails._lock:
+        page_thumbnails._pictures.clear()
+        page_thumbnails._places.clear()
+        page_thumbnails._size = 0
+    return calls
+
+
+def _book() -> Document:
+    doc = Document()
+    for n in range(PAGES):
+        pid = edits.add_page(doc, PAGE_SIZES["A4"], "2-tier")
+        panel = doc.project.page(pid).panels[0].id
+        edits.add_variant(doc, panel, solid_png((n * 8 % 256, 90, 200 - n)))
+    doc.undo_stack.setClean()
+    return doc
+
+
+def _wait_thumbnails(qtbot, win) -> None:
+    dock = win.pages_dock
+
+    def shown() -> bool:
+        rows = dock.visible_rows()
+        return bool(rows) and all(dock.list.item(r).data(Qt_FP()) for r in rows)
+    qtbot.waitUntil(shown, timeout=30_000)
+
+
+def Qt_FP():  # noqa: N802
+    from widgets.docks.pages import FP_ROLE
+    return FP_ROLE
+
+
+def test_only_rows_in_view_are_drawn_and_off_the_gui_thread(qtbot, drawn):
+    win = open_window(qtbot, _book(), height=600)
+    _wait_thumbnails(qtbot, win)
+    visible = win.pages_dock.visible_rows()
+    assert 0 < len(visible) < PAGES
+    assert drawn and not any(on_gui for on_gui, _ in drawn)
+    assert len({pid for _, pid in drawn}) <= len(visible) + 1
+    win.pages_dock.thumbnailer.wait()
+
+
+def test_saved_thumbnails_open_without_drawing(qtbot, drawn, tmp_path):
+    doc = _book()
+    win = open_window(qtbot, doc, height=600)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    path = save_project(doc.project, tmp_path / "book.comic")
+    with zipfile.ZipFile(path) as zf:
+        stored = [n for n in zf.namelist() if n.startswith("thumbnails/")]
+    assert len(stored) == len({pid for _, pid in drawn}) > 0
+    with page_thumbnails._lock:  # a fresh start: only the file knows the pictures
+        page_thumbnails._pictures.clear()
+        page_thumbnails._places.clear()
+        page_thumbnails._size = 0
+    drawn.clear()
+    project = load_project(path)
+    again = open_window(qtbot, Document(project, path), height=600)
+    _wait_thumbnails(qtbot, again)
+    assert drawn == []
+    again.pages_dock.thumbnailer.wait()
+
+
+def test_an_edited_page_gets_a_new_thumbnail(qtbot, drawn):
+    doc = _book()
+    win = open_window(qtbot, doc, height=600)
+    _wait_thumbnails(qtbot, win)
+    first = doc.project.pages[0]
+    before = win.pages_dock.list.item(0).data(Qt_FP())
+    edits.add_variant(doc, first.panels[1].id, solid_png((255, 0, 0)))
+    win.pages_dock.refresh_thumbnails()
+    qtbot.waitUntil(lambda: win.pages_dock.list.item(0).data(Qt_FP()) not in ("", before), timeout=30_000)
+    assert win.pages_dock.list.item(0).data(Qt_FP()) == page_thumbnails.fingerprint(doc.project.pages[0])
+    win.pages_dock.thumbnailer.wait()
