@@ -19,10 +19,10 @@ from PIL import Image
 
 from engine.training import default_trigger
 
-from . import layout
+from . import layout, page_presets
 from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
 from .images import encode_png, image_key
-from .lettering import project_lettering_pt
+from .lettering import LETTERING_SETTING, MAX_FONT_PT, MIN_FONT_PT, project_lettering_pt
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
                     new_id)
@@ -185,6 +185,78 @@ def set_page_props(doc: Document, page_id: str, **attrs) -> None:
             own = _own(page, panel.id)
             own.points = layout.reflow_gutter(panel.points, page.safe_rect, old_gutter, page.gutter_mm)
     _push_page(doc, page, change_name("Page", attrs))
+
+
+def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, lettering_pt: float | None = None) -> None:
+    """Page ▸ Page Setup…: give the pages ``size``'s set-up (size, bleed, safe area, gutter, reading order;
+    its ``dpi`` is the project's print resolution), carrying their panels and balloons along
+    (:func:`app.page_presets.scale_page`), and optionally a new project lettering size, which every
+    balloon lettered at the old project size follows (on all pages). One undo step, named for what
+    changed; nothing changed pushes nothing."""
+    page_presets.validate(size)
+    if not 36 <= int(size.dpi) <= 2400:
+        raise ValueError("dpi must be between 36 and 2400")
+    wanted = set(page_ids)
+    if not wanted:
+        raise ValueError("no page to set up")
+    for page_id in wanted:
+        doc.project.page(page_id)
+    fields = page_presets.page_fields(size)
+    changed: dict[str, Any] = {}
+    pages = list(doc.project.pages)
+    for i, page in enumerate(pages):
+        if page.id in wanted:
+            diff = {k: v for k, v in fields.items() if getattr(page, k) != v}
+            if diff:
+                changed.update(diff)
+                pages[i] = page_presets.scale_page(page, size)
+    attrs: dict[str, Any] = {}
+    if int(size.dpi) != doc.project.dpi:
+        attrs["dpi"] = int(size.dpi)
+    old_pt = project_lettering_pt(doc.project.settings)
+    if lettering_pt is not None and abs(float(lettering_pt) - old_pt) > 1e-6:
+        if not MIN_FONT_PT <= float(lettering_pt) <= MAX_FONT_PT:
+            raise ValueError(f"lettering size must be between {MIN_FONT_PT:g} and {MAX_FONT_PT:g} pt")
+        attrs["settings"] = {**copy.deepcopy(doc.project.settings), LETTERING_SETTING: float(lettering_pt)}
+        pages = [_letter_at(page, old_pt, float(lettering_pt)) for page in pages]
+    if not changed and not attrs:
+        return
+    text = _setup_name(size, changed, attrs, len([p for p in doc.project.pages if p.id in wanted]))
+    if attrs:
+        current = {"dpi": doc.project.dpi, "title": doc.project.title, "settings": doc.project.settings}
+        doc.push(BookCommand(doc, (pages, (doc.project.characters, doc.project.styles), {**current, **attrs}), text))
+    else:
+        doc.push(SnapshotCommand(doc, ("pages",), pages, text))
+
+
+def _letter_at(page: Page, old_pt: float, new_pt: float) -> Page:
+    """The page with its balloons lettered at the project size (``old_pt``) moved to ``new_pt``."""
+    if not any(abs(b.font_size - old_pt) < 1e-6 for b in page.balloons):
+        return page
+    return replace(page, balloons=[replace(b, font_size=new_pt) if abs(b.font_size - old_pt) < 1e-6 else b
+                                   for b in page.balloons])
+
+
+def _setup_name(size: layout.PageSize, changed: dict, attrs: dict, count: int) -> str:
+    """``Change page size to B5 (182 × 257 mm)``, ``Change bleed of 3 pages to 5 mm``, ``Page Setup of 2 pages: gutter, print dpi``."""
+    where = "" if count == 1 else f" of {count} pages"
+    parts: list[tuple[str, str]] = []
+    if {"width_mm", "height_mm", "size_name"} & set(changed):
+        parts.append(("page size", f"{size.name} ({size.width_mm:g} × {size.height_mm:g} mm)"))
+    for key in ("bleed_mm", "safe_mm", "gutter_mm"):
+        if key in changed:
+            parts.append((_FIELD_NAMES[key], f"{changed[key]:g} mm"))
+    if "reading_order" in changed:
+        rtl = getattr(changed["reading_order"], "value", changed["reading_order"]) == "rtl"
+        parts.append(("reading order", "right to left" if rtl else "left to right"))
+    if "dpi" in attrs:
+        parts.append(("print dpi", f"{attrs['dpi']}"))
+    if "settings" in attrs:
+        parts.append(("lettering", f"{attrs['settings'][LETTERING_SETTING]:g} pt"))
+    if len(parts) == 1:
+        name, value = parts[0]
+        return f"Change {name}{'' if name in ('print dpi', 'lettering') else where} to {value}"
+    return f"Page Setup{where}: " + ", ".join(name for name, _ in parts)
 
 
 def apply_template(doc: Document, page_id: str, template: str) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFontComboBox, QHBoxLa
 from app import layout
 from app.project import BalloonKind
 
+from . import page_setup
 from .canvas import Tool
 
 if TYPE_CHECKING:
@@ -116,7 +117,11 @@ def build(w: "MainWindow") -> None:
 def _create_actions(w: "MainWindow") -> None:
     view, doc, gen = w.view, w.doc, w.generation
     SK = QKeySequence.StandardKey
-    w.act_new = _action(w, "&New", w.new_file, SK.New, "Start a new comic")
+    w.act_new = _action(w, "&New…", lambda: page_setup.open_new_comic(w), SK.New,
+                        "Start a new comic: page size, pages, template, bleed, safe area, dpi, reading direction")
+    w.act_page_setup = _action(w, "Page &Setup…", lambda: page_setup.open_page_setup(w), None,
+                               "Size, bleed, safe area, gutter, dpi and reading direction of this page (or all "
+                               "pages), and the project's lettering size")
     w.act_open = _action(w, "&Open…", lambda: w.open_file(), SK.Open, "Open a .comic project")
     w.act_save = _action(w, "&Save", w.save, SK.Save, "Save the project")
     w.act_save_as = _action(w, "Save &As…", w.save_as, SK.SaveAs, "Save under a new name")
@@ -226,6 +231,7 @@ def _build_menus(w: "MainWindow") -> None:
     w.panel_menu = m
     m = mb.addMenu("Pa&ge")
     m.addActions([w.act_add_page, w.act_remove_page])
+    m.addAction(w.act_page_setup)
     tm = m.addMenu("Apply &Template")
     for name in layout.TEMPLATES:
         tm.addAction(name, lambda n=name: w.apply_template(n))

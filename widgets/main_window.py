@@ -313,10 +313,11 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
-    def new_file(self) -> None:
+    def new_file(self, project: Project | None = None) -> None:
+        """Replace the comic by ``project`` (File ▸ New…'s choice; default :func:`new_project`)."""
         if self.maybe_save():
             self.view.finish_text_edit()
-            self.doc.reset(new_project())
+            self.doc.reset(project or new_project())
             self.autosave.reset()
 
     def open_file(self, path: str | None = None) -> bool:

@@ -101,8 +101,8 @@ def _describe(exc: BaseException) -> tuple[int, str]:
 # --- new -------------------------------------------------------------------------------------------------
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .. import edits, layout
-    from ..document import Document
+    from .. import layout
+    from ..page_presets import new_project
     from ..project_io import save_project
 
     path = Path(args.path)
@@ -113,11 +113,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     size = layout.parse_page_size(args.size)
     if args.template and args.template not in layout.TEMPLATES:
         raise CliError(f"unknown template {args.template!r}: use one of {', '.join(layout.TEMPLATES)}")
-    doc = Document()
-    if args.pages > 0:
-        edits.add_pages(doc, args.pages, size, args.template)
-    edits.set_project_attrs(doc, dpi=args.dpi or size.dpi, title=path.stem)
-    save_project(doc.project, path)
+    save_project(new_project(size, args.pages, args.template, args.dpi, title=path.stem), path)
     print(path)
     return 0
 
