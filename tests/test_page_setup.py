@@ -206,7 +206,7 @@ def test_page_setup_refuses_an_impossible_safe_area():
     project.pages = [layout.new_page(layout.PAGE_SIZES["A4"])]
     doc = Document(project)
     with pytest.raises(ValueError, match="safe area"):
-        edits.page_setup(doc, [project.pages[0].id], replace(layout.PAGE_SIZES["A4"], safe_mm=99))
+        edits.page_setup(doc, [project.pages[0].id], replace(layout.PAGE_SIZES["A4"], width_mm=150, safe_mm=80))
     assert doc.undo_stack.count() == 0
 
 
