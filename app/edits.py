@@ -218,7 +218,7 @@ def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, le
         if not MIN_FONT_PT <= float(lettering_pt) <= MAX_FONT_PT:
             raise ValueError(f"lettering size must be between {MIN_FONT_PT:g} and {MAX_FONT_PT:g} pt")
         attrs["settings"] = {**copy.deepcopy(doc.project.settings), LETTERING_SETTING: float(lettering_pt)}
-        pages = [_letter_at(page, old_pt, float(lettering_pt)) for page in pages]
+        pages = [page_presets.lettered_at(page, old_pt, float(lettering_pt)) for page in pages]
     if not changed and not attrs:
         return
     text = _setup_name(size, changed, attrs, len([p for p in doc.project.pages if p.id in wanted]))
@@ -227,14 +227,6 @@ def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, le
         doc.push(BookCommand(doc, (pages, (doc.project.characters, doc.project.styles), {**current, **attrs}), text))
     else:
         doc.push(SnapshotCommand(doc, ("pages",), pages, text))
-
-
-def _letter_at(page: Page, old_pt: float, new_pt: float) -> Page:
-    """The page with its balloons lettered at the project size (``old_pt``) moved to ``new_pt``."""
-    if not any(abs(b.font_size - old_pt) < 1e-6 for b in page.balloons):
-        return page
-    return replace(page, balloons=[replace(b, font_size=new_pt) if abs(b.font_size - old_pt) < 1e-6 else b
-                                   for b in page.balloons])
 
 
 def _setup_name(size: layout.PageSize, changed: dict, attrs: dict, count: int) -> str:

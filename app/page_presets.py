@@ -157,3 +157,12 @@ def _carry_balloon(balloon: Balloon, fx: Callable[[float], float], fy: Callable[
     tail = (round(fx(balloon.tail[0]), 4), round(fy(balloon.tail[1]), 4)) if balloon.tail is not None else None
     return replace(balloon, rect=Rect(round(x, 4), round(y, 4), round(right - x, 4), round(bottom - y, 4)),
                    tail=tail)
+
+
+def lettered_at(page: Page, old_pt: float, new_pt: float) -> Page:
+    """The page with the balloons lettered at the project size ``old_pt`` moved to ``new_pt`` (a balloon
+    with a size of its own keeps it); the page itself when none is."""
+    if not any(abs(b.font_size - old_pt) < 1e-6 for b in page.balloons):
+        return page
+    return replace(page, balloons=[replace(b, font_size=new_pt) if abs(b.font_size - old_pt) < 1e-6 else b
+                                   for b in page.balloons])

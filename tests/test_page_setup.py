@@ -145,6 +145,8 @@ def test_page_setup_scales_panels_and_balloons_in_one_undo_step(qtbot, win):
     QTest.keyClick(dialog.form.preset, Qt.Key.Key_Down)  # B5
     type_into(dialog.form.gutter, "6")
     type_into(dialog.form.lettering, "12")
+    shown = dialog.preview.page.balloons[0]
+    assert shown.font_size == 12.0 and shown.rect.w < balloon.rect.w  # the preview carries and re-letters it
     qtbot.mouseClick(dialog.all_pages, LEFT, pos=QPoint(8, dialog.all_pages.height() // 2))  # the box
     assert dialog.all_pages.isChecked()
     if SHOTS:

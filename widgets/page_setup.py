@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget)
 
 from app import edits, layout, page_presets
-from app.lettering import DEFAULT_LETTERING_PT, MAX_FONT_PT, MIN_FONT_PT, project_lettering_pt
+from app.lettering import DEFAULT_LETTERING_PT, MAX_FONT_PT, MIN_FONT_PT, fitted_rect, project_lettering_pt
 from app.project import Page, Project, ReadingOrder
 
 from .canvas import style
@@ -68,7 +68,7 @@ class PagePreview(QWidget):
         painter.setBrush(QBrush(style.PAGE_FILL))
         painter.setPen(QPen(style.TRIM_LINE, px))
         for balloon in page.balloons:
-            painter.drawEllipse(rect(balloon.rect))
+            painter.drawEllipse(rect(fitted_rect(balloon)))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if page.bleed_mm > 0:
             painter.setPen(QPen(style.BLEED_LINE, px))
@@ -105,10 +105,12 @@ class PageSetupForm(QWidget):
         self.width = _mm_spin(10, 2000, "Trim width", 2)
         self.height = _mm_spin(10, 5000, "Trim height", 2)
         row = QHBoxLayout()
-        row.addWidget(self.width)
+        row.addWidget(self.width, 1)
         row.addWidget(QLabel("×"))
-        row.addWidget(self.height)
-        form.addRow("&Width × height", row)
+        row.addWidget(self.height, 1)
+        label = QLabel("&Width × height")
+        label.setBuddy(self.width)
+        form.addRow(label, row)
         self.bleed = _mm_spin(0, 100, "Art past the trim, cut off when printed", 2)
         form.addRow("&Bleed", self.bleed)
         self.safe = _mm_spin(0, 100, "Margin inside the trim that text and faces stay within", 2)
@@ -180,7 +182,8 @@ class PageSetupForm(QWidget):
 
 
 class _SetupDialog(QDialog):
-    """Form on the left, preview on the right, a line for refusals, OK and Cancel."""
+    """Form on the left (subclasses add rows to ``form.form``), preview on the right, a line for
+    refusals, OK and Cancel."""
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,10 +196,8 @@ class _SetupDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.extra = QVBoxLayout()
         left = QVBoxLayout()
         left.addWidget(self.form)
-        left.addLayout(self.extra)
         left.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(left, 1)
@@ -233,7 +234,7 @@ class NewComicDialog(_SetupDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("New Comic", parent)
-        row = QFormLayout()
+        row = self.form.form
         self.pages = QSpinBox(toolTip="Number of pages")
         self.pages.setRange(1, 1000)
         row.addRow("&Pages", self.pages)
@@ -243,7 +244,6 @@ class NewComicDialog(_SetupDialog):
             self.template.addItem(name, name)
         self.template.setCurrentIndex(self.template.findData("manga-5"))
         row.addRow("&Template", self.template)
-        self.extra.addLayout(row)
         self.template.currentIndexChanged.connect(self._update)
         self.form.set_size(layout.PAGE_SIZES["A4"])
 
@@ -265,12 +265,14 @@ class PageSetupDialog(_SetupDialog):
         self.page = page
         self.all_pages = QCheckBox(f"Apply to &all {len(project.pages)} pages")
         self.all_pages.setEnabled(len(project.pages) > 1)
-        self.extra.addWidget(self.all_pages)
-        self.form.lettering.setValue(project_lettering_pt(project.settings))
+        self.form.form.addRow("", self.all_pages)
+        self.lettering_pt = project_lettering_pt(project.settings)
+        self.form.lettering.setValue(self.lettering_pt)
         self.form.set_size(page_presets.size_of(page, project.dpi))
 
     def preview_page(self) -> Page:
-        return page_presets.scale_page(self.page, self.form.size())
+        page = page_presets.scale_page(self.page, self.form.size())
+        return page_presets.lettered_at(page, self.lettering_pt, self.form.lettering.value())
 
 
 def open_new_comic(w: "MainWindow") -> NewComicDialog:
