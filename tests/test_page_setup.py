@@ -136,7 +136,9 @@ def test_page_setup_scales_panels_and_balloons_in_one_undo_step(qtbot, win):
     grown_before = lettering.fitted_rect(balloon)
     page_menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "Pa&ge")
     assert win.act_page_setup in page_menu.actions()
-    win.act_page_setup.trigger()
+    QTest.keyClick(win, Qt.Key.Key_G, Qt.KeyboardModifier.AltModifier)  # Page menu, then Page Setup… by its key
+    qtbot.waitUntil(page_menu.isVisible)
+    QTest.keyClick(page_menu, Qt.Key.Key_S)
     dialog = win.page_setup_dialog
     assert isinstance(dialog, PageSetupDialog)
     qtbot.waitExposed(dialog)
