@@ -205,8 +205,9 @@ class SnapshotCommand(_DocumentCommand):
     """Swap a part of the project for a new value; undo swaps the old value back.
 
     ``target`` is ``("page", page_id)``, ``("pages",)``, ``("cards",)``, ``("attrs",)`` or
-    ``("content",)`` (pages and cards together, for edits that touch both) or ``("book",)`` (pages, cards
-    and project settings together, e.g. a script import). Qt undo macros are
+    ``("content",)`` (pages and cards together, for edits that touch both), ``("setup",)`` (pages and
+    project settings, a page setup) or ``("book",)`` (pages, cards and project settings together, e.g.
+    a script import). Qt undo macros are
     avoided: PySide6 crashed on undo/redo of macros with many Python-made children.
     Images the new value needs are added on redo and removed again on undo (when they were new).
     A non-empty ``merge_key`` merges consecutive commands with the same key (typing, slider drags).
@@ -304,6 +305,8 @@ def _hold(target: tuple, value: Any) -> Any:
         return list(value)
     if kind == "content":
         return list(value[0]), copy.deepcopy(value[1])
+    if kind == "setup":
+        return list(value[0]), copy.deepcopy(value[1])
     if kind == "book":
         return clone(value)
     return copy.deepcopy(value)
@@ -321,6 +324,8 @@ def _read(project: Project, target: tuple) -> Any:
         return {name: getattr(project, name) for name in PROJECT_ATTRS}
     if kind == "content":
         return (project.pages, (project.characters, project.styles))
+    if kind == "setup":
+        return (project.pages, _read(project, ("attrs",)))
     if kind == "book":
         return (project.pages, (project.characters, project.styles), _read(project, ("attrs",)))
     raise ValueError(f"unknown snapshot target {target!r}")
@@ -339,6 +344,9 @@ def _write(doc: Document, target: tuple, value: Any) -> None:
     elif kind == "content":
         doc._swap_pages(value[0])
         doc._swap_cards(value[1])
+    elif kind == "setup":
+        doc._swap_attrs(value[1])
+        doc._swap_pages(value[0])
     elif kind == "book":
         doc._swap_attrs(value[2])
         doc._swap_pages(value[0])

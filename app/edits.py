@@ -224,7 +224,7 @@ def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, le
     text = _setup_name(size, changed, attrs, len([p for p in doc.project.pages if p.id in wanted]))
     if attrs:
         current = {"dpi": doc.project.dpi, "title": doc.project.title, "settings": doc.project.settings}
-        doc.push(BookCommand(doc, (pages, (doc.project.characters, doc.project.styles), {**current, **attrs}), text))
+        doc.push(SnapshotCommand(doc, ("setup",), (pages, {**current, **attrs}), text))
     else:
         doc.push(SnapshotCommand(doc, ("pages",), pages, text))
 
