@@ -224,3 +224,21 @@ def test_new_project_is_what_the_command_line_makes(tmp_path):
     assert [(p.width_mm, p.height_mm, p.reading_order, len(p.panels)) for p in made.pages] == \
         [(p.width_mm, p.height_mm, p.reading_order, len(p.panels)) for p in ours.pages]
     assert (made.dpi, made.title, made.settings) == (ours.dpi, ours.title, ours.settings)
+
+
+def test_page_setup_with_dpi_and_lettering_undoes_and_redoes():
+    project = Project()
+    project.pages = [layout.new_page(layout.PAGE_SIZES["A4"], "2-tier") for _ in range(2)]
+    doc = Document(project)
+    edits.add_balloon(doc, project.pages[1].id, "caption", Rect(20, 20, 30, 10), "Meanwhile")
+    edits.add_balloon(doc, project.pages[1].id, "speech", Rect(60, 20, 30, 10), "Own size", font_size=14.0)
+    before = list(doc.project.pages)
+    edits.page_setup(doc, [before[0].id], replace(page_presets.size_of(before[0], 600), name="A4"), 8.0)
+    assert doc.undo_stack.text(doc.undo_stack.index() - 1) == "Page Setup: print dpi, lettering"
+    after = list(doc.project.pages)
+    assert [b.font_size for b in after[1].balloons] == [8.0, 14.0]  # the project size follows; its own size stays
+    assert doc.project.dpi == 600 and after[0].panels == before[0].panels
+    doc.undo_stack.undo()
+    assert doc.project.pages == before and doc.project.dpi == 300 and doc.project.settings == {}
+    doc.undo_stack.redo()
+    assert doc.project.pages == after and doc.project.dpi == 600 and doc.project.settings == {"lettering_pt": 8.0}
