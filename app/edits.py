@@ -187,7 +187,8 @@ def set_page_props(doc: Document, page_id: str, **attrs) -> None:
     _push_page(doc, page, change_name("Page", attrs))
 
 
-def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, lettering_pt: float | None = None) -> None:
+def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize,
+               lettering_pt: float | None = None) -> None:
     """Page ▸ Page Setup…: give the pages ``size``'s set-up (size, bleed, safe area, gutter, reading order;
     its ``dpi`` is the project's print resolution), carrying their panels and balloons along
     (:func:`app.page_presets.scale_page`), and optionally a new project lettering size, which every
@@ -230,7 +231,8 @@ def page_setup(doc: Document, page_ids: Iterable[str], size: layout.PageSize, le
 
 
 def _setup_name(size: layout.PageSize, changed: dict, attrs: dict, count: int) -> str:
-    """``Change page size to B5 (182 × 257 mm)``, ``Change bleed of 3 pages to 5 mm``, ``Page Setup of 2 pages: gutter, print dpi``."""
+    """The step's name: ``Change page size to B5 (182 × 257 mm)``, ``Change bleed of 3 pages to 5 mm``,
+    ``Page Setup of 2 pages: gutter, print dpi``."""
     where = "" if count == 1 else f" of {count} pages"
     parts: list[tuple[str, str]] = []
     if {"width_mm", "height_mm", "size_name"} & set(changed):

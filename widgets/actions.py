@@ -309,7 +309,8 @@ def _build_toolbars(w: "MainWindow") -> None:
     w.font_combo.currentFontChanged.connect(lambda f: w.set_balloon_font(family=f.family()))
     tb.addWidget(w.font_combo)
     w.font_size = QDoubleSpinBox(suffix=" pt", decimals=1, singleStep=0.5, keyboardTracking=False,
-                                 toolTip="Largest text size; long text shrinks to fit the balloon")
+                                 toolTip="Lettering size of the selected balloons at print; a balloon grows to "
+                                         "fit its text (the project's size: Page ▸ Page Setup…)")
     w.font_size.setRange(4, 72)
     w.font_size.setValue(9.0)
     w.font_size.valueChanged.connect(lambda v: w.set_balloon_font(font_size=v))

@@ -52,7 +52,8 @@ class PagePreview(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         bleed = page.bleed_rect
         k = min((self.width() - 16) / bleed.w, (self.height() - 16) / bleed.h)
-        painter.translate((self.width() - bleed.w * k) / 2 - bleed.x * k, (self.height() - bleed.h * k) / 2 - bleed.y * k)
+        painter.translate((self.width() - bleed.w * k) / 2 - bleed.x * k,
+                          (self.height() - bleed.h * k) / 2 - bleed.y * k)
         painter.scale(k, k)
         px = 1.0 / k  # one screen pixel in mm
 
@@ -276,7 +277,8 @@ class PageSetupDialog(_SetupDialog):
 
 
 def open_new_comic(w: "MainWindow") -> NewComicDialog:
-    """File ▸ New…: the dialog; OK replaces the window's comic by the new one (after the unsaved-changes question)."""
+    """File ▸ New…: the dialog; OK replaces the window's comic by the new one (after the unsaved-changes
+    question)."""
     dialog = NewComicDialog(w)
     dialog.accepted.connect(lambda: w.new_file(dialog.project()))
     w.page_setup_dialog = dialog
