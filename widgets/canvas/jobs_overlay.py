@@ -82,3 +82,32 @@ def paint_jobs(painter: QPainter, jobs: PanelJobs, frame: QPainterPath, box: Rec
     painter.setPen(QColor(255, 255, 255))
     painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
     painter.restore()
+
+
+class PanelJobStates:
+    """Turns a job queue's active jobs into each panel's :class:`PanelJobs` for the scene.
+
+    ``jobs`` are objects with ``panel_id``, ``state`` (``"queued"``/``"running"``/…), ``step``,
+    ``total``, ``preview`` (a PIL image or None) and ``id``; previews are converted once each."""
+
+    def __init__(self) -> None:
+        self._previews: dict[str, tuple[int, QImage]] = {}  # job id → (id of its PIL preview, copy)
+
+    def states(self, jobs) -> dict[str, PanelJobs]:
+        out: dict[str, PanelJobs] = {}
+        live: set[str] = set()
+        for job in jobs:
+            state = out.setdefault(job.panel_id, PanelJobs())
+            if str(getattr(job.state, "value", job.state)) != "running":
+                state.queued += 1
+                continue
+            state.running, state.step, state.total = True, job.step, job.total
+            if job.preview is not None:
+                live.add(job.id)
+                cached = self._previews.get(job.id)
+                if cached is None or cached[0] != id(job.preview):
+                    cached = (id(job.preview), qimage(job.preview))
+                    self._previews[job.id] = cached
+                state.preview = cached[1]
+        self._previews = {k: v for k, v in self._previews.items() if k in live}
+        return out
