@@ -77,6 +77,8 @@ class PanelItem(QGraphicsItem):
 
     def _update_shape(self) -> None:
         self._path = polygon_path(self.points)
+        m = self.stroke_mm / 2 + 0.5
+        self._bounds = self._path.boundingRect().adjusted(-m, -m, m, m)
         box = self.box
         place_handles(self.handles, box)
         self._place_corner_handles()
@@ -141,8 +143,7 @@ class PanelItem(QGraphicsItem):
     # --- QGraphicsItem ---------------------------------------------------------------------------
 
     def boundingRect(self) -> QRectF:  # noqa: N802
-        m = self.stroke_mm / 2 + 0.5
-        return self._path.boundingRect().adjusted(-m, -m, m, m)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         return self._path
@@ -152,12 +153,14 @@ class PanelItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         key = self.panel.image
-        if not (key and self._paint_image(painter, key)):
+        drawn = self._paint_image(painter, key) if key else None
+        if not drawn:
             self.painted_size = None
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(style.EMPTY_PANEL)
             painter.drawPath(self._path)
-            self._paint_hint(painter)
+            if drawn is None:  # no image (not one still being scaled)
+                self._paint_hint(painter)
         if self.jobs is not None:
             paint_jobs(painter, self.jobs, self._path, self.box)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -176,24 +179,27 @@ class PanelItem(QGraphicsItem):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon(self.points))
 
-    def _paint_image(self, painter: QPainter, key: str) -> bool:
-        """Draw the panel's image clipped to the frame; False when it cannot be read.
+    def _paint_image(self, painter: QPainter, key: str) -> bool | None:
+        """Draw the panel's image clipped to the frame: True; False while its first on-screen copy is
+        being made; None when it cannot be read.
 
         Where the view only scales and translates, the image is blitted 1:1 from a copy pre-scaled to
         its on-screen size (area averaged, made once per zoom step); ``painted_size`` records the
         size of the pixmap drawn. Magnified (or rotated) images are drawn from the source."""
         images = self.project.images
         if key not in images:
-            return False
+            return None
         w, h = self.pixmaps.size(images, key)
         if w <= 0 or h <= 0:
-            return False
+            return None
         target = image_rect(self.box, w, h, self.placement)
         transform = painter.worldTransform()
         device = transform.mapRect(target)
         dw, dh = round(device.width()), round(device.height())
         pix, exact = None, False
-        if transform.type().value <= QTransform.TransformationType.TxScale.value and self.pixmaps.wants_scaled(images, key, dw, dh):
+        want = (transform.type().value <= QTransform.TransformationType.TxScale.value
+                and self.pixmaps.wants_scaled(images, key, dw, dh))
+        if want:
             pix, exact = self.pixmaps.scaled(images, key, dw, dh)
         painter.save()
         painter.setClipPath(self._path)
@@ -201,10 +207,13 @@ class PanelItem(QGraphicsItem):
             painter.setWorldTransform(QTransform())
             painter.drawPixmap(QPointF(round(device.x()), round(device.y())), pix)
         else:
+            if pix is None and want:
+                painter.restore()
+                return False  # a large image's first copy is being scaled off the GUI thread
             pix = pix or self.pixmaps.get(images, key)
             if pix is None:
                 painter.restore()
-                return False
+                return None
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pix, QRectF(pix.rect()))
         painter.restore()
