@@ -2,6 +2,10 @@
 
 Measures (median of a few repeats):
   frame_ms  - drawing one full frame of the view into a QImage (1200 × 1600 px viewport)
+  baseline_frame_ms - the same frame of a bare QGraphicsScene holding the same content (pixmap items of
+              the full-size images scaled into clipping frames, balloon path and text items), in a plain
+              QGraphicsView with the same size, transform and render hints; frames of both are
+              interleaved in the same run, and ``frame_ratio`` is ours over the baseline
   move20_ms - the whole gesture of dragging 20 selected items: press, 10 mouse moves, release,
               the undo command and the scene update from the document's signal
 The last line of output is the figures as JSON.
@@ -23,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF, Qt  # noqa: E402
+from PySide6.QtGui import QBrush, QImage, QPainter, QPen, QPixmap  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsPixmapItem, QGraphicsPolygonItem,  # noqa: E402
+                               QGraphicsScene, QGraphicsTextItem, QGraphicsView)
 
 from app import edits, layout  # noqa: E402
 from app.document import Document  # noqa: E402
@@ -63,6 +68,15 @@ def build_document() -> Document:
     return doc
 
 
+def wait_scaled(app: QApplication, view, timeout_s: float = 30.0) -> None:
+    """Let the copies scaled off the GUI thread arrive (a zoom step's work, done once)."""
+    end = time.perf_counter() + timeout_s
+    while view.page_scene.pixmaps.pending and time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.005)
+    app.processEvents()
+
+
 def time_frame(view) -> float:
     image = QImage(view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
     t = time.perf_counter()
@@ -70,6 +84,54 @@ def time_frame(view) -> float:
     view.render(painter)
     painter.end()
     return (time.perf_counter() - t) * 1000
+
+
+def bare_view(doc: Document, like) -> QGraphicsView:
+    """A plain QGraphicsView over a bare QGraphicsScene of the same page, with ``like``'s size,
+    transform and render hints."""
+    from app.lettering import _REF_PX, MM_PER_PT, balloon_path, lettering_font, text_rect
+    from widgets.canvas import style
+    from widgets.canvas.geometry import image_rect, polygon, qrect
+
+    page = doc.project.pages[0]
+    scene = QGraphicsScene()
+    scene.setBackgroundBrush(style.DESK)
+    scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+    scene.addRect(QRectF(0, 0, page.width_mm, page.height_mm), QPen(Qt.PenStyle.NoPen), QBrush(Qt.GlobalColor.white))
+    for panel in page.panels:
+        frame = QGraphicsPolygonItem(polygon(panel.points))
+        frame.setPen(QPen(Qt.GlobalColor.black, page.stroke_mm))
+        frame.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+        pix = QPixmap.fromImage(QImage.fromData(doc.project.images[panel.image]))
+        target = image_rect(panel.bbox, pix.width(), pix.height(), panel.placement)
+        art = QGraphicsPixmapItem(pix, frame)
+        art.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        art.setPos(target.topLeft())
+        art.setScale(target.width() / pix.width())
+        scene.addItem(frame)
+    for balloon in page.balloons:
+        outline = scene.addPath(balloon_path(balloon), QPen(Qt.GlobalColor.black, 0.35), QBrush(Qt.GlobalColor.white))
+        outline.setZValue(balloon.z)
+        text = QGraphicsTextItem(balloon.text)
+        font = lettering_font(balloon.font)
+        font.setPixelSize(_REF_PX)
+        text.setFont(font)
+        k = balloon.font_size * MM_PER_PT / _REF_PX  # the app's text: laid out at a reference size, scaled
+        box = text_rect(balloon)
+        text.setScale(k)
+        text.setTextWidth(box.width() / k)
+        text.setPos(box.topLeft())
+        text.setZValue(balloon.z + 0.5)
+        scene.addItem(text)
+    view = QGraphicsView(scene)
+    view.bare_scene = scene  # the view does not own its scene
+    view.setRenderHints(like.renderHints())
+    view.setSceneRect(like.sceneRect())
+    view.resize(like.size())
+    view.setTransform(like.transform())
+    view.show()
+    view.centerOn(like.mapToScene(like.viewport().rect().center()))
+    return view
 
 
 def time_move(view, ids: list[str], step: int) -> float:
@@ -100,8 +162,15 @@ def main() -> dict:
     app.processEvents()
     view.fit_page()
     app.processEvents()
-    time_frame(view)  # warm caches (pixmap decode, glyphs)
-    frames = [time_frame(view) for _ in range(REPEATS)]
+    time_frame(view)  # warm caches (pixmap decode, glyphs, the copies scaled to this zoom)
+    wait_scaled(app, view)
+    bare = bare_view(doc, view)
+    app.processEvents()
+    time_frame(bare)
+    frames, baseline = [], []
+    for _ in range(REPEATS):  # interleaved, so that a change in the machine's load hits both alike
+        frames.append(time_frame(view))
+        baseline.append(time_frame(bare))
     page = doc.project.pages[0]
     ids = [p.id for p in page.panels[:10]] + [b.id for b in page.balloons[:10]]
     moves = []
@@ -115,11 +184,14 @@ def main() -> dict:
         "viewport_px": [view.viewport().width(), view.viewport().height()],
         "frame_ms_median": round(statistics.median(frames), 2),
         "frame_ms_min": round(min(frames), 2),
+        "baseline_frame_ms_median": round(statistics.median(baseline), 2),
+        "frame_ratio": round(statistics.median(frames) / statistics.median(baseline), 3),
         "move20_gesture_ms_median": round(statistics.median(moves), 2),
         "move20_gesture_ms_max": round(max(moves), 2),
         "frame_after_moves_ms": round(frame_after, 2),
     }
     view.close()
+    bare.close()
     return result
 
 

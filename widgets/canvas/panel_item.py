@@ -12,6 +12,7 @@ from . import style
 from .badges import Badge, BadgeStripItem, initials
 from .geometry import image_rect, polygon, polygon_path
 from .handles import ROLES, HandleItem, place_handles
+from .jobs_overlay import PanelJobs, paint_jobs
 from .pixmaps import PixmapCache
 
 
@@ -32,7 +33,11 @@ class PanelItem(QGraphicsItem):
         self.invalid = False       # preview of a shape that would be refused (drawn red)
         self.badges = BadgeStripItem(self)
         self.item_id = panel.id
+        self.painted_size: tuple[int, int] | None = None  # the image pixmap drawn last, in pixels
+        self.jobs: PanelJobs | None = None  # queued / generating state and live preview
         self._path = QPainterPath()
+        # a frame blits the panel as drawn at this zoom; a new zoom, image or shape repaints it once
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.set_panel(panel, stroke_mm)
         self._show_handles(False)
 
@@ -56,6 +61,12 @@ class PanelItem(QGraphicsItem):
         self._update_shape()
         self.update()
 
+    def set_jobs(self, jobs: "PanelJobs | None") -> None:
+        """Show the panel's queued / generating state (None: no job)."""
+        if jobs != self.jobs:
+            self.jobs = jobs
+            self.update()
+
     def preview_placement(self, placement: Placement) -> None:
         self.placement = placement
         self.update()
@@ -66,6 +77,8 @@ class PanelItem(QGraphicsItem):
 
     def _update_shape(self) -> None:
         self._path = polygon_path(self.points)
+        m = self.stroke_mm / 2 + 0.5
+        self._bounds = self._path.boundingRect().adjusted(-m, -m, m, m)
         box = self.box
         place_handles(self.handles, box)
         self._place_corner_handles()
@@ -130,8 +143,7 @@ class PanelItem(QGraphicsItem):
     # --- QGraphicsItem ---------------------------------------------------------------------------
 
     def boundingRect(self) -> QRectF:  # noqa: N802
-        m = self.stroke_mm / 2 + 0.5
-        return self._path.boundingRect().adjusted(-m, -m, m, m)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         return self._path
@@ -141,19 +153,16 @@ class PanelItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         key = self.panel.image
-        pix = self.pixmaps.get(self.project.images, key) if key else None
-        if pix is not None:
-            painter.save()
-            painter.setClipPath(self._path)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            target = image_rect(self.box, pix.width(), pix.height(), self.placement)
-            painter.drawPixmap(target, pix, QRectF(pix.rect()))
-            painter.restore()
-        else:
+        drawn = self._paint_image(painter, key) if key else None
+        if not drawn:
+            self.painted_size = None
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(style.EMPTY_PANEL)
             painter.drawPath(self._path)
-            self._paint_hint(painter)
+            if drawn is None:  # no image (not one still being scaled)
+                self._paint_hint(painter)
+        if self.jobs is not None:
+            paint_jobs(painter, self.jobs, self._path, self.box)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self.stroke_mm > 0:
             pen = QPen(Qt.GlobalColor.black, self.stroke_mm)
@@ -169,6 +178,47 @@ class PanelItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon(self.points))
+
+    def _paint_image(self, painter: QPainter, key: str) -> bool | None:
+        """Draw the panel's image clipped to the frame: True; False while its first on-screen copy is
+        being made; None when it cannot be read.
+
+        Where the view only scales and translates, the image is blitted 1:1 from a copy pre-scaled to
+        its on-screen size (area averaged, made once per zoom step); ``painted_size`` records the
+        size of the pixmap drawn. Magnified (or rotated) images are drawn from the source."""
+        images = self.project.images
+        if key not in images:
+            return None
+        w, h = self.pixmaps.size(images, key)
+        if w <= 0 or h <= 0:
+            return None
+        target = image_rect(self.box, w, h, self.placement)
+        transform = painter.worldTransform()
+        device = transform.mapRect(target)
+        dw, dh = round(device.width()), round(device.height())
+        pix, exact = None, False
+        want = (transform.type().value <= QTransform.TransformationType.TxScale.value
+                and self.pixmaps.wants_scaled(images, key, dw, dh))
+        if want:
+            pix, exact = self.pixmaps.scaled(images, key, dw, dh)
+        painter.save()
+        painter.setClipPath(self._path)
+        if exact:
+            painter.setWorldTransform(QTransform())
+            painter.drawPixmap(QPointF(round(device.x()), round(device.y())), pix)
+        else:
+            if pix is None and want:
+                painter.restore()
+                return False  # a large image's first copy is being scaled off the GUI thread
+            pix = pix or self.pixmaps.get(images, key)
+            if pix is None:
+                painter.restore()
+                return None
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pix, QRectF(pix.rect()))
+        painter.restore()
+        self.painted_size = (pix.width(), pix.height())
+        return True
 
     def _paint_hint(self, painter: QPainter) -> None:
         """An empty frame shows its prompt (or a hint) faintly, like a storyboard note."""

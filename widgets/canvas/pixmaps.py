@@ -1,27 +1,71 @@
-"""Decoded panel images, cached by content key and capped in size for on-screen drawing."""
+"""Decoded panel images for on-screen drawing: full-size sources and copies pre-scaled to their
+on-screen size with area averaging, so a frame only blits pixmaps of the size it shows.
+
+A panel asks :meth:`PixmapCache.scaled` for its image at the device size it covers. The first time
+an image is shown (a small one) it is scaled at once; later sizes (each zoom step) and large images
+are scaled by a thread pool, and the panel meanwhile draws the nearest copy it has, stretched.
+``ready`` says when a scaled copy arrived, so the scene repaints the panels showing it.
+"""
 
 from __future__ import annotations
 
+import io
+import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import Qt
+from PIL import Image
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from app.image_store import image_header
+from app.images import png_size
 from app.render import allow_project_images
 
 MAX_SIDE = 2048  # screen pixels are plenty; export renders from the full-size PNG
+SYNC_PIXELS = 1_100_000  # a source up to this size is scaled on the GUI thread the first time it shows
+MAX_SCALED_PIXELS = 8_000_000  # larger on-screen copies are not kept: the source is drawn magnified
+SCALED_BUDGET = 48_000_000  # pixels of scaled copies kept (about 190 MB)
+SOURCE_BUDGET = 32_000_000  # pixels of decoded sources kept for re-scaling
 
 
-class PixmapCache:
-    """LRU of image key → QPixmap, decoded from ``Project.images`` on first use."""
+def area_scale(image: Image.Image, width: int, height: int) -> QImage:
+    """``image`` resized to ``width`` × ``height`` by area averaging (a box filter), as a QImage."""
+    rgba = image.resize((width, height), Image.Resampling.BOX)
+    return QImage(rgba.tobytes(), width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
 
-    def __init__(self, capacity: int = 128) -> None:
+
+def decode(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        return img.convert("RGBA")
+
+
+class PixmapCache(QObject):
+    """LRU caches of image key → source QPixmap and (key, width, height) → pre-scaled QPixmap."""
+
+    ready = Signal(str)  # image key: a scaled copy of it arrived
+
+    def __init__(self, capacity: int = 128, workers: int = 2) -> None:
+        super().__init__()
         self._cache: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
         self._sizes: dict[str, tuple[int, int]] = {}
         self.capacity = capacity
+        self._scaled: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
+        self._latest: dict[str, tuple[int, int]] = {}  # key → size of its most recent scaled copy
+        self._sources: OrderedDict[str, Image.Image] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: set[tuple[str, int, int]] = set()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="panelsmith-scale")
+        self._arrived.connect(self._store, Qt.ConnectionType.QueuedConnection)
         allow_project_images()  # a large print-size panel image still shows on screen
 
-    def get(self, images: dict[str, bytes], key: str | None, max_side: int = MAX_SIDE) -> QPixmap | None:
+    _arrived = Signal(str, int, int, QImage)
+
+    # --- full-size sources ----------------------------------------------------------------------
+
+    def get(self, images, key: str | None, max_side: int = MAX_SIDE) -> QPixmap | None:
+        """The image (capped at ``max_side``) as a pixmap; drawn only when it is shown magnified."""
         if not key or key not in images:
             return None
         ck = (key, max_side)
@@ -42,8 +86,93 @@ class PixmapCache:
             self._cache.popitem(last=False)
         return pix
 
-    def size(self, images: dict[str, bytes], key: str) -> tuple[int, int]:
+    def size(self, images, key: str) -> tuple[int, int]:
         """Full-resolution size of an image (placement is defined against it)."""
-        if key not in self._sizes:
-            self.get(images, key)
+        if key not in self._sizes and key in images:
+            try:
+                self._sizes[key] = png_size(image_header(images, key))  # the header only
+            except (ValueError, OSError):
+                self.get(images, key)
         return self._sizes.get(key, (0, 0))
+
+    # --- pre-scaled copies ----------------------------------------------------------------------
+
+    def wants_scaled(self, images, key: str, width: int, height: int) -> bool:
+        """Whether ``key`` shown at ``width`` × ``height`` device pixels is drawn from a pre-scaled copy
+        (a downscale of a reasonable size); otherwise the source is drawn magnified."""
+        w, h = self.size(images, key)
+        return 0 < width <= w and 0 < height <= h and width * height <= MAX_SCALED_PIXELS and (width, height) != (w, h)
+
+    def scaled(self, images, key: str, width: int, height: int) -> tuple[QPixmap | None, bool]:
+        """(pixmap, exact): the copy of ``key`` at ``width`` × ``height``, or the nearest copy there is
+        (``exact`` False; the exact one is being scaled off the GUI thread), or (None, False)."""
+        ck = (key, width, height)
+        pix = self._scaled.get(ck)
+        if pix is not None:
+            self._scaled.move_to_end(ck)
+            return pix, True
+        latest = self._latest.get(key)
+        near = self._scaled.get((key, *latest)) if latest else None
+        source_px = self.size(images, key)[0] * self.size(images, key)[1]
+        if near is None and source_px <= SYNC_PIXELS:
+            data = images[key]
+            image = area_scale(self._source(key, data), width, height)
+            self._put(ck, QPixmap.fromImage(image))
+            return self._scaled[ck], True
+        self._schedule(images, key, width, height)
+        return near, False
+
+    @property
+    def pending(self) -> int:
+        """Scaled copies being made off the GUI thread."""
+        return len(self._pending)
+
+    def _source(self, key: str, data: bytes) -> Image.Image:
+        with self._lock:
+            image = self._sources.get(key)
+            if image is not None:
+                self._sources.move_to_end(key)
+                return image
+        image = decode(data)
+        with self._lock:
+            self._sources[key] = image
+            while sum(i.width * i.height for i in self._sources.values()) > SOURCE_BUDGET and len(self._sources) > 1:
+                self._sources.popitem(last=False)
+        return image
+
+    def _schedule(self, images, key: str, width: int, height: int) -> None:
+        ck = (key, width, height)
+        if ck in self._pending:
+            return
+        data = images[key]
+        self._pending.add(ck)
+
+        def work() -> None:
+            try:
+                image = area_scale(self._source(key, data), width, height)
+            except Exception:  # an unreadable image: the panel keeps its fallback
+                image = QImage()
+            self._arrived.emit(key, width, height, image)
+
+        self._pool.submit(work)
+
+    def _store(self, key: str, width: int, height: int, image: QImage) -> None:
+        self._pending.discard((key, width, height))
+        if image.isNull():
+            return
+        self._put((key, width, height), QPixmap.fromImage(image))
+        self.ready.emit(key)
+
+    def _put(self, ck: tuple[str, int, int], pix: QPixmap) -> None:
+        self._scaled[ck] = pix
+        self._latest[ck[0]] = ck[1:]
+        used = sum(k[1] * k[2] for k in self._scaled)
+        while used > SCALED_BUDGET and len(self._scaled) > 1:
+            old, _ = self._scaled.popitem(last=False)
+            used -= old[1] * old[2]
+            if self._latest.get(old[0]) == old[1:]:
+                del self._latest[old[0]]
+
+    def close(self) -> None:
+        """Stop the scaling threads (pending copies are dropped)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -14,6 +14,7 @@ from .balloon_item import BalloonItem
 from .overlays import OrderNumberItem, SnapGuideItem, knife_line, rubber_rect
 from .page_item import PageItem
 from .panel_item import PanelItem
+from .jobs_overlay import PanelJobs
 from .pixmaps import PixmapCache
 
 CanvasItem = PanelItem | BalloonItem
@@ -28,6 +29,8 @@ class PageScene(QGraphicsScene):
         super().__init__(parent)
         self.doc = doc
         self.pixmaps = PixmapCache()
+        self.pixmaps.ready.connect(self._on_scaled)
+        self.panel_jobs: dict[str, PanelJobs] = {}  # panel id → its queued / generating state
         self.page_id = ""
         self.items_by_id: dict[str, CanvasItem] = {}
         self.page_item: PageItem | None = None
@@ -114,6 +117,7 @@ class PageScene(QGraphicsScene):
         for panel in page.panels:
             item = PanelItem(panel, page.stroke_mm, self.doc.project, self.pixmaps)
             item.set_corner_mode(self.corner_mode)
+            item.set_jobs(self.panel_jobs.get(panel.id))
             self.addItem(item)
             self.items_by_id[panel.id] = item
         for balloon in page.balloons:
@@ -140,6 +144,18 @@ class PageScene(QGraphicsScene):
             item.setPos(b.right - 5 if rtl else b.x + 5, b.bottom - 5)
             self.addItem(item)
             self._order_items.append(item)
+
+    def set_panel_jobs(self, jobs: dict[str, PanelJobs]) -> None:
+        """Show which panels are queued or generating (panels not in ``jobs`` have no job)."""
+        self.panel_jobs = dict(jobs)
+        for item_id, item in self.items_by_id.items():
+            if isinstance(item, PanelItem) and (item.jobs is not None or item_id in self.panel_jobs):
+                item.set_jobs(self.panel_jobs.get(item_id))
+
+    def _on_scaled(self, key: str) -> None:
+        for item in self.items_by_id.values():
+            if isinstance(item, PanelItem) and item.panel.image == key:
+                item.update()
 
     def set_corner_mode(self, on: bool) -> None:
         self.corner_mode = on

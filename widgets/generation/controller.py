@@ -21,6 +21,7 @@ from app.generation.request import pan_spec
 from engine.jobs import JobKind
 
 from ..canvas import PageView, Tool
+from ..canvas.jobs_overlay import PanelJobStates
 from ..canvas.mask import MaskMode
 from .preferences import PreferencesDialog, load_engine_settings
 
@@ -59,6 +60,9 @@ class GenerationController(QObject):
         self._build_actions(parent)
         self._build_inputs()
         self.queue.message.connect(self.show_message)
+        self._canvas_jobs = PanelJobStates()
+        for signal in (self.queue.jobAdded, self.queue.jobChanged, self.queue.jobFinished, self.queue.jobsCleared):
+            signal.connect(self.show_jobs_on_canvas)
         view.maskChanged.connect(self.update_actions)
         view.page_scene.selectionChanged.connect(self.update_actions)
         doc.itemsChanged.connect(self.update_actions)
@@ -149,6 +153,10 @@ class GenerationController(QObject):
         layer = self.view.mask_layer
         self.act_vary.setEnabled(layer is not None and layer.panel_id in ids)
         self.act_clear_mask.setEnabled(layer is not None)
+
+    def show_jobs_on_canvas(self, *_) -> None:
+        """The canvas shows each panel's queued jobs, and the running one's progress and live preview."""
+        self.view.page_scene.set_panel_jobs(self._canvas_jobs.states(self.queue.active()))
 
     # --- jobs -------------------------------------------------------------------------------------
 
