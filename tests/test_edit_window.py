@@ -58,4 +58,3 @@ def test_edit_field_by_keyboard_adds_one_edit_variant(qtbot):
     assert doc.undo_stack.count() == count + 1 and panel.image != image_before
     doc.undo_stack.undo()
     assert doc.project.find_panel(pid)[1].image == image_before
-    win.close()
