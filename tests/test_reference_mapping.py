@@ -34,7 +34,7 @@ def test_sw_reference_count_is_monotonic():
 def test_mapping_table_matches_the_code():
     text = MAPPING.read_text(encoding="utf-8")
     section = text[text.index("cw_reference_counts(cw, n)"):]
-    rows = re.findall(r"^\| (\d+)\s+\| (\d) \| (\d) \| (\d) \|$", section, re.M)
+    rows = re.findall(r"^\| cw (\d+)\s+\| (\d) \| (\d) \| (\d) \|$", section, re.M)
     assert len(rows) == 5
     for cw, face, full2, full4 in rows:
         assert cw_reference_counts(int(cw), 2) == (int(face), int(full2))
