@@ -17,6 +17,7 @@ from PIL import Image
 
 from engine import imageops, upscale
 from engine.device import DeviceOptions
+from engine.families import cannot_edit_message, family_of, is_reference_family
 from engine.jobs import (
     EngineError,
     GenerationRequest,
@@ -92,8 +93,12 @@ class Engine:
         from engine.diffusion.backend import JobExtras
 
         info = self.registry.resolve(request.model)
+        if request.kind is JobKind.EDIT and not getattr(family_of(info.arch.value), "can_edit", False):
+            raise EngineError(cannot_edit_message(info.name, info.arch.value))
         extras = JobExtras(self._loras(request))
-        if has_conditioning(request):
+        if has_conditioning(request) and is_reference_family(info.arch.value):
+            extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+        elif has_conditioning(request):
             extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
             extras.adapters = find_adapters(self.registry, info.arch)
         if cancel.is_set():
@@ -128,6 +133,8 @@ class Engine:
 
             return on_step
 
+        if request.kind is JobKind.EDIT:
+            return self._edit(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
         if request.kind is JobKind.GENERATE and request.init_image is not None:
             return self._img2img(request, model, prompt, seeds, sampling, step_cb, cancel, extras)
         if request.kind is JobKind.GENERATE:
@@ -153,7 +160,7 @@ class Engine:
         for cond in request.conditioning:
             if isinstance(cond, LoraConditioning):
                 loras.append((self.registry.resolve(cond.model, (ModelKind.LORA,)), cond.weight))
-            elif type(cond).__name__ not in ("CharacterCondition", "StyleCondition"):
+            elif type(cond).__name__ not in ("CharacterCondition", "StyleCondition", "CharacterReference"):
                 raise EngineError(f"conditioning {type(cond).__name__} is not supported by this engine")
         return loras
 
@@ -184,6 +191,25 @@ class Engine:
         for index, seed in enumerate(seeds):
             image = self._call(self.backend.img2img, model, prompt, start, seed, sampling, strength, step_cb(index),
                                cancel, extras)
+            out.append(image if request.width and request.height else image.resize(source.size, Image.Resampling.LANCZOS))
+        return out
+
+    def _edit(self, request: GenerationRequest, model: "LoadedModel", prompt, seeds: list[int],
+              sampling: Sampling, step_cb: Callable, cancel: threading.Event,
+              extras: "JobExtras") -> list[Image.Image]:
+        """EDIT: the current image is the first reference and the prompt the instruction; processed near
+        the native area (multiples of 16) and returned at the current image's size."""
+        source = request.init_image.convert("RGB")
+        native_w, native_h = native_size(request, model)
+        if request.width and request.height:
+            size = imageops.round8(request.width), imageops.round8(request.height)
+        else:
+            size = imageops.size_for_aspect(source.width / source.height, native_w * native_h)
+        size = (max(16, size[0] // 16 * 16), max(16, size[1] // 16 * 16))
+        out = []
+        for index, seed in enumerate(seeds):
+            image = self._call(self.backend.edit, model, prompt, source, size, seed, sampling, step_cb(index), cancel,
+                               extras)
             out.append(image if request.width and request.height else image.resize(source.size, Image.Resampling.LANCZOS))
         return out
 

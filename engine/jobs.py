@@ -21,6 +21,7 @@ class JobKind(enum.Enum):
     VARY_REGION = "vary_region"
     OUTPAINT = "outpaint"
     UPSCALE = "upscale"
+    EDIT = "edit"
 
 
 class Preset(enum.Enum):
@@ -87,7 +88,8 @@ class GenerationRequest:
     Sampling: `scheduler`, `steps` and `guidance` default from `preset` and the model family.
     GENERATE with `init_image` makes whole-image variations (img2img, `strength` default 0.6).
     VARY_REGION needs `init_image` + `mask` (white = repaint); OUTPAINT needs `init_image`
-    + `outpaint`; UPSCALE needs `init_image` + `scale` or `width`/`height`; its `model` is the
+    + `outpaint`; EDIT needs `init_image` (the first reference) and `prompt` (the instruction) and a
+    model that can edit (a reference-edit family); UPSCALE needs `init_image` + `scale` or `width`/`height`; its `model` is the
     upscaler (empty: Lanczos), and `refine_strength` (0..1, None: off) adds a tiled img2img refine
     with the generator `refine_model` (`prompt`, `seed`, sampling fields apply to the refine).
     """
@@ -159,6 +161,8 @@ class GenerationRequest:
             raise EngineError(f"{self.kind.value} needs an input image")
         if self.kind is JobKind.VARY_REGION and self.mask is None:
             raise EngineError("vary region needs a mask (white where to repaint)")
+        if self.kind is JobKind.EDIT and not self.prompt.strip():
+            raise EngineError("edit needs an instruction: what to change in the image")
         if self.kind is JobKind.OUTPAINT and self.outpaint is None:
             raise EngineError("outpaint needs a direction and amount, or a zoom-out factor")
         if self.refine_strength is not None:

@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 
 import platformdirs
 
+from engine.families import FOLDER_CLASSES, family_of, is_reference_family
 from engine.jobs import ModelLoadError, ModelNotFoundError
 
 ENV_MODELS_DIR = "PANELSMITH_MODELS"
@@ -24,7 +25,8 @@ APP_NAME = "Panelsmith"
 
 FOLDER_LAYOUT = """\
 Expected layout of the models folder (subfolder names are hints; files are recognised anywhere):
-  checkpoints/      SD 1.5 / SDXL single-file .safetensors, or diffusers folders (with model_index.json)
+  checkpoints/      SD 1.5 / SDXL single-file .safetensors, or diffusers folders (with model_index.json),
+                    including FLUX.2 klein, Qwen-Image-Edit and FLUX.1 Kontext
   loras/            LoRA .safetensors (including LCM-LoRA)
   ipadapter/        IP-Adapter .safetensors (+ image_encoder/ folder)
   controlnet/       ControlNet .safetensors or diffusers folders (config.json + weights)
@@ -49,6 +51,9 @@ class ModelKind(enum.Enum):
 class Arch(enum.Enum):
     SD15 = "sd15"
     SDXL = "sdxl"
+    FLUX2_KLEIN = "flux2-klein"
+    QWEN_IMAGE_EDIT = "qwen-image-edit"
+    FLUX_KONTEXT = "flux-kontext"
     UNKNOWN = "unknown"
 
 
@@ -74,12 +79,20 @@ class ModelInfo:
 
     @property
     def family(self) -> str:
-        """Sampling family for presets: lcm, lightning, turbo or standard."""
+        """Sampling family for presets: lcm, lightning, turbo, standard, or a reference family's arch."""
+        if is_reference_family(self.arch.value):
+            return self.arch.value
         lowered = self.name.lower()
         for family in ("lcm", "lightning", "turbo", "hyper"):
             if family in lowered or self.variant == family:
                 return "lightning" if family == "hyper" else family
         return "standard"
+
+    @property
+    def licence(self) -> str:
+        """The weight licence of this model's family ("" for files that are no generator)."""
+        family = family_of(self.arch.value) if self.kind in GENERATORS else None
+        return family.licence_line if family else ""
 
 
 def default_models_dir() -> Path:
@@ -166,6 +179,8 @@ def classify_folder(path: Path) -> Optional[ModelInfo]:
     if index.is_file():
         config = _read_json(index)
         cls = str(config.get("_class_name", ""))
+        if cls in FOLDER_CLASSES:  # a reference-edit family: our own class table, never the folder's code
+            return ModelInfo(path.name, path, ModelKind.PIPELINE, Arch(FOLDER_CLASSES[cls]))
         arch = Arch.SDXL if "XL" in cls or "text_encoder_2" in config else Arch.SD15
         unet_cfg = path / "unet" / "config.json"
         in_channels = _read_json(unet_cfg).get("in_channels", 4) if unet_cfg.is_file() else 4

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.families import FLOW_SAMPLING, FLOW_SCHEDULER
 from engine.jobs import EngineError, Preset
 
 SCHEDULERS = ("euler", "euler_a", "dpm++", "dpm++_karras", "ddim", "lcm", "lightning", "turbo")
@@ -32,6 +33,8 @@ PRESETS: dict[tuple[str, Preset], Sampling] = {
     ("lightning", Preset.QUALITY): Sampling("lightning", 8, 0.0),
     ("turbo", Preset.FAST): Sampling("turbo", 1, 0.0),
     ("turbo", Preset.QUALITY): Sampling("turbo", 4, 0.0),
+    **{(arch, Preset(preset)): Sampling(FLOW_SCHEDULER, steps, guidance)
+       for arch, presets in FLOW_SAMPLING.items() for preset, (steps, guidance) in presets.items()},
 }
 
 
@@ -54,8 +57,9 @@ def sampling_for(family: str, preset: Preset, scheduler: Optional[str], steps: O
                  guidance: Optional[float]) -> Sampling:
     """Preset values for the family, overridden by whatever the request sets explicitly."""
     base = PRESETS.get((family, preset)) or PRESETS[("standard", preset)]
+    flow = base.scheduler == FLOW_SCHEDULER  # flow-matching families keep their pipeline's own scheduler
     return Sampling(
-        normalise_scheduler(scheduler) if scheduler else base.scheduler,
+        normalise_scheduler(scheduler) if scheduler and not flow else base.scheduler,
         steps if steps is not None else base.steps,
         guidance if guidance is not None else base.guidance,
     )

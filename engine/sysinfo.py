@@ -71,7 +71,7 @@ def models_info(models_dir: str | os.PathLike | None = None) -> dict[str, Any]:
         models = registry.models()
         return {"folder": str(registry.models_dir), "exists": registry.models_dir.is_dir(),
                 "models": [{"name": m.name, "kind": m.kind.value, "arch": m.arch.value,
-                            "path": str(m.path)} for m in models],
+                            "path": str(m.path), "licence": m.licence} for m in models],
                 "problems": list(registry.problems)}
     except Exception as exc:  # noqa: BLE001
         return {"folder": str(models_dir or ""), "error": f"{type(exc).__name__}: {exc}"}
@@ -105,7 +105,8 @@ def format_report(report: dict[str, Any]) -> str:
         state = "" if models["exists"] else " (folder does not exist)"
         lines.append(f"models      {models['folder']}{state}: {len(models['models'])} found")
         for m in models["models"]:
-            lines.append(f"  {m['kind']:<13} {m['arch']:<7} {m['name']}")
+            licence = f"  licence: {m['licence']}" if m.get("licence") else ""
+            lines.append(f"  {m['kind']:<13} {m['arch']:<7} {m['name']}{licence}")
         for problem in models.get("problems", []):
             lines.append(f"  problem: {problem}")
     return "\n".join(lines)

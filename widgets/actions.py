@@ -224,7 +224,7 @@ def _build_menus(w: "MainWindow") -> None:
     m.addSeparator()
     m.addActions([w.act_front, w.act_forward, w.act_backward, w.act_back])
     m.addSeparator()
-    m.addActions([gen.act_generate, gen.act_generate_page, gen.act_vary, gen.act_clear_mask])
+    m.addActions([gen.act_generate, gen.act_generate_page, gen.act_vary, gen.act_edit, gen.act_clear_mask])
     w.pan_menu = m.addMenu("Pan / Zoom Out")
     w.pan_menu.addActions([*gen.act_pan.values(), gen.act_zoom15, gen.act_zoom2])
     m.addAction(gen.act_upscale)
@@ -349,6 +349,8 @@ def _build_toolbars(w: "MainWindow") -> None:
     tb.addAction(gen.act_clear_mask)
     tb.addWidget(gen.region_prompt)
     tb.addAction(gen.act_vary)
+    tb.addWidget(gen.edit_prompt)
+    tb.addAction(gen.act_edit)
     w.mask_toolbar = tb
     w.addToolBar(tb)
 

@@ -1,4 +1,4 @@
-"""Command line for the engine: ``generate``, ``vary``, ``pan`` and ``upscale``.
+"""Command line for the engine: ``generate``, ``vary``, ``edit``, ``pan`` and ``upscale``.
 
 Each command loads the project, runs its jobs on the local engine with a progress bar on the
 terminal, records the results in the panels' variant histories (variant 0 is picked unless
@@ -163,6 +163,27 @@ def cmd_pan(args: argparse.Namespace) -> int:
     return _run(doc, args, [panel_id], JobKind.OUTPAINT, outpaint=spec, prompt=args.prompt)
 
 
+def cmd_edit(args: argparse.Namespace) -> int:
+    from engine.families import cannot_edit_message, family_of
+    from engine.jobs import JobKind
+    from engine.registry import ModelRegistry
+
+    from ..generation.request import choose_model, current_image
+
+    doc = document(args.path)
+    [panel_id] = _panel_ids(doc, args)
+    current_image(doc.project, doc.project.find_panel(panel_id)[1])  # a panel without an image cannot be edited
+    if not args.prompt.strip():
+        raise CliError("--prompt is empty: say what to change in the image")
+    if not getattr(args, "comfyui", None):
+        registry = ModelRegistry(args.models)
+        project_dir = doc.path.parent if doc.path else None
+        info = registry.resolve(choose_model(doc.project, registry, args.model, project_dir))
+        if not getattr(family_of(info.arch.value), "can_edit", False):
+            raise CliError(f"{args.path}: panel {panel_id}: {cannot_edit_message(info.name, info.arch.value)}")
+    return _run(doc, args, [panel_id], JobKind.EDIT, prompt=args.prompt)
+
+
 def _check_upscale_size(width: int, height: int, dpi: int, panel_id: str) -> None:
     """Refuse an upscale whose result would be larger than an image may be (one line with the dpi that fits)."""
     from ..images import MAX_IMAGE_PIXELS, pixel_problem
@@ -231,6 +252,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, help="what to paint in the region")
     p.add_argument("--feather", type=int_in(0, 512, "--feather"), metavar="PX",
                    help="blend band in pixels (default 8); pixels farther from the mask stay identical")
+    _add_engine_options(p)
+
+    p = command(subparsers, "edit", cmd_edit, "edit a panel's image by instruction (reference-edit models)",
+                "The panel's current image is the first reference and --prompt the instruction "
+                "(\"night, rain, she now wears a red coat\"); bound cards add their references. Needs a "
+                "FLUX.2 klein, Qwen-Image-Edit or FLUX.1 Kontext model. The result is a new variant.")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--panel", metavar="ID", required=True)
+    p.add_argument("--prompt", required=True, help="the instruction: what to change")
     _add_engine_options(p)
 
     p = command(subparsers, "pan", cmd_pan, "extend a panel's image in a direction, or zoom out (outpainting)")

@@ -36,7 +36,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         except ValueError:
             where = str(info.path)
         rows.append({"name": info.name, "kind": info.kind.value, "arch": info.arch.value, "path": where,
-                     "inpaint": info.inpaint, "variant": info.variant})
+                     "inpaint": info.inpaint, "variant": info.variant, "licence": info.licence})
     if args.json:
         print(json.dumps({"models_dir": str(registry.models_dir), "exists": registry.models_dir.is_dir(),
                           "models": rows, "problems": registry.problems}, indent=2))
@@ -50,7 +50,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         for r in rows:
             extra = ", ".join(x for x in (r["arch"] if r["arch"] != "unknown" else "",
                                           "inpaint" if r["inpaint"] else "", r["variant"]) if x)
-            print(f"  {r['name']:<{width}}  {r['kind']:<12} {r['path']}{f'  ({extra})' if extra else ''}")
+            licence = f"  licence: {r['licence']}" if r["licence"] else ""
+            print(f"  {r['name']:<{width}}  {r['kind']:<12} {r['path']}{f'  ({extra})' if extra else ''}{licence}")
     for problem in registry.problems:
         print(f"note: {problem}", file=sys.stderr)
     return 0

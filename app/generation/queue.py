@@ -99,7 +99,7 @@ class EngineSettings:
 
 
 KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
-              JobKind.UPSCALE: "Upscale"}
+              JobKind.UPSCALE: "Upscale", JobKind.EDIT: "Edit"}
 
 
 class JobQueue(QObject):

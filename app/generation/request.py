@@ -19,6 +19,7 @@ from PIL import Image
 from engine import faces as face_api
 from engine.jobs import Direction, EngineError, GenerationRequest, JobKind, OutpaintSpec, PanSpec, Preset, ZoomOutSpec
 from engine.prompt_flags import STYLE_PRESETS, PromptFlags, apply_flags, parse_prompt
+from engine.families import is_reference_family
 from engine.registry import GENERATORS, ModelRegistry
 
 from ..identity import conditions, faces as face_cache
@@ -160,9 +161,12 @@ def build_request(project: Project, panel: Panel, overrides: Overrides) -> Prepa
     size = (request.width, request.height) if request.width and request.height else None
     # --cw/--sw in the prompt override the bound cards' weights; --cref/--sref paths add references.
     weighted = conditions.with_prompt_weights(panel, flags.character_weight, flags.sw)
-    chars, char_notes = conditions.character_conditions(
-        project, weighted, overrides.models_dir, overrides.project_dir,
-        overrides={"identity_strength": overrides.identity_strength}, size=size)
+    if _reference_family(registry, fields["model"]):
+        chars, char_notes = conditions.character_references(project, weighted), []
+    else:
+        chars, char_notes = conditions.character_conditions(
+            project, weighted, overrides.models_dir, overrides.project_dir,
+            overrides={"identity_strength": overrides.identity_strength}, size=size)
     notes += char_notes
     styles = conditions.style_conditions(project, weighted, overrides.project_dir, overrides.models_dir)
     extra_refs, ref_notes = conditions.prompt_reference_conditions(flags, overrides.models_dir, overrides.project_dir,
@@ -175,6 +179,15 @@ def build_request(project: Project, panel: Panel, overrides: Overrides) -> Prepa
     if words:
         request.prompt = ", ".join([*words, request.prompt]) if request.prompt else ", ".join(words)
     return Prepared(request, notes)
+
+
+def _reference_family(registry: ModelRegistry, model: str) -> bool:
+    """Whether ``model`` is a reference-edit family (its cards become reference images); an unknown
+    model is left to the engine, which says what is wrong."""
+    try:
+        return is_reference_family(registry.resolve(model).arch.value)
+    except EngineError:
+        return False
 
 
 def _style_cards(project: Project, panel: Panel) -> list[StyleCard]:

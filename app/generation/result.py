@@ -13,7 +13,7 @@ from ..placement import placement_after_growth
 from ..project import Placement
 
 KIND_LABEL = {JobKind.GENERATE: "generate", JobKind.VARY_REGION: "vary", JobKind.OUTPAINT: "pan",
-              JobKind.UPSCALE: "upscale"}
+              JobKind.UPSCALE: "upscale", JobKind.EDIT: "edit"}
 
 
 def variant_kind(request) -> str:

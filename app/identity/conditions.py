@@ -9,13 +9,13 @@ import numpy as np
 from PIL import Image
 
 from engine import faces as face_api
-from engine.conditioning import CharacterCondition, LoraRef, StyleCondition, resolve_regions
+from engine.conditioning import CharacterCondition, CharacterReference, LoraRef, StyleCondition, resolve_regions
 from engine.jobs import EngineError, LoraConditioning
 
 from ..images import decode_png, encode_png, open_image
 from ..project import CharacterCard, Panel, Project, StyleCard
 from ..safe_paths import default_models_dir, resolve_named
-from .faces import INSIGHTFACE, card_embeddings
+from .faces import BUILTIN, INSIGHTFACE, card_embeddings
 
 
 def _lora(project_dir: Path | None, path: str | None, weight: float,
@@ -110,6 +110,45 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
         for condition, mask in zip(conditions, binding_masks(regions, size or mask_size(panel))):
             condition.region = mask
     return conditions, notes
+
+
+FACE_MARGIN = 0.4  # a face crop keeps this much of the face box's size around it, on each side
+
+
+def face_crop(image: Image.Image, bbox: list[float], margin: float = FACE_MARGIN) -> Image.Image:
+    """A square crop around a face box (x0, y0, x1, y1), grown by ``margin`` and kept inside the image."""
+    x0, y0, x1, y1 = bbox
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
+    side = min(side, image.width, image.height)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left = min(max(0.0, cx - side / 2), image.width - side)
+    top = min(max(0.0, cy - side / 2), image.height - side)
+    return image.crop((round(left), round(top), round(left + side), round(top + side)))
+
+
+def card_face_crop(project: Project, card: CharacterCard) -> Image.Image | None:
+    """The card's chosen face crop: the chosen face of its highest-weighted reference that shows one
+    (from the cached built-in face analysis); None when none does."""
+    for ref in sorted(card.references, key=lambda r: -r.weight):
+        cache = ref.faces.get(BUILTIN)
+        if cache and cache["faces"]:
+            face = cache["faces"][min(ref.face_index, len(cache["faces"]) - 1)]
+            return face_crop(decode_png(project.images[ref.image]).convert("RGB"), face["bbox"])
+    return None
+
+
+def character_references(project: Project, panel: Panel) -> list[CharacterReference]:
+    """The bound character cards as references for a reference-edit model (FLUX.2 klein,
+    Qwen-Image-Edit, FLUX.1 Kontext): face crop, full references and name; no face pack needed."""
+    out = []
+    for binding in panel.characters:
+        card = project.card(binding.card)
+        if not isinstance(card, CharacterCard) or not card.references:
+            continue
+        refs = [decode_png(project.images[r.image]).convert("RGB") for r in card.references]
+        out.append(CharacterReference(card.id, card.name, cw=binding.weight, face_image=card_face_crop(project, card),
+                                      reference_images=refs, reference_weights=[r.weight for r in card.references]))
+    return out
 
 
 def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None,

@@ -8,10 +8,10 @@ from engine.conditioning.files import find_adapters, has_conditioning, suggested
 from engine.conditioning.mapping import (DEFAULT_CW, DEFAULT_SW, INSTANTID_GUIDANCE, cw_to_scales, identity_scales,
                                          sw_to_scale)
 from engine.conditioning.regions import default_halves, draw_keypoints, place_keypoints, resolve_regions
-from engine.conditioning.types import AdapterFiles, CharacterCondition, LoraRef, StyleCondition
+from engine.conditioning.types import AdapterFiles, CharacterCondition, CharacterReference, LoraRef, StyleCondition
 
 __all__ = [
-    "AdapterFiles", "CharacterCondition", "LoraRef", "StyleCondition",
+    "AdapterFiles", "CharacterCondition", "CharacterReference", "LoraRef", "StyleCondition",
     "blend_embeddings", "cw_to_scales", "identity_scales", "sw_to_scale", "DEFAULT_CW", "DEFAULT_SW", "INSTANTID_GUIDANCE",
     "default_halves", "draw_keypoints", "place_keypoints", "resolve_regions",
     "find_adapters", "has_conditioning", "suggested_guidance",

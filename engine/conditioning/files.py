@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from engine.conditioning.mapping import INSTANTID_GUIDANCE
-from engine.conditioning.types import AdapterFiles, CharacterCondition, StyleCondition
+from engine.conditioning.types import AdapterFiles, CharacterCondition, CharacterReference, StyleCondition
 from engine.registry import Arch, ModelInfo, ModelKind, ModelRegistry
 
 
@@ -46,7 +46,7 @@ def find_adapters(registry: ModelRegistry, arch: Arch) -> AdapterFiles:
 
 def has_conditioning(conditions: Any) -> bool:
     items = getattr(conditions, "conditioning", conditions) or []
-    return any(isinstance(c, (CharacterCondition, StyleCondition)) for c in items)
+    return any(isinstance(c, (CharacterCondition, CharacterReference, StyleCondition)) for c in items)
 
 
 def suggested_guidance(conditions: Any, arch: Arch, family: str = "standard") -> Optional[float]:

@@ -80,3 +80,24 @@ def mapping_table_cw(step: int = 10) -> list[tuple[int, tuple[float, float, floa
 
 def mapping_table_sw(points: tuple[int, ...] = (0, 25, 50, 100, 200, 300, 500, 750, 1000)) -> list[tuple[int, float]]:
     return [(sw, sw_to_scale(sw)) for sw in points]
+
+
+def cw_reference_counts(cw: int, references: int) -> tuple[int, int]:
+    """(face crops, full references) a character card gives a reference-edit model at ``cw``.
+
+    cw 0: the face crop only (outfit and age follow the prompt); cw 100: the full references only;
+    in between both, with ceil(references · cw / 100) full references (the highest-weighted first).
+    Face crops are non-increasing and full references non-decreasing in cw (MAPPING.md).
+    """
+    if not 0 <= cw <= 100:
+        raise EngineError(f"cw must be in 0..100, got {cw}")
+    full = -(-references * cw // 100)
+    return (0 if cw == 100 and references else 1), full
+
+
+def sw_reference_count(sw: int, references: int) -> int:
+    """Style references a reference-edit model gets at ``sw``: none at 0, then
+    ceil(references · min(sw, 100) / 100) (all of them from sw 100 up). Non-decreasing in sw."""
+    if not 0 <= sw <= 1000:
+        raise EngineError(f"sw must be in 0..1000, got {sw}")
+    return -(-references * min(sw, 100) // 100)

@@ -137,3 +137,28 @@ class AdapterFiles:
     faceid: Optional[Path] = None
     instantid: Optional[Path] = None
     identitynet: Optional[Path] = None
+
+
+@dataclass
+class CharacterReference:
+    """A character card for a reference-edit model (FLUX.2 klein, Qwen-Image-Edit, FLUX.1 Kontext):
+    its images go to the pipeline as references and its name into the prompt (see MAPPING.md).
+
+    `face_image`: the chosen face crop of the card (None when no reference shows a face);
+    `reference_images`/`reference_weights`: the card's full references.
+    """
+
+    card_id: str
+    name: str
+    cw: int = 100
+    face_image: Optional[Image.Image] = None
+    reference_images: list[Image.Image] = field(default_factory=list)
+    reference_weights: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cw, int) or not 0 <= self.cw <= 100:
+            raise EngineError(f"character {self.card_id}: cw must be an integer 0..100, got {self.cw!r}")
+        if self.reference_weights and len(self.reference_weights) != len(self.reference_images):
+            raise EngineError(f"character {self.card_id}: one weight per reference image")
+        if not self.reference_weights:
+            self.reference_weights = [1.0] * len(self.reference_images)

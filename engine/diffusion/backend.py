@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -18,6 +19,7 @@ from engine.diffusion.pipelines import LoadedModel, PipelineCache
 from engine.diffusion.preview import latents_to_preview
 from engine.diffusion.schedulers import make_scheduler
 from engine.errors import one_line
+from engine.families import cannot_edit_message
 from engine.jobs import EngineError, JobCancelled, ModelLoadError
 from engine.registry import ModelInfo
 from engine.sampling import Sampling
@@ -64,6 +66,9 @@ class DiffusionBackend:
     def txt2img(self, model: LoadedModel, prompt: Prompt, size: tuple[int, int], seed: int,
                 sampling: Sampling, on_step: Optional[StepCallback] = None,
                 cancel: Optional[threading.Event] = None, extras: JobExtras = NO_EXTRAS) -> Image.Image:
+        if model.family is not None:
+            return self._run_family(model, model.pipe("txt2img"), prompt, size, seed, sampling, on_step, cancel,
+                                    extras, {})
         if model.info.inpaint:  # inpaint-only models generate with a full mask
             grey = Image.new("RGB", size, (127, 127, 127))
             return self.inpaint(model, prompt, grey, Image.new("L", size, 255), seed, sampling, 1.0,
@@ -75,7 +80,7 @@ class DiffusionBackend:
                 strength: float, on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
                 extras: JobExtras = NO_EXTRAS) -> Image.Image:
         """A variation of the whole image (processing size, multiples of 8); `strength` 0..1."""
-        if model.info.inpaint:
+        if model.info.inpaint or model.family is not None:
             return self.inpaint(model, prompt, image, Image.new("L", image.size, 255), seed, sampling, strength,
                                 on_step, cancel, extras)
         pipe = model.pipe("img2img")
@@ -88,7 +93,68 @@ class DiffusionBackend:
         """Repaint where `mask` is white; image and mask have the processing size (multiples of 8)."""
         pipe = model.pipe("inpaint")
         extra = dict(image=image, mask_image=mask, strength=strength)
+        if model.family is not None:
+            return self._run_family(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, extras, extra)
         return self._run(model, pipe, prompt, image.size, seed, sampling, on_step, cancel, extras, extra)
+
+    def edit(self, model: LoadedModel, prompt: Prompt, image: Image.Image, size: tuple[int, int], seed: int,
+             sampling: Sampling, on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
+             extras: JobExtras = NO_EXTRAS) -> Image.Image:
+        """Edit by instruction: ``image`` is the first reference, ``prompt`` the instruction; ``size`` the output."""
+        family = model.family
+        if family is None or not family.can_edit:
+            raise EngineError(cannot_edit_message(model.info.name, model.arch.value))
+        return self._run_family(model, model.pipe("txt2img"), prompt, size, seed, sampling, on_step, cancel, extras,
+                                {}, current=image)
+
+    def _run_family(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
+                    sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
+                    extras: JobExtras, extra: dict, current: Optional[Image.Image] = None) -> Image.Image:
+        """One call of a reference-edit pipeline: the cards' references (and ``current``) as its images,
+        their names in the prompt; ``extra`` holds image/mask/strength for an inpaint (vary, pan)."""
+        from engine.conditioning.references import plan_references
+
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        family = model.family
+        if extras.loras:
+            extras.warnings.append(f"LoRAs are not applied to {family.label} models yet; they were left out")
+        plan = plan_references(family, extras.conditions, current)
+        extras.warnings.extend(n for n in plan.notes if n not in extras.warnings)
+        width, height = size
+        kwargs: dict[str, Any] = dict(prompt=plan.prompt(prompt.text), width=width, height=height,
+                                      num_inference_steps=sampling.steps, output_type="np")
+        if family.guidance_kwarg:
+            kwargs[family.guidance_kwarg] = sampling.guidance
+        if family.negative:
+            kwargs["negative_prompt"] = prompt.negative or " "
+        params = inspect.signature(pipe.__call__).parameters
+        if "max_area" in params:  # Kontext: exactly the size the engine chose (near the native area)
+            kwargs.update(max_area=width * height, _auto_resize=False)
+        kwargs.update(extra)
+        if plan.images:
+            key = "image_reference" if extra else "image"
+            if key not in params:
+                extras.warnings.append(f"{family.label} takes no reference images when it repaints a region; "
+                                       "the cards' references were left out")
+            else:
+                kwargs[key] = plan.images if family.max_references > 1 else plan.images[0]
+        self._vae_tiling(pipe, width * height > 2 * model.native_size[0] * model.native_size[1])
+
+        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True
+            elif on_step is not None:
+                on_step(index + 1, p.num_timesteps, None)  # packed latents: no cheap preview
+            return tensors
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        with torch.inference_mode():
+            out = pipe(generator=generator, callback_on_step_end=step_end,
+                       callback_on_step_end_tensor_inputs=["latents"], **kwargs)
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        return to_image(out.images[0], [])
 
     def _run(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
              sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
@@ -150,6 +216,8 @@ class DiffusionBackend:
 
     def _vae_tiling(self, pipe: Any, large: bool) -> None:
         wanted = self.options.vae_tiling if self.options.vae_tiling is not None else large
+        if not hasattr(pipe.vae, "enable_tiling"):
+            return
         if wanted:
             pipe.vae.enable_tiling()
         else:

@@ -10,7 +10,7 @@ import warnings
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from diffusers import (
     StableDiffusionImg2ImgPipeline,
@@ -24,6 +24,7 @@ from diffusers import (
 from engine.device import DeviceChoice, DeviceOptions, place_pipeline
 from engine.diffusion.single_file_config import config_folder_for
 from engine.errors import one_line
+from engine.families import Family, family_of, is_reference_family
 from engine.jobs import ModelLoadError
 from engine.registry import Arch, ModelInfo, ModelKind
 
@@ -51,24 +52,46 @@ class LoadedModel:
     pipes: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def family(self) -> Optional[Family]:
+        """The reference-edit family of this model (None for SD 1.5 / SDXL)."""
+        return family_of(self.arch.value) if is_reference_family(self.arch.value) else None
+
+    @property
     def native_size(self) -> tuple[int, int]:
+        if self.family is not None:
+            return self.family.native_size
         side = int(self.base.unet.config.sample_size) * int(self.base.vae_scale_factor)
         return side, side
 
     def pipe(self, task: str) -> Any:
         """The pipeline for `task`, sharing this model's components (no loading)."""
         if task not in self.pipes:
-            cls = _CLASSES[self.arch][task]
+            family = self.family
+            # A reference family varies the whole image as an inpaint with a full mask.
+            cls = family_class(family, "inpaint" if task == "img2img" else task) if family else _CLASSES[self.arch][task]
             self.pipes[task] = cls.from_pipe(self.base)
             self.pipes[task].set_progress_bar_config(disable=True)
         return self.pipes[task]
 
 
+def family_class(family: Family, task: str) -> Any:
+    """The diffusers pipeline class of a family's task, from the family table (never from a folder)."""
+    import diffusers
+
+    name = family.pipelines[task]
+    cls = getattr(diffusers, name, None)
+    if cls is None:
+        raise ModelLoadError(f"{family.label} needs diffusers' {name}, which the installed diffusers "
+                             f"{diffusers.__version__} lacks: update diffusers")
+    return cls
+
+
 def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> LoadedModel:
     """Load `info` (diffusers folder or single-file checkpoint) offline; ModelLoadError on failure."""
-    arch = info.arch if info.arch in _CLASSES else Arch.SD15
+    family = family_of(info.arch.value) if is_reference_family(info.arch.value) else None
+    arch = info.arch if info.arch in _CLASSES or family else Arch.SD15
     task = "inpaint" if info.inpaint else "txt2img"
-    cls = _CLASSES[arch][task]
+    cls = family_class(family, task) if family else _CLASSES[arch][task]
     kwargs: dict[str, Any] = dict(torch_dtype=choice.dtype, local_files_only=True)
     if arch is Arch.SD15:
         kwargs.update(safety_checker=None, requires_safety_checker=False)

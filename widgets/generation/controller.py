@@ -1,7 +1,7 @@
 """The generation controller of a window: the job queue and the actions that feed it.
 
 :class:`GenerationController` owns the queue and exposes, as attributes, its actions (Generate,
-Generate Page, Vary Region, Clear Mask, Pan, Zoom Out, Upscale to Print, Use First Result,
+Generate Page, Vary Region, Edit by Instruction, Clear Mask, Pan, Zoom Out, Upscale to Print, Use First Result,
 Preferences, the Mask tool) and the input widgets they read (repeat count, mask brush settings,
 region prompt, pan amount, refine strength). :mod:`widgets.actions` places them in menus and toolbars.
 """
@@ -79,6 +79,9 @@ class GenerationController(QObject):
                                    "asks before panels that have art")
         self.act_vary = a("Vary Region", self.vary_region, "Ctrl+Shift+V",
                           "Repaint the masked part of the panel image with the region prompt")
+        self.act_edit = a("Edit by Instruction", self.edit_selected, "Ctrl+Shift+I",
+                          "Edit the panel image by the instruction in the Edit field (FLUX.2 klein, "
+                          "Qwen-Image-Edit or FLUX.1 Kontext models): a new variant")
         self.act_clear_mask = a("Clear Mask", self.clear_mask, None, "Remove the painted mask")
         self.act_zoom15 = a("Zoom Out 1.5×", lambda: self.extend(zoom_out=1.5), None,
                             "Outpaint around the image: 1.5× larger, the original stays in place")
@@ -123,6 +126,12 @@ class GenerationController(QObject):
         self.region_prompt = QLineEdit(placeholderText="What to paint in the region…", clearButtonEnabled=True)
         self.region_prompt.setMinimumWidth(220)
         self.region_prompt.returnPressed.connect(self.vary_region)
+        self.edit_prompt = QLineEdit(placeholderText="Edit: night, rain, a red coat…", clearButtonEnabled=True,
+                                     toolTip="Instruction for Edit (Return or Ctrl+Shift+I): the panel image is the "
+                                             "first reference")
+        self.edit_prompt.setObjectName("EditPrompt")
+        self.edit_prompt.setMinimumWidth(200)
+        self.edit_prompt.returnPressed.connect(self.edit_selected)
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -148,7 +157,7 @@ class GenerationController(QObject):
         self.act_generate_page.setEnabled(self.view.page_scene.page is not None)
         panel = self.doc.project.panel_or_none(ids[0]) if len(ids) == 1 else None
         has_image = panel is not None and panel.image is not None
-        for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2, self.act_upscale):
+        for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2, self.act_upscale, self.act_edit):
             act.setEnabled(has_image)
         layer = self.view.mask_layer
         self.act_vary.setEnabled(layer is not None and layer.panel_id in ids)
@@ -217,6 +226,20 @@ class GenerationController(QObject):
         return self.queue.submit_panels([layer.panel_id], JobKind.VARY_REGION, mask=layer.mask_image(),
                                         prompt=prompt, extra={"feather_px": self.feather.value()},
                                         repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
+
+    def edit_selected(self, panel_id: str | None = None) -> list[str]:
+        """Queue an EDIT job for the selected panel: its image as the first reference, the Edit field's
+        text as the instruction."""
+        panel_id = panel_id or self._single_panel()
+        if not panel_id:
+            return []
+        instruction = self.edit_prompt.text().strip()
+        if not instruction:
+            self.show_message("Type an instruction in the Edit field first (e.g. \"night, rain\")")
+            self.edit_prompt.setFocus()
+            return []
+        return self.queue.submit_panels([panel_id], JobKind.EDIT, prompt=instruction, repeat=self.repeat.value(),
+                                        select=self.act_auto_pick.isChecked())
 
     def clear_mask(self) -> None:
         if self.view.mask_layer is not None:

@@ -1,0 +1,172 @@
+"""Reference-edit families (FLUX.2 klein, FLUX.1 Kontext) end to end on tiny random-weight pipelines:
+loaded through the registry, cards drive the references, edit by instruction, vary keeps pixels."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import edits, layout
+from app.cli import main as cli
+from app.document import Document
+from app.images import decode_png, encode_png
+from app.project import Project
+from app.project_io import load_project, save_project
+from engine.registry import Arch, ModelRegistry
+from tests import bands
+from tests.tiny_edit_models import write_edit_models
+from tests.tiny_models import write_diffusers_model
+
+FAST = ["--steps", "2", "--device", "cpu", "--quiet", "--resolution", "64"]
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("edit_models")
+    write_edit_models(root)
+    write_diffusers_model(root / "checkpoints" / "tiny-sd")
+    return root
+
+
+def _solid(color, size=(64, 64)) -> Image.Image:
+    image = Image.new("RGB", size, color)
+    image.paste(tuple(255 - c for c in color), (16, 16, 48, 48))
+    return image
+
+
+@pytest.fixture
+def project_path(tmp_path):
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["A4"], "2-tier")
+    for panel in doc.project.pages[0].panels:
+        edits.set_panel_fields(doc, panel.id, prompt="a girl in a red coat")
+    path = tmp_path / "book.comic"
+    save_project(doc.project, path)
+    return path
+
+
+def run(args, capsys):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def panel(path, index=0):
+    return load_project(path).pages[0].panels[index]
+
+
+def image_of(path, p):
+    return np.asarray(decode_png(load_project(path).images[p.image]).convert("RGB"))
+
+
+def test_registry_detects_families_and_licences(models_dir):
+    registry = ModelRegistry(models_dir)
+    klein, kontext = registry.resolve("tiny-flux2-klein"), registry.resolve("tiny-flux-kontext")
+    assert klein.arch is Arch.FLUX2_KLEIN and klein.licence == "Apache-2.0"
+    assert kontext.arch is Arch.FLUX_KONTEXT and "non-commercial" in kontext.licence
+
+
+def test_folder_naming_unknown_code_is_not_a_family(tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    (folder / "model_index.json").write_text('{"_class_name": ["evil_module", "Flux2KleinPipeline"]}')
+    info = ModelRegistry(tmp_path).models()[0]
+    assert info.arch not in (Arch.FLUX2_KLEIN, Arch.QWEN_IMAGE_EDIT, Arch.FLUX_KONTEXT)
+
+
+def _with_image(path) -> str:
+    """Give the first panel an image without running a model; returns its id."""
+    doc = Document(load_project(path))
+    pid = doc.project.pages[0].panels[0].id
+    image = Image.new("RGB", (96, 64), (30, 60, 200))
+    image.paste((240, 200, 40), (20, 10, 70, 50))
+    edits.add_variant(doc, pid, image, kind="import")
+    save_project(doc.project, path)
+    return pid
+
+
+@pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
+def test_bound_card_reference_changes_the_output(project_path, models_dir, model, capsys):
+    doc = Document(load_project(project_path))
+    pid = doc.project.pages[0].panels[0].id
+    card = edits.add_card(doc, "character", "Mira", [_solid((200, 40, 40))])
+    save_project(doc.project, project_path)
+    outputs = []
+    for step in ("plain", "bound", "other"):
+        if step == "bound":
+            doc = Document(load_project(project_path))
+            edits.bind_card(doc, pid, card, 100)
+            save_project(doc.project, project_path)
+        if step == "other":  # another reference leads (cw 100: the highest-weighted full reference)
+            doc = Document(load_project(project_path))
+            edits.add_references(doc, card, [_solid((20, 200, 60))])
+            doc.project.card(card).references[1].weight = 2.0
+            save_project(doc.project, project_path)
+        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", model,
+                            "--seed", "3", *FAST], capsys)
+        assert code == 0, err
+        outputs.append(image_of(project_path, panel(project_path)))
+    assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
+    assert not np.array_equal(outputs[1], outputs[2])  # and a different reference changed it again
+
+
+def test_edit_command_adds_one_variant(project_path, models_dir, capsys):
+    pid = _with_image(project_path)
+    before = panel(project_path)
+    code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night, rain", "--models", models_dir,
+                          "--model", "tiny-flux2-klein", "--steps", "2", "--seed", "4", "--device", "cpu", "--quiet",
+                          "--resolution", "64"], capsys)
+    assert code == 0, err
+    after = panel(project_path)
+    assert len(after.variants) == len(before.variants) + 1 and after.current_variant().kind == "edit"
+    assert after.current_variant().seed == 4 and after.current_variant().prompt == "night, rain"
+    assert image_of(project_path, after).shape == image_of(project_path, before).shape  # the panel image's size
+    assert not np.array_equal(image_of(project_path, after), image_of(project_path, before))
+
+
+def test_edit_is_one_undo_step(project_path, models_dir):
+    from app.generation.request import Overrides
+    from app.generation.run import prepare, run_panel_job
+    from engine.api import Engine
+    from engine.jobs import JobKind
+
+    pid = _with_image(project_path)
+    doc = Document(load_project(project_path), project_path)
+    image_before, count = doc.project.find_panel(pid)[1].image, doc.undo_stack.count()
+    engine = Engine(models_dir)
+    overrides = Overrides.of(JobKind.EDIT, {"model": "tiny-flux-kontext", "steps": 2, "seed": 1, "device": "cpu",
+                                            "resolution": 64}, models_dir=models_dir, prompt="she wears a hat")
+    run_panel_job(doc, pid, engine, prepare(doc, pid, overrides))
+    assert doc.undo_stack.count() == count + 1 and doc.project.find_panel(pid)[1].image != image_before
+    doc.undo_stack.undo()
+    assert doc.project.find_panel(pid)[1].image == image_before
+
+
+def test_edit_with_a_model_that_cannot_edit_is_one_error_line(project_path, models_dir, capsys):
+    pid = _with_image(project_path)
+    before = project_path.read_bytes()
+    code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night", "--models", models_dir,
+                          "--model", "tiny-sd", "--device", "cpu", "--quiet"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "cannot edit" in lines[0]
+    assert str(project_path) in lines[0] and len(lines[0]) < 300
+    assert project_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
+def test_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, tmp_path, capsys):
+    pid = _with_image(project_path)
+    before = image_of(project_path, panel(project_path))
+    mask = Image.new("L", (100, 50), 0)
+    mask.paste(255, (10, 10, 40, 40))
+    mask.save(tmp_path / "mask.png")
+    code, _, err = run(["vary", project_path, "--panel", pid, "--mask", tmp_path / "mask.png", "--prompt", "a hat",
+                        "--feather", "4", "--models", models_dir, "--model", model, *FAST], capsys)
+    assert code == 0, err
+    after = image_of(project_path, panel(project_path))
+    scaled = mask.resize((before.shape[1], before.shape[0]), Image.Resampling.BILINEAR).point(
+        lambda v: 255 if v >= 128 else 0)
+    inside = bands.inside(scaled)
+    far = bands.beyond(inside, 4)
+    assert np.array_equal(after[far], before[far])
+    assert not np.array_equal(after[inside], before[inside])

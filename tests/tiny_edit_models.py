@@ -1,0 +1,120 @@
+"""Tiny random-weight reference-edit pipelines (FLUX.2 klein, FLUX.1 Kontext, Qwen-Image-Edit Plus),
+built offline from configs with tokenizers written here, saved in diffusers format.
+
+They are shaped as diffusers' own tests shape theirs (one double and one single Flux block, head
+dim 16; 2-layer Qwen-Image transformer; VAEs with 4-channel blocks), so a 64x64 call with two steps
+takes well under a second. Load them through the real registry.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+from tests.tiny_models import byte_tokenizer
+
+CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                 "<|image_pad|>", "<|video_pad|>"]
+
+
+def byte_level_tokenizer(specials: list[str], max_length: int = 512) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer without merges (every byte one token) plus special tokens, with a
+    chat template: what Qwen-family pipelines need from their tokenizer."""
+    chars = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)}
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    core.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, model_max_length=max_length, pad_token=specials[0],
+                                  eos_token=specials[0])
+    tok.add_special_tokens({"additional_special_tokens": specials[1:]})
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def word_tokenizer(max_length: int = 512) -> PreTrainedTokenizerFast:
+    """A T5 stand-in: whitespace words over a small vocabulary, unknown words one id."""
+    words = ["<pad>", "</s>", "<unk>"] + [w for w in "a the of and in on with red blue night rain coat hat "
+                                          "girl boy man woman keep character image reference style".split()]
+    core = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=core, model_max_length=max_length, pad_token="<pad>",
+                                   eos_token="</s>", unk_token="<unk>")
+
+
+def sensitive(model: torch.nn.Module, std: float = 0.2) -> torch.nn.Module:
+    """Redraw a tiny transformer's weights, with sharp attention (query/key norm weights 3): with the
+    default initialisation, attention over the padded text averages the reference tokens away and a
+    different reference does not move a single 8-bit pixel."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if any(k in name for k in ("norm_q", "norm_k", "norm_added_q", "norm_added_k")):
+                param.fill_(3.0)
+            else:
+                param.normal_(0.0, std)
+    return model
+
+
+def write_flux2_klein(folder: Path, seed: int = 20) -> Path:
+    from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline, Flux2Transformer2DModel
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    tokenizer = byte_level_tokenizer(QWEN_SPECIALS[:3])
+    hidden = 16
+    # The pipeline stacks text encoder layers 9, 18 and 27: the tiny encoder keeps 28 of them.
+    text_encoder = Qwen3ForCausalLM(Qwen3Config(
+        hidden_size=hidden, intermediate_size=32, num_hidden_layers=28, num_attention_heads=2, num_key_value_heads=1,
+        head_dim=8, vocab_size=len(tokenizer), max_position_embeddings=1024, tie_word_embeddings=True)).eval()
+    transformer = Flux2Transformer2DModel(
+        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=3 * hidden, timestep_guidance_channels=32, axes_dims_rope=(4, 4, 4, 4),
+        guidance_embeds=False)
+    sensitive(transformer)
+    vae = AutoencoderKLFlux2(block_out_channels=(4, 4, 4, 4), latent_channels=4, norm_num_groups=1,
+                             layers_per_block=1, sample_size=64, use_quant_conv=False, use_post_quant_conv=False)
+    pipe = Flux2KleinPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder,
+                              tokenizer=tokenizer, transformer=transformer, is_distilled=True)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def write_flux_kontext(folder: Path, seed: int = 21) -> Path:
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    clip_tok = byte_tokenizer()
+    t5_tok = word_tokenizer()
+    clip = CLIPTextModel(CLIPTextConfig(
+        hidden_size=32, intermediate_size=37, num_hidden_layers=5, num_attention_heads=4, vocab_size=len(clip_tok),
+        max_position_embeddings=77, projection_dim=32, bos_token_id=clip_tok.bos_token_id,
+        eos_token_id=clip_tok.eos_token_id, pad_token_id=clip_tok.eos_token_id)).eval()
+    t5 = T5EncoderModel(T5Config(vocab_size=len(t5_tok), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+                                 relative_attention_num_buckets=8, decoder_start_token_id=0)).eval()
+    transformer = FluxTransformer2DModel(
+        patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
+        joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=[4, 4, 8])
+    sensitive(transformer)
+    vae = AutoencoderKL(block_out_channels=(4, 4, 4, 4), latent_channels=1, norm_num_groups=1, use_quant_conv=False,
+                        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+                        use_post_quant_conv=False, sample_size=32,
+                        shift_factor=0.0609, scaling_factor=1.5035)
+    pipe = FluxKontextPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip,
+                               tokenizer=clip_tok, text_encoder_2=t5, tokenizer_2=t5_tok, transformer=transformer,
+                               image_encoder=None, feature_extractor=None)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def write_edit_models(root: Path) -> dict[str, Path]:
+    """The tiny edit-family folders under ``root/checkpoints``: name -> folder."""
+    ckpt = root / "checkpoints"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    return {"tiny-flux2-klein": write_flux2_klein(ckpt / "tiny-flux2-klein"),
+            "tiny-flux-kontext": write_flux_kontext(ckpt / "tiny-flux-kontext")}
