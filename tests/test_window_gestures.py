@@ -152,3 +152,35 @@ def test_card_dragged_from_the_library_binds_to_the_panel_in_one_undo_step(win):
     assert win.doc.undo_stack.count() == count + 1
     win.act_undo.trigger()
     assert page(win).panel(panel.id).characters == []
+
+
+# --- (d) the window's layout comes back ------------------------------------------------------------------
+
+
+def test_window_geometry_and_dock_layout_are_restored_on_reopen(qtbot, win):
+    from PySide6.QtCore import QSettings
+
+    from widgets.main_window import MainWindow
+    from widgets.settings import app_settings
+
+    right = Qt.DockWidgetArea.RightDockWidgetArea
+    assert win.pages_dock.isVisible() and win.dockWidgetArea(win.jobs_dock) != right
+    win.pages_dock.toggleViewAction().trigger()  # View ▸ Pages off
+    win.addDockWidget(right, win.jobs_dock)  # the Job Queue dragged to the right-hand side
+    win.resize(770, 730)  # within the (offscreen) screen: restoreGeometry keeps a window on screen
+    qtbot.waitUntil(lambda: win.size().width() == 770)
+    assert not win.pages_dock.isVisible()
+    win.close()  # the real close: it writes the window's geometry and state
+    assert not win.isVisible()
+    stored = app_settings()
+    assert stored.format() is QSettings.Format.IniFormat and "window/geometry" in stored.allKeys()
+    assert "window/state" in stored.allKeys()
+
+    again = MainWindow(make_doc())
+    qtbot.addWidget(again, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    again.show()
+    qtbot.waitExposed(again)
+    assert (again.width(), again.height()) == (770, 730)  # not the 1500 × 950 a fresh window gets
+    assert not again.pages_dock.isVisible() and again.jobs_dock.isVisible()
+    assert again.dockWidgetArea(again.jobs_dock) == right
+    assert again.dockWidgetArea(again.cards_dock) == right
