@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", "transformers", "safetensors",
          "insightface", "cv2", "dlib", "engine.diffusion", "engine.faces.builtin", "engine.faces.insight",
          "engine.faces.swap", "engine.training.trainer", "engine.conditioning.apply", "engine.comfyui.backend",
-         "engine.hub")
+         "engine.hub", "engine.api", "engine.upscale")
 
 START = """
 import json, sys
