@@ -24,15 +24,17 @@ import logging
 import queue
 import threading
 import weakref
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.api import Engine
 from engine.errors import one_line
 from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobFailure, JobProgress
 from engine.registry import ModelRegistry
 from engine.training import TrainingRequest, train_lora
+
+if TYPE_CHECKING:
+    from engine.api import Engine
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,11 @@ class EngineWorker(QObject):
 
     def __init__(self, engine: Optional[Engine] = None, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self.engine = engine or Engine()
+        if engine is None:
+            from engine.api import Engine  # the engine loads with the first job, not with the window
+
+            engine = Engine()
+        self.engine = engine
         self._queue: "queue.Queue[object]" = queue.Queue()
         self._lock = threading.Lock()
         self._cancel_events: dict[str, threading.Event] = {}

@@ -39,6 +39,28 @@ def _pictures() -> dict[str, Image.Image]:
             ("astronaut", "rocket", "hubble_deep_field", "moon", "coffee", "chelsea")}
 
 
+def _identity(doc: Document, panel_id: str, image: bytes) -> dict:
+    """The panel's consistency scores for ``image``, stored with its variant as generation stores them
+    (and the references' face analysis cached in the document): opening the sample starts no face job."""
+    import copy
+
+    from app.identity.consistency_scores import _score_job
+    from app.identity.face_analysis import BACKEND
+    from app.images import image_key
+    from app.project import Project, Variant
+
+    project = doc.project
+    panel = copy.deepcopy(project.find_panel(panel_id)[1])
+    key = image_key(image)
+    panel.variants.append(Variant(id="scoring", image=key, kind="import"))
+    panel.current = "scoring"
+    cards = [copy.deepcopy(project.card(b.card)) for b in panel.characters if b.card in {c.id for c in project.characters}]
+    images = {r.image: project.images[r.image] for c in cards for r in c.references} | {key: image}
+    scores, fresh = _score_job(Project(characters=cards, images=images), panel)
+    doc.cache_face_analysis({BACKEND: fresh})
+    return {"identity": scores}
+
+
 def build() -> Document:
     pics = _pictures()
     doc = Document()
@@ -66,11 +88,12 @@ def build() -> Document:
     ]
     for panel_id, (name, prompt, card) in zip(panels, shots):
         edits.set_panel_fields(doc, panel_id, prompt=prompt, seed=1234)
-        edits.add_variant(doc, panel_id, astronaut if name == "astronaut" else _png(pics[name]),
-                          kind="import", prompt=prompt)
         edits.bind_card(doc, panel_id, style, 100)
         if card:
             edits.bind_card(doc, panel_id, card, 100)
+        image = astronaut if name == "astronaut" else _png(pics[name])
+        edits.add_variant(doc, panel_id, image, kind="import", prompt=prompt,
+                          params=_identity(doc, panel_id, image) if card else None)
     edits.set_placement(doc, panels[3], Placement(scale=1.4))
 
     edits.add_balloon(doc, page1, BalloonKind.CAPTION, Rect(14, 14, 60, 12), "Cape Canaveral, 4:12 a.m.")

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 from app import edits, layout
 from app.background import BackgroundTasks
 from app.document import Document
-from app.export import export as export_project
 from app.lettering import lettering_font
 from app.project import BalloonKind, Project, ReadingOrder
 from app.project_io import ProjectFileError, load_project, save_project
@@ -416,6 +415,8 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self) -> None:
+        from app.export import export as export_project
+
         from .export_dialog import ExportDialog
 
         stem = self.doc.path.stem if self.doc.path else "comic"

@@ -32,7 +32,6 @@ from typing import Any, Optional
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.api import Engine
 from engine.device import DeviceOptions
 from engine.errors import one_line
 from engine.faces.api import FACES_ON_CPU_ENV
@@ -319,6 +318,8 @@ class JobQueue(QObject):
             self._worker = None
         if self._worker is None:
             # the engine scans with its own registry: the worker thread must not share ours
+            from engine.api import Engine  # on the first job: window start does not load the engine
+
             engine = Engine(self.registry.models_dir, DeviceOptions(device=self.settings.device))
             worker = EngineWorker(engine, self)
             worker.started.connect(self._on_started)

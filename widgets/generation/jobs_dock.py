@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from app.generation.queue import Job, JobQueue, JobState
 
 from .images import pil_pixmap
 
 PREVIEW_PX = 56
+#: The list's preferred size: what the dock asks of the window, whatever the jobs' texts are.
+LIST_HINT = QSize(220, 300)
 STATE_TEXT = {JobState.QUEUED: "queued", JobState.RUNNING: "running", JobState.DONE: "done",
               JobState.FAILED: "failed", JobState.CANCELLED: "cancelled"}
 
@@ -26,12 +28,17 @@ class JobRow(QWidget):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("background: palette(mid); border-radius: 3px;")
         self.title = QLabel()
+        self.title.setWordWrap(True)
         self.state = QLabel()
         self.state.setWordWrap(True)
+        for label in (self.title, self.state):  # long texts wrap (and the tooltip has them), never widen the row
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state.setStyleSheet("color: palette(placeholder-text);")
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMaximumHeight(14)
+        self.bar.setMinimumWidth(40)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.cancel = QToolButton(text="✕", toolTip="Cancel this job (nothing is added to the panel)")
         self.cancel.clicked.connect(lambda: queue.cancel(self.job_id))
         text = QVBoxLayout()
@@ -49,6 +56,7 @@ class JobRow(QWidget):
     def refresh(self, job: Job) -> None:
         seed = f" · seed {job.seed}" if job.seed is not None else ""
         self.title.setText(f"<b>{job.label}</b>{seed}")
+        self.title.setToolTip(f"{job.label}{seed}")
         self.bar.setMaximum(max(job.total, 1))
         self.bar.setValue(min(job.step, max(job.total, 1)) if job.state is not JobState.DONE else self.bar.maximum())
         self.bar.setFormat(f"{job.step}/{job.total}" if job.total else STATE_TEXT[job.state])
@@ -60,6 +68,20 @@ class JobRow(QWidget):
             self.preview.setPixmap(pil_pixmap(job.preview, PREVIEW_PX))
 
 
+class JobList(QScrollArea):
+    """Rows stretch to the viewport's width (no horizontal scrolling that would hide the cancel
+    buttons), and the list's size hint stays the same as jobs come and go, so the dock keeps its size."""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(content)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return LIST_HINT
+
+
 class JobQueueDock(QDockWidget):
     def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__("Job Queue", parent)
@@ -67,6 +89,8 @@ class JobQueueDock(QDockWidget):
         self.queue = queue
         self.rows: dict[str, JobRow] = {}
         self.summary = QLabel()
+        # a longer summary ("1 running, 8 queued") must not widen the dock and squeeze the canvas
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel_all = QPushButton("Cancel All", toolTip="Cancel every queued and running job")
         self.cancel_all.clicked.connect(queue.cancel_all)
         self.clear = QPushButton("Clear Finished", toolTip="Remove done, failed and cancelled jobs from the list")
@@ -76,16 +100,18 @@ class JobQueueDock(QDockWidget):
         self.list_layout.setContentsMargins(2, 2, 2, 2)
         self.list_layout.setSpacing(2)
         self.list_layout.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.list_widget)
+        self.scroll = scroll = JobList(self.list_widget)
+        self._follow = False
+        scroll.verticalScrollBar().rangeChanged.connect(self._range_changed)
+        scroll.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.summary, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.clear)
         buttons.addWidget(self.cancel_all)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(scroll, 1)
         self.setWidget(body)
@@ -100,6 +126,20 @@ class JobQueueDock(QDockWidget):
         self.rows[job_id] = row
         self.list_layout.insertWidget(self.list_layout.count() - 1, row)
         self._update_summary()
+        # the newest row is the last one: follow the list's end once the layout has made room for it
+        self._follow = True
+        QTimer.singleShot(0, self, self._scroll_to_end)
+
+    def _range_changed(self, _minimum: int, _maximum: int) -> None:
+        if self._follow:
+            self._scroll_to_end()
+
+    def _scroll_to_end(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _user_scrolled(self, _action: int) -> None:
+        self._follow = False  # the user looks elsewhere in the list: leave the view where it is
 
     def _changed(self, job_id: str) -> None:
         job, row = self.queue.jobs.get(job_id), self.rows.get(job_id)

@@ -1,0 +1,51 @@
+"""Window start stays light: no heavy library, no engine back-end and no helper process before a job runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Imported on first use only (a job, an analysis, a training run), never to show the window.
+HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", "transformers", "safetensors",
+         "insightface", "cv2", "dlib", "engine.diffusion", "engine.faces.builtin", "engine.faces.insight",
+         "engine.faces.swap", "engine.training.trainer", "engine.conditioning.apply", "engine.comfyui.backend",
+         "engine.hub", "engine.api", "engine.upscale")
+
+START = """
+import json, sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
+app = QApplication(sys.argv[:1])
+from widgets.main_window import SAMPLE, MainWindow
+window = MainWindow()
+window.show()
+window.load(SAMPLE, keep_path=False, offer_recovery=False)
+for _ in range(5):
+    app.processEvents()
+print(json.dumps({"panels": sum(1 for _ in window.doc.project.iter_panels()),
+                  "helper_started": window.tasks._executor is not None,
+                  "heavy": sorted(m for m in HEAVY if m in sys.modules)}))
+window.doc.undo_stack.setClean()
+window.close()
+"""
+
+
+def test_window_start_on_the_sample_imports_nothing_heavy(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
+           "PANELSMITH_RECOVERY_DIR": str(tmp_path / "recovery")}
+    code = f"HEAVY = {HEAVY!r}\n{START}"
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "settings")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["panels"] >= 6  # the sample project really was opened
+    assert report["heavy"] == []
+    # the sample's bound panel carries its stored consistency score: no face job (and no helper
+    # process importing onnx) starts just because the window opened
+    assert report["helper_started"] is False
