@@ -42,7 +42,7 @@ class PausedEngine:
 @pytest.fixture
 def win(qtbot, tmp_path_factory, monkeypatch, tiny_models_dir):  # noqa: F811
     isolate_engine_settings(tmp_path_factory, monkeypatch, tiny_models_dir)
-    monkeypatch.setattr("app.generation.queue.Engine", PausedEngine)
+    monkeypatch.setattr("engine.api.Engine", PausedEngine)  # the queue imports it on the first job
     project = Project(title="Jobs")
     project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
     project.settings.update({"model": "tiny-sd", "steps": 2, "scheduler": "euler"})
