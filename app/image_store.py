@@ -37,6 +37,18 @@ class FileSource:
         self.path = Path(path)
         self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._finalizer = weakref.finalize(self, os.close, self.fd)
+        # The zip directory this file was read or written with, and where that zip ends: a save
+        # may then append to the file instead of rewriting it (see app.project_io).
+        self.directory: list | None = None
+        self.end = 0
+
+    def same_file(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` names the file this descriptor reads (the same inode, as it is now)."""
+        try:
+            here, there = os.fstat(self.fd), os.stat(path)
+        except OSError:
+            return False
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
     _seek_lock = threading.Lock()  # where there is no pread (Windows): seek and read under a lock
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import errno
 import io
 import json
+import os
 import random
 import zipfile
 from pathlib import Path
@@ -167,3 +169,40 @@ def pil_from_png(png: bytes) -> Image.Image:
 
 def key_of(png: bytes) -> str:
     return image_key(png)
+
+
+class FullDisk(io.RawIOBase):
+    """A file object that fails with ENOSPC after ``budget`` bytes."""
+
+    def __init__(self, fd: int, budget: int) -> None:
+        self.f = os.fdopen(fd, "wb")
+        self.budget = budget
+
+    def write(self, data) -> int:
+        if self.budget < len(data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.budget -= len(data)
+        return self.f.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def seek(self, *args) -> int:
+        return self.f.seek(*args)
+
+    def flush(self) -> None:
+        if not self.f.closed:
+            self.f.flush()
+
+    def fileno(self) -> int:
+        return self.f.fileno()
+
+    def close(self) -> None:
+        self.f.close()
+        super().close()
