@@ -112,6 +112,7 @@ class _Cache:
         self.size = 0
         self.items: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self.lock = threading.Lock()
+        self.headers: dict[tuple[str, int], bytes] = {}  # PNG headers by content hash (they never change)
 
     def get(self, key: tuple[int, int]) -> bytes | None:
         with self.lock:
@@ -214,8 +215,13 @@ class ImageStore(MutableMapping[str, bytes]):
         data = self._added.get(key)
         if data is not None:
             return data[:size]
-        where = self._stored[key]
-        return where.source.read(where.offset, min(size, where.size))
+        head = self._cache.headers.get((key, size))
+        if head is None:
+            where = self._stored[key]
+            head = where.source.read(where.offset, min(size, where.size))
+            if len(self._cache.headers) < 100_000:
+                self._cache.headers[(key, size)] = head
+        return head
 
     def stored(self, key: str) -> Stored | None:
         """Where an image lies in a file; None when it is held in memory."""

@@ -38,6 +38,7 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -124,16 +125,50 @@ class SaveSnapshot:
     """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it)."""
 
     saved_path: Path
-    manifest: bytes
+    data: dict  # the manifest, encoded (a deep copy: JSON text is made from it by the writing thread)
     keys: tuple[str, ...]
     images: Any  # a copy of the image mapping (bytes by content hash are immutable)
-    page_thumbs: dict
     cover: Project | None  # the first page, for the file's thumbnail
-    cover_fp: str = ""  # that page's fingerprint (an appending save keeps a thumbnail of the same page)
+    thumbnails: bool = True  # store the known page thumbnails
+
+    @cached_property
+    def _text(self) -> tuple[bytes, dict, str]:
+        """The manifest's JSON, the page thumbnails known by fingerprint, the first page's fingerprint."""
+        name = self.saved_path.name
+        try:
+            manifest = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"),
+                                  allow_nan=False).encode("utf-8")
+            if len(manifest) > MAX_MANIFEST_BYTES:
+                raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
+                                 f"the limit is {MAX_MANIFEST_BYTES})")
+            thumbs = _page_thumbnails(self.data["pages"]) if self.thumbnails else {}
+            if len(self.keys) + len(thumbs) + 3 > MAX_ENTRIES:
+                raise ValueError(f"the project holds too many images ({len(self.keys)})")
+            cover_fp = page_thumbnails.fingerprint_encoded(self.data["pages"][0]) if self.cover else ""
+        except UnicodeEncodeError:
+            raise ProjectSaveError(f"could not save {name}: a text holds an invalid character "
+                                   f"(a lone UTF-16 surrogate); nothing was written") from None
+        except (ValueError, TypeError) as exc:
+            raise ProjectSaveError(f"could not save {name}: {exc}") from None
+        return manifest, thumbs, cover_fp
+
+    @property
+    def manifest(self) -> bytes:
+        return self._text[0]
+
+    @property
+    def page_thumbs(self) -> dict:
+        return self._text[1]
+
+    @property
+    def cover_fp(self) -> str:
+        """The first page's fingerprint (an appending save keeps a thumbnail of the same page)."""
+        return self._text[2]
 
     def write(self, *, backup: bool = True, compact: bool = False) -> dict[str, Stored]:
         """Write the file to ``saved_path`` (see :func:`save_project`); returns where its images
         lie (for :meth:`ImageStore.attach <app.image_store.ImageStore.attach>`)."""
+        self._text  # noqa: B018 - the JSON text first: a refused document writes nothing
         plan = None if compact else _append_plan(self, self.saved_path)
         if plan is not None:
             return _append(self, self.saved_path, plan)
@@ -141,7 +176,7 @@ class SaveSnapshot:
 
 
 def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True) -> SaveSnapshot:
-    """Check ``project`` and take what a save writes (quick: no image is read)."""
+    """Check ``project`` and take what a save writes (quick: no image is read, no text made)."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
@@ -153,13 +188,6 @@ def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = Tru
             raise ValueError(f"image {missing[0]} is missing from the project")
         check_project(project, set(project.images))
         data = project_to_manifest(project)
-        thumbs = _page_thumbnails(data["pages"]) if thumbnail else {}
-        manifest = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-        if len(manifest) > MAX_MANIFEST_BYTES:
-            raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
-                             f"the limit is {MAX_MANIFEST_BYTES})")
-        if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
-            raise ValueError(f"the project holds too many images ({len(keys)})")
     except UnicodeEncodeError:
         raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
                                f"(a lone UTF-16 surrogate); nothing was written") from None
@@ -167,11 +195,9 @@ def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = Tru
         raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
     images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
     cover = None
-    cover_fp = ""
     if thumbnail and project.pages:
         cover = Project(pages=[copy.deepcopy(project.pages[0])], images=images, dpi=project.dpi)
-        cover_fp = page_thumbnails.fingerprint_encoded(data["pages"][0])
-    return SaveSnapshot(path, manifest, tuple(keys), images, thumbs, cover, cover_fp)
+    return SaveSnapshot(path, data, tuple(keys), images, cover, thumbnail)
 
 
 def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Stored]:
@@ -364,12 +390,14 @@ def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stor
             f.flush()
             os.fsync(f.fileno())
         end = os.fstat(source.fd).st_size
-        with open(path, "rb") as check:  # the new directory must read back
-            with zipfile.ZipFile(_Prefix(check, end)) as back:
-                if [i.filename for i in back.infolist()] != [i.filename for i in entries]:
-                    raise OSError(errno.EIO, "the written file does not read back")
-        written = _locate_images(source, {i.filename: i for i in entries})
-        page_thumbnails.place(_locate_page_thumbnails(source, entries))
+        with open(path, "rb") as check:  # the new end record and directory must read back
+            if _zip_end_at(check, end - 22, end) != end or _last_complete_zip(check) != end:
+                raise OSError(errno.EIO, "the written file does not read back")
+        added = entries[len(plan.keep):]
+        written = {key: where for key in snap.keys
+                   if isinstance(where := _image_data(snap.images, key), Stored) and where.source is source}
+        written.update(_locate_images(source, {i.filename: i for i in added}))
+        page_thumbnails.place(_locate_page_thumbnails(source, added))
     except BaseException as exc:
         if zf is not None:
             zf.fp = None  # never let the half-written zip finish its directory (as its finalizer would)
