@@ -445,12 +445,14 @@ class _Prefix(io.RawIOBase):
 
 
 _EOCD = b"PK\x05\x06"
+MAX_END_CANDIDATES = 1000
 
 
 def _last_complete_zip(f: IO[bytes]) -> int | None:
     """Where the last complete zip in ``f`` ends (a save was cut off after it); None if none."""
     size = f.seek(0, os.SEEK_END)
     pos = size
+    candidates = 0
     while pos > 0:
         lo = max(0, pos - (4 << 20))
         f.seek(lo)
@@ -460,6 +462,9 @@ def _last_complete_zip(f: IO[bytes]) -> int | None:
             end = _zip_end_at(f, lo + at, size)
             if end is not None:
                 return end
+            candidates += 1
+            if candidates > MAX_END_CANDIDATES:  # a hostile file full of signatures: give up
+                return None
         pos = lo
     return None
 

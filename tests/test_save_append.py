@@ -221,3 +221,15 @@ def test_small_files_are_rewritten_whole(tmp_path, monkeypatch):
     _change(doc, big_image=False)
     save_project(doc.project, path)
     assert path.stat().st_ino != inode
+
+
+def test_a_file_full_of_end_signatures_is_refused_quickly(tmp_path):
+    """The search for an earlier complete version gives up on a hostile file instead of crawling."""
+    import time
+
+    bad = tmp_path / "bad.comic"
+    bad.write_bytes(b"PK\x03\x04" + b"PK\x05\x06" * 200_000)
+    t = time.perf_counter()
+    with pytest.raises(project_io.ProjectFileError, match="truncated or damaged"):
+        load_project(bad)
+    assert time.perf_counter() - t < 10
