@@ -28,6 +28,7 @@ class BackgroundSave(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save")
+        self._pool.submit(int)  # start the thread now, not while a save waits for it
         self._future: Future | None = None
         self._finish = None  # what to do on the GUI thread once the write ends (run once)
         self.error: BaseException | None = None
