@@ -291,7 +291,7 @@ def _put(zf: zipfile.ZipFile, name: str, data: bytes, method: int, now: tuple, c
     info.compress_type = method
     info.external_attr = 0o644 << 16
     info.comment = comment.encode("ascii")
-    zf.writestr(info, data)
+    zf.writestr(info, data, compresslevel=1 if method == zipfile.ZIP_DEFLATED else None)  # fast: the manifest
 
 
 # --- appending a save to the file it replaces -----------------------------------------------------------
@@ -371,8 +371,10 @@ def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stor
             f.seek(start)
             zf = zipfile.ZipFile(f, "w", allowZip64=True)  # its directory starts where this writing ends
             for info in plan.keep:
-                kept = copy.copy(info)
-                kept.extra = zipfile._strip_extra(kept.extra, (1,))  # type: ignore[attr-defined]  # zip64 sizes: rewritten
+                kept = info  # shared: writing the directory does not change it
+                if info.extra:
+                    kept = copy.copy(info)
+                    kept.extra = zipfile._strip_extra(kept.extra, (1,))  # type: ignore[attr-defined]  # zip64 sizes: rewritten
                 zf.filelist.append(kept)
                 zf.NameToInfo[kept.filename] = kept
             _put(zf, MANIFEST, snap.manifest, zipfile.ZIP_DEFLATED, now)
