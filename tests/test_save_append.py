@@ -124,7 +124,7 @@ def test_a_failed_append_leaves_the_old_file(tmp_path, monkeypatch, failure):
     assert "could not save book.comic" in str(info.value) and "unchanged" in str(info.value)
     assert path.read_bytes() == old_bytes and load_project(path) == old
     monkeypatch.undo()
-    project_io.APPEND_MIN_BYTES = 0
+    monkeypatch.setattr(project_io, "APPEND_MIN_BYTES", 0)
     save_project(doc.project, path)  # the store was not pointed at bytes that were cut off
     assert load_project(path) == pruned(doc.project)
 
