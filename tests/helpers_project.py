@@ -206,3 +206,52 @@ class FullDisk(io.RawIOBase):
     def close(self) -> None:
         self.f.close()
         super().close()
+
+
+def paused_writer(pause_when: str) -> str:
+    """Python source of ``Slow``, a stand-in for ``project_io._open_for_write`` in a subprocess
+    script (which imports os and time): when ``pause_when`` holds (an expression over ``self.n``,
+    the writes so far, and ``self.total``, the bytes written), it prints WRITING and sleeps, so
+    that the test can kill the process in the middle of a save."""
+    return f"""
+class Slow:
+    def __init__(self, fd):
+        self.f = os.fdopen(fd, "wb")
+        self.n = self.total = 0
+    def write(self, data):
+        self.n += 1
+        if {pause_when}:
+            self.f.flush()
+            print("WRITING", flush=True)
+            time.sleep(60)
+        self.total += len(data)
+        return self.f.write(data)
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.f.close()
+"""
+
+
+def kill_while_saving(script: str, while_paused: Callable[[], None]) -> int:
+    """Run ``script`` (which saves with :func:`paused_writer`) in a subprocess, call ``while_paused``
+    once it pauses mid-save, then SIGKILL it; returns its exit status."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        assert proc.stdout.readline().strip() == "WRITING"
+        while_paused()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    return proc.returncode

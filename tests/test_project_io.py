@@ -24,7 +24,7 @@ from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project import SCHEMA_VERSION, BalloonKind, Rect
 from app.project_io import MIMETYPE, ProjectFileError, ProjectSaveError, load_project, save_project
-from tests.helpers_project import (FullDisk, key_of, pruned, random_document, read_manifest, rewrite_manifest, solid_png,
+from tests.helpers_project import (FullDisk, key_of, kill_while_saving, paused_writer, pruned, random_document, read_manifest, rewrite_manifest, solid_png,
                                    tiny_png, write_comic)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -370,41 +370,15 @@ def test_sigkill_during_save(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from app import project_io
         project = project_io.load_project({str(new)!r})
-
-        class Slow:
-            def __init__(self, fd):
-                self.f = os.fdopen(fd, "wb")
-                self.n = 0
-            def write(self, data):
-                self.n += 1
-                if self.n == 3:
-                    print("WRITING", flush=True)
-                    time.sleep(60)
-                return self.f.write(data)
-            def __getattr__(self, name):
-                return getattr(self.f, name)
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                self.f.close()
-
+    """) + paused_writer("self.n == 3") + textwrap.dedent(f"""
         project_io._open_for_write = Slow
         project_io.save_project(project, {str(path)!r}, thumbnail=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    try:
-        assert proc.stdout.readline().strip() == "WRITING"
+
+    def writing_a_temporary_file() -> None:
         temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
         assert temps, "the save should be writing a temporary file"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert kill_while_saving(script, writing_a_temporary_file) == -signal.SIGKILL
     assert path.read_bytes() == old_bytes
     assert load_project(path) == old
     assert load_project(backup) == old

@@ -6,8 +6,6 @@ import errno
 import os
 import random
 import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project import Balloon, BalloonKind, Rect, new_id
 from app.project_io import ProjectSaveError, load_project, save_project
-from tests.helpers_project import FullDisk, pruned, tiny_png
+from tests.helpers_project import FullDisk, kill_while_saving, paused_writer, pruned, tiny_png
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,41 +142,15 @@ def test_sigkill_during_an_append(tmp_path):
         doc = Document(project_io.load_project({str(path)!r}), {str(path)!r})
         edits.add_variant(doc, doc.project.pages[1].panels[0].id, tiny_png(random.Random(99), (400, 400)), seed=5)
 
-        class Slow:
-            def __init__(self, fd):
-                self.f = os.fdopen(fd, "wb")
-                self.total = 0
-            def write(self, data):
-                if self.total > 100_000:  # the new image is written: the torn tail is past 64 KiB
-                    self.f.flush()
-                    print("WRITING", flush=True)
-                    time.sleep(60)
-                self.total += len(data)
-                return self.f.write(data)
-            def __getattr__(self, name):
-                return getattr(self.f, name)
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                self.f.close()
-
+    """) + paused_writer("self.total > 100_000") + textwrap.dedent(f"""
         project_io._open_for_write = Slow
         project_io.save_project(doc.project, {str(path)!r}, thumbnail=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    try:
-        assert proc.stdout.readline().strip() == "WRITING"
-        assert path.stat().st_size > old_len + 100_000  # appending in place, past the old end
+
+    def appending_in_place() -> None:
+        assert path.stat().st_size > old_len + 100_000  # past the old end, beyond the 64 KiB a zip reader searches
         assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert kill_while_saving(script, appending_in_place) == -signal.SIGKILL
     assert load_project(path) == old
 
 
