@@ -37,6 +37,18 @@ class FileSource:
         self.path = Path(path)
         self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._finalizer = weakref.finalize(self, os.close, self.fd)
+        # The zip directory this file was read or written with, and where that zip ends: a save
+        # may then append to the file instead of rewriting it (see app.project_io).
+        self.directory: list | None = None
+        self.end = 0
+
+    def same_file(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` names the file this descriptor reads (the same inode, as it is now)."""
+        try:
+            here, there = os.fstat(self.fd), os.stat(path)
+        except OSError:
+            return False
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
     _seek_lock = threading.Lock()  # where there is no pread (Windows): seek and read under a lock
 
@@ -100,6 +112,7 @@ class _Cache:
         self.size = 0
         self.items: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self.lock = threading.Lock()
+        self.headers: dict[tuple[str, int], bytes] = {}  # PNG headers by content hash (they never change)
 
     def get(self, key: tuple[int, int]) -> bytes | None:
         with self.lock:
@@ -202,8 +215,13 @@ class ImageStore(MutableMapping[str, bytes]):
         data = self._added.get(key)
         if data is not None:
             return data[:size]
-        where = self._stored[key]
-        return where.source.read(where.offset, min(size, where.size))
+        head = self._cache.headers.get((key, size))
+        if head is None:
+            where = self._stored[key]
+            head = where.source.read(where.offset, min(size, where.size))
+            if len(self._cache.headers) < 100_000:
+                self._cache.headers[(key, size)] = head
+        return head
 
     def stored(self, key: str) -> Stored | None:
         """Where an image lies in a file; None when it is held in memory."""

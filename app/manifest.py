@@ -27,10 +27,30 @@ class ManifestError(ValueError):
 
 # --- encoding --------------------------------------------------------------------------------------------
 
+_PLAIN = frozenset((str, int, bool, type(None)))
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (None for other types), looked up once per type."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        _FIELDS[cls] = names
+        return names
+
+
 def encode(obj: Any) -> Any:
     """A JSON-ready value for a model object (dataclasses become dicts, enums their values)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _PLAIN:
+        return obj
+    if cls is list or cls is tuple:
+        return [encode(v) for v in obj]
+    names = _field_names(cls)
+    if names is not None:
+        return {name: encode(getattr(obj, name)) for name in names}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, (list, tuple)):

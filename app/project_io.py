@@ -7,18 +7,30 @@ see :mod:`app.manifest`), ``thumbnail.png`` (first page, about 256 px) and ``ima
 
 Loading never decodes pixels: PNG entries are checked by their header and trailer only, so big
 projects open fast. Anything hostile or broken raises :class:`ProjectFileError` with one line.
+
+Saving a large file that was opened (or last saved) here appends what changed instead of rewriting
+it: the new and changed entries, a new manifest and a new central directory go after the old end
+of the zip, whose own directory stays intact until the last byte of the new one is written. A save
+cut short at any point (killed, power loss, full disk) therefore leaves the previous version whole
+inside the file, and :func:`load_project` finds it: when the file does not end with a complete zip
+directory, it opens the last complete one before the torn tail. Unreferenced entries of earlier
+versions stay in the file as dead bytes until a full rewrite (temporary file + rename) compacts it:
+when they would pass half the file, on Save As (``compact``), for small files, and whenever the
+file is not exactly as this process left it. See docs/ARCHITECTURE.md (storage).
 """
 
 from __future__ import annotations
 
 import copy
 import errno
+import io
 import json
 import logging
 import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import threading
 import time
@@ -26,6 +38,7 @@ import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -47,6 +60,11 @@ BACKUP_SUFFIX = ".bak"
 MANIFEST = "manifest.json"
 THUMBNAIL = "thumbnail.png"
 THUMBNAIL_PX = 256
+# Saves append to files of at least this size (smaller ones are rewritten whole: cheap, and the
+# .bak is then always the previous version); a save that would leave more than this share of the
+# file dead rewrites (compacts) it instead.
+APPEND_MIN_BYTES = 16 * 1024 * 1024
+COMPACT_DEAD_SHARE = 0.5
 
 
 _IMAGE_NAME = re.compile(r"^images/([0-9a-f]{8,64})\.png$")
@@ -79,13 +97,15 @@ _open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # 
 
 
 def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True,
-                 attach: bool = True) -> Path:
-    """Write ``project`` to ``path`` atomically; keep the previous file as ``<name>.bak``.
+                 attach: bool = True, compact: bool = False) -> Path:
+    """Write ``project`` to ``path`` crash-safely; a full rewrite keeps the previous file as ``<name>.bak``.
 
-    The file is written to a temporary file in the same folder, flushed and fsynced, then renamed
-    over the old one, and the folder is fsynced. On any failure the old file is left as it was and
-    :class:`ProjectSaveError` is raised. Unreferenced images are not written. A project opened
-    through a symlink is saved to the link's target (the link stays a link).
+    A full rewrite goes to a temporary file in the same folder, flushed and fsynced, then renamed
+    over the old one, and the folder is fsynced. When ``path`` is a large file this project's images
+    were read from (and nobody changed it since), only what changed is appended to it instead (see
+    the module's docstring); ``compact`` forces the full rewrite. On any failure the old version is
+    left readable and :class:`ProjectSaveError` is raised. Unreferenced images are not written. A
+    project opened through a symlink is saved to the link's target (the link stays a link).
 
     Images that lie in a file (an :class:`~app.image_store.ImageStore` from :func:`load_project`)
     are copied from it piece by piece, never held whole. With ``attach`` (not for autosaves), the
@@ -94,7 +114,7 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
     on its thread and writes it on another.
     """
     snap = snapshot(project, path, thumbnail=thumbnail)
-    written = snap.write(backup=backup)
+    written = snap.write(backup=backup, compact=compact)
     if attach and isinstance(project.images, ImageStore):
         project.images.attach(written)
     return snap.saved_path
@@ -105,20 +125,58 @@ class SaveSnapshot:
     """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it)."""
 
     saved_path: Path
-    manifest: bytes
+    data: dict  # the manifest, encoded (a deep copy: JSON text is made from it by the writing thread)
     keys: tuple[str, ...]
     images: Any  # a copy of the image mapping (bytes by content hash are immutable)
-    page_thumbs: dict
     cover: Project | None  # the first page, for the file's thumbnail
+    thumbnails: bool = True  # store the known page thumbnails
 
-    def write(self, *, backup: bool = True) -> dict[str, Stored]:
-        """Write the file atomically to ``saved_path`` (see :func:`save_project`); returns where
-        its images lie (for :meth:`ImageStore.attach <app.image_store.ImageStore.attach>`)."""
+    @cached_property
+    def _text(self) -> tuple[bytes, dict, str]:
+        """The manifest's JSON, the page thumbnails known by fingerprint, the first page's fingerprint."""
+        name = self.saved_path.name
+        try:
+            manifest = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"),
+                                  allow_nan=False).encode("utf-8")
+            if len(manifest) > MAX_MANIFEST_BYTES:
+                raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
+                                 f"the limit is {MAX_MANIFEST_BYTES})")
+            thumbs = _page_thumbnails(self.data["pages"]) if self.thumbnails else {}
+            if len(self.keys) + len(thumbs) + 3 > MAX_ENTRIES:
+                raise ValueError(f"the project holds too many images ({len(self.keys)})")
+            cover_fp = page_thumbnails.fingerprint_encoded(self.data["pages"][0]) if self.cover else ""
+        except UnicodeEncodeError:
+            raise ProjectSaveError(f"could not save {name}: a text holds an invalid character "
+                                   f"(a lone UTF-16 surrogate); nothing was written") from None
+        except (ValueError, TypeError) as exc:
+            raise ProjectSaveError(f"could not save {name}: {exc}") from None
+        return manifest, thumbs, cover_fp
+
+    @property
+    def manifest(self) -> bytes:
+        return self._text[0]
+
+    @property
+    def page_thumbs(self) -> dict:
+        return self._text[1]
+
+    @property
+    def cover_fp(self) -> str:
+        """The first page's fingerprint (an appending save keeps a thumbnail of the same page)."""
+        return self._text[2]
+
+    def write(self, *, backup: bool = True, compact: bool = False) -> dict[str, Stored]:
+        """Write the file to ``saved_path`` (see :func:`save_project`); returns where its images
+        lie (for :meth:`ImageStore.attach <app.image_store.ImageStore.attach>`)."""
+        self._text  # noqa: B018 - the JSON text first: a refused document writes nothing
+        plan = None if compact else _append_plan(self, self.saved_path)
+        if plan is not None:
+            return _append(self, self.saved_path, plan)
         return _write_file(self, self.saved_path, backup)
 
 
 def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True) -> SaveSnapshot:
-    """Check ``project`` and take what a save writes (quick: no image is read)."""
+    """Check ``project`` and take what a save writes (quick: no image is read, no text made)."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
@@ -130,13 +188,6 @@ def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = Tru
             raise ValueError(f"image {missing[0]} is missing from the project")
         check_project(project, set(project.images))
         data = project_to_manifest(project)
-        thumbs = _page_thumbnails(data["pages"]) if thumbnail else {}
-        manifest = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-        if len(manifest) > MAX_MANIFEST_BYTES:
-            raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
-                             f"the limit is {MAX_MANIFEST_BYTES})")
-        if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
-            raise ValueError(f"the project holds too many images ({len(keys)})")
     except UnicodeEncodeError:
         raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
                                f"(a lone UTF-16 surrogate); nothing was written") from None
@@ -146,7 +197,7 @@ def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = Tru
     cover = None
     if thumbnail and project.pages:
         cover = Project(pages=[copy.deepcopy(project.pages[0])], images=images, dpi=project.dpi)
-    return SaveSnapshot(path, manifest, tuple(keys), images, thumbs, cover)
+    return SaveSnapshot(path, data, tuple(keys), images, cover, thumbnail)
 
 
 def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Stored]:
@@ -162,7 +213,7 @@ def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Store
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
             _write_zip(f, snap.manifest, thumb.result if thumb else None,
-                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs)
+                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs, snap.cover_fp)
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
@@ -173,6 +224,7 @@ def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Store
                 raise OSError(errno.EIO, "the written file does not read back")
             written = _locate_images(source, {i.filename: i for i in infos})
             thumbs = _locate_page_thumbnails(source, infos)
+            source.directory, source.end = infos, os.fstat(source.fd).st_size
         if backup and path.exists():
             _make_backup(path)
         os.replace(tmp, path)
@@ -208,14 +260,11 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images,
-               page_thumbs: dict[str, "bytes | Stored"] | None = None) -> None:
+               page_thumbs: dict[str, "bytes | Stored"] | None = None, cover_fp: str = "") -> None:
     now = time.localtime()[:6]
     with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         def put(name: str, data: bytes, method: int) -> None:
-            info = zipfile.ZipInfo(name, date_time=now)
-            info.compress_type = method
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
+            _put(zf, name, data, method, now, cover_fp if name == THUMBNAIL else "")
 
         put("mimetype", MIMETYPE.encode("ascii"), zipfile.ZIP_STORED)
         put(MANIFEST, manifest, zipfile.ZIP_DEFLATED)
@@ -235,6 +284,221 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
         thumb_png = thumb() if thumb else None
         if thumb_png:
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
+
+
+def _put(zf: zipfile.ZipFile, name: str, data: bytes, method: int, now: tuple, comment: str = "") -> None:
+    info = zipfile.ZipInfo(name, date_time=now)
+    info.compress_type = method
+    info.external_attr = 0o644 << 16
+    info.comment = comment.encode("ascii")
+    zf.writestr(info, data, compresslevel=1 if method == zipfile.ZIP_DEFLATED else None)  # fast: the manifest
+
+
+# --- appending a save to the file it replaces -----------------------------------------------------------
+
+@dataclass
+class _AppendPlan:
+    source: FileSource  # the file's open descriptor, with the directory it was read or written with
+    keep: list[zipfile.ZipInfo]  # entries that stay where they are (mimetype first)
+    new: list[tuple[str, "bytes | Stored"]]  # entries to append (stored)
+    cover: bool  # the project thumbnail must be drawn again (its first page changed)
+
+
+def _entry_bytes(info: zipfile.ZipInfo) -> int:
+    """About how many bytes an entry takes in the file (local header, name, extra, data)."""
+    return 30 + len(info.orig_filename.encode("utf-8")) + len(info.extra) + info.compress_size
+
+
+def _append_plan(snap: SaveSnapshot, path: Path) -> _AppendPlan | None:
+    """How to append ``snap`` to ``path``; None when the file must be (re)written whole: it is
+    small, new, not the file the images were read from, changed since, or would be too dead."""
+    images = snap.images
+    if not isinstance(images, ImageStore):
+        return None
+    source = next((s for s in images.sources() if s.directory is not None and s.same_file(path)), None)
+    if source is None:
+        return None
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    if size != source.end or size < APPEND_MIN_BYTES:
+        return None
+    old = {i.filename: i for i in source.directory}
+    if "mimetype" not in old:
+        return None
+    keep, new = [old["mimetype"]], []
+
+    def place(name: str, data: "bytes | Stored") -> None:
+        info = old.get(name)
+        if (isinstance(data, Stored) and data.source is source and info is not None
+                and info.compress_type == zipfile.ZIP_STORED and (info.CRC, info.file_size) == (data.crc, data.size)):
+            keep.append(info)
+        else:
+            new.append((name, data))
+
+    for key in snap.keys:
+        place(f"images/{key}.png", _image_data(images, key))
+    for fp, png in snap.page_thumbs.items():
+        place(f"thumbnails/{fp}.png", png)
+    cover = old.get(THUMBNAIL)
+    redraw = snap.cover is not None
+    if cover is not None and snap.cover_fp and cover.comment == snap.cover_fp.encode("ascii"):
+        keep.append(cover)
+        redraw = False
+    live = sum(_entry_bytes(i) for i in keep)
+    added = len(snap.manifest) + sum(len(d) if isinstance(d, bytes) else d.size for _, d in new)
+    directory = 46 * len(keep) + 64 * (len(new) + 2) + 128
+    total = size + added + directory
+    if total - live - added - directory > COMPACT_DEAD_SHARE * total:
+        return None
+    return _AppendPlan(source, keep, new, redraw)
+
+
+def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stored]:
+    """Append the changed entries, the manifest and a new directory after the file's end.
+
+    The old zip (up to its end-of-directory record) is never touched; until the new
+    end-of-directory record is complete the file's tail is torn, and :func:`load_project`
+    then opens the old version. On failure the tail is cut off again."""
+    source, start = plan.source, plan.source.end
+    thumb = _thumbnail(snap.cover) if plan.cover and snap.cover is not None and _can_render() else None
+    now = time.localtime()[:6]
+    zf: zipfile.ZipFile | None = None
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        with _open_for_write(fd) as f:
+            f.seek(start)
+            zf = zipfile.ZipFile(f, "w", allowZip64=True)  # its directory starts where this writing ends
+            for info in plan.keep:
+                kept = info  # shared: writing the directory does not change it
+                if info.extra:
+                    kept = copy.copy(info)
+                    kept.extra = zipfile._strip_extra(kept.extra, (1,))  # type: ignore[attr-defined]  # zip64 sizes: rewritten
+                zf.filelist.append(kept)
+                zf.NameToInfo[kept.filename] = kept
+            _put(zf, MANIFEST, snap.manifest, zipfile.ZIP_DEFLATED, now)
+            for name, data in plan.new:
+                if isinstance(data, Stored):
+                    info = zipfile.ZipInfo(name, date_time=now)
+                    info.external_attr = 0o644 << 16
+                    _copy_stored(zf, info, data)
+                else:
+                    _put(zf, name, data, zipfile.ZIP_STORED, now)
+            if thumb:
+                _put(zf, THUMBNAIL, thumb, zipfile.ZIP_STORED, now, snap.cover_fp)
+            zf.close()  # the central directory, then the end record: the last bytes written
+            entries = list(zf.filelist)
+            f.flush()
+            os.fsync(f.fileno())
+        end = os.fstat(source.fd).st_size
+        with open(path, "rb") as check:  # the new end record and directory must read back
+            if _zip_end_at(check, end - 22, end) != end or _last_complete_zip(check) != end:
+                raise OSError(errno.EIO, "the written file does not read back")
+        added = entries[len(plan.keep):]
+        written = {key: where for key in snap.keys
+                   if isinstance(where := _image_data(snap.images, key), Stored) and where.source is source}
+        written.update(_locate_images(source, {i.filename: i for i in added}))
+        page_thumbnails.place(_locate_page_thumbnails(source, added))
+    except BaseException as exc:
+        if zf is not None:
+            zf.fp = None  # never let the half-written zip finish its directory (as its finalizer would)
+        try:
+            os.truncate(path, start)
+        except OSError:
+            pass  # the torn tail stays; loading still finds the previous version before it
+        if isinstance(exc, (OSError, zipfile.BadZipFile, zipfile.LargeZipFile)):
+            raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
+                                   f"the previous file is unchanged") from exc
+        raise
+    source.directory, source.end = entries, end
+    return written
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``end`` bytes of a file, as a file (a zip whose torn tail is ignored)."""
+
+    def __init__(self, f: IO[bytes], end: int) -> None:
+        super().__init__()
+        self.f, self.end, self.pos = f, end, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self.pos, self.end)[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.end - self.pos
+        size = max(0, min(size, self.end - self.pos))
+        self.f.seek(self.pos)
+        data = self.f.read(size)
+        self.pos += len(data)
+        return data
+
+
+_EOCD = b"PK\x05\x06"
+MAX_END_CANDIDATES = 1000
+
+
+def _last_complete_zip(f: IO[bytes]) -> int | None:
+    """Where the last complete zip in ``f`` ends (a save was cut off after it); None if none."""
+    size = f.seek(0, os.SEEK_END)
+    pos = size
+    candidates = 0
+    while pos > 0:
+        lo = max(0, pos - (4 << 20))
+        f.seek(lo)
+        data = f.read(pos + 3 - lo)
+        at = len(data)
+        while (at := data.rfind(_EOCD, 0, at)) >= 0:
+            end = _zip_end_at(f, lo + at, size)
+            if end is not None:
+                return end
+            candidates += 1
+            if candidates > MAX_END_CANDIDATES:  # a hostile file full of signatures: give up
+                return None
+        pos = lo
+    return None
+
+
+def _zip_end_at(f: IO[bytes], at: int, size: int) -> int | None:
+    """The end of the zip whose end-of-directory record is at ``at``, if it is complete and its
+    directory lies right before it; else None."""
+    f.seek(at)
+    rec = f.read(22)
+    if len(rec) != 22:
+        return None
+    _, _, _, _, count, cd_size, cd_offset, comment = struct.unpack("<4s4H2LH", rec)
+    end = at + 22 + comment
+    cd_end = at
+    if end > size:
+        return None
+    if at >= 20:
+        f.seek(at - 20)
+        locator = f.read(20)
+        if locator[:4] == b"PK\x06\x07":
+            cd_end = int.from_bytes(locator[8:16], "little")
+            f.seek(cd_end)
+            rec64 = f.read(56)
+            if len(rec64) != 56 or rec64[:4] != b"PK\x06\x06":
+                return None
+            count = int.from_bytes(rec64[32:40], "little")
+            cd_size = int.from_bytes(rec64[40:48], "little")
+            cd_offset = int.from_bytes(rec64[48:56], "little")
+    if cd_offset + cd_size != cd_end or count == 0:
+        return None
+    f.seek(cd_offset)
+    return end if f.read(4) == b"PK\x01\x02" else None
 
 
 def _page_thumbnails(pages: list[dict]) -> dict[str, "bytes | Stored"]:
@@ -393,12 +657,18 @@ def load_project(path: str | os.PathLike) -> Project:
         try:
             head = f.read(4)
             f.seek(0)
+            end = os.fstat(f.fileno()).st_size
+            view: IO[bytes] = f
             if not zipfile.is_zipfile(f):
-                if head == b"PK\x03\x04":
-                    raise fail("the file is truncated or damaged (its zip directory is missing)")
-                raise fail("not a Panelsmith project (not a zip file)")
-            f.seek(0)
-            zf = zipfile.ZipFile(f)
+                complete = _last_complete_zip(f) if head == b"PK\x03\x04" else None
+                if complete is None:
+                    if head == b"PK\x03\x04":
+                        raise fail("the file is truncated or damaged (its zip directory is missing)")
+                    raise fail("not a Panelsmith project (not a zip file)")
+                log.warning("%s: a save was cut short; opening the last complete version", name)
+                view, end = _Prefix(f, complete), complete
+            view.seek(0)
+            zf = zipfile.ZipFile(view)
         except ProjectFileError:
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -410,7 +680,7 @@ def load_project(path: str | os.PathLike) -> Project:
                 entries = _check_entries(zf.infolist(), path)
                 _read_mimetype(zf, entries)
                 manifest = _read_manifest(zf, entries)
-                images = _read_images(zf, entries, path)
+                images = _read_images(zf, entries, path, end)
                 if isinstance(images, ImageStore) and images.sources():
                     page_thumbnails.place(_locate_page_thumbnails(images.sources()[0], zf.infolist()))
             except _Refused as exc:
@@ -509,7 +779,7 @@ def _read_manifest(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> 
         raise _Refused(f"manifest.json is not valid JSON ({one_line(exc, 80)})") from None
 
 
-def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path: Path) -> ImageStore:
+def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path: Path, end: int) -> ImageStore:
     """The image entries as a lazy store: only each PNG's header and trailer are read and checked
     here; the bytes are read (and their CRC checked) when asked for."""
     store = ImageStore()
@@ -528,6 +798,7 @@ def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path:
             lazy[entry] = info
     if lazy:
         source = FileSource(path)
+        source.directory, source.end = list(zf.infolist()), end
         located = _locate_images(source, lazy)
         for key, where in located.items():
             head = source.read(where.offset, 33)

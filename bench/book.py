@@ -1,11 +1,18 @@
-"""A real-sized book: open, save after a small change, autosave and ``info`` on 48 and 200 pages.
+"""A real-sized book: open, save after a small change, autosave, Ctrl+S, ``info``, one move and CBZ export.
 
 The books (6 panels a page, each with a 1024 × 1024 illustration; 3 character cards bound to 4
 panels a page, with the consistency scores stored as generation stores them; one balloon a page)
 are built once from public-domain pictures shipped with installed packages (``skimage.data``,
 matplotlib's sample data): crops, flips, tiles and colour shifts of them, not random noise. They
 are cached under ``.cache/bench/``. Every figure is measured next to a plain baseline in the same
-run, each opening in a fresh process (its peak memory is that process's). The last line is JSON.
+run where there is one, each opening in a fresh process (its peak memory is that process's). The
+last line is JSON with (at least) the keys ``open48_s``, ``open48_baseline_s``, ``open200_s``,
+``open200_baseline_s``, ``open200_peak_mb``, ``save_change48_s``, ``save_change200_s``,
+``autosave_max_gap_ms``, ``info_bound48_s``, ``move_ms``, ``move_undo_kb`` and ``cbz48_s`` (one
+move of 6 panels × 4 variants as an undo step, and CBZ export of the 48 pages at 300 dpi, from
+``bench/book_ops.py``); ``save48_max_gap_ms`` / ``save48_full_max_gap_ms`` are the longest
+event-loop gaps while the window saves (Ctrl+S's action) after a one-balloon change, appended and
+rewritten whole (Save As).
 
 Run: ``.venv/bin/python bench/book.py [--pages 48 200]`` (``BOOK_CODE=<checkout>`` runs another
 checkout's code on the same books, for a before/after comparison).
@@ -246,8 +253,67 @@ def child_autosave(path: str) -> dict:
     return {"max_gap_ms": max(gaps), "autosave_total_s": time.perf_counter() - t}
 
 
+def child_save(path: str) -> dict:
+    """The longest event-loop gaps while the window saves a changed book through its Save action:
+    appended (a copy of the book opened from the file), then rewritten whole (compacted)."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import edits
+    from widgets.main_window import MainWindow
+
+    os.environ["PANELSMITH_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="bench-recovery-")
+    work = Path(tempfile.mkdtemp(prefix="bench-save-", dir=CACHE)) / Path(path).name
+    shutil.copyfile(path, work)
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.load(work, offer_recovery=False)
+    window.show()
+    _first_frame(window.view)
+    out = {}
+    for key, run in (("save48_max_gap_ms", window.save),
+                     ("save48_full_max_gap_ms", lambda: window._save_to(work, compact=True))):
+        for _ in range(20):
+            app.processEvents()
+        page = window.doc.project.pages[len(window.doc.project.pages) // 2]
+        edits.move_items(window.doc, page.id, [page.balloons[0].id], 3.0, 2.0)
+        clock, gaps = QElapsedTimer(), []
+
+        def tick() -> None:
+            gaps.append(clock.restart())
+        timer = QTimer(interval=1, timeout=tick)
+        timer.start()
+        for _ in range(5):
+            app.processEvents()
+        gaps.clear()
+        clock.start()
+        t = time.perf_counter()
+        assert run() and not window.doc.modified
+        out[key.replace("max_gap_ms", "s")] = round(time.perf_counter() - t, 3)
+        tick()
+        timer.stop()
+        out[key] = max(gaps)
+    window.doc.undo_stack.setClean()
+    window.close()
+    shutil.rmtree(work.parent, ignore_errors=True)
+    shutil.rmtree(os.environ["PANELSMITH_RECOVERY_DIR"], ignore_errors=True)
+    return out
+
+
+def child_ops(path: str) -> dict:
+    """``bench/book_ops.py``: one move as an undo step (6 panels × 4 variants) and CBZ export of the book."""
+    sys.path.insert(0, str(CODE / "bench"))
+    import book_ops
+
+    out = dict(book_ops.measure_move(4))
+    out.update(book_ops.measure_move_baseline())
+    out.update(book_ops.measure_cbz48(path))
+    return out
+
+
 def child(kind: str, path: str) -> int:
-    out = {"open": child_open, "baseline": child_baseline, "autosave": child_autosave}[kind](path)
+    out = {"open": child_open, "baseline": child_baseline, "autosave": child_autosave, "save": child_save,
+           "ops": child_ops}[kind](path)
     print(json.dumps(out))
     return 0
 
@@ -264,8 +330,9 @@ def in_child(kind: str, path: Path) -> tuple[float, dict]:
 
 # --- in-process figures ----------------------------------------------------------------------------------------
 
-def save_change(path: Path, folder: Path) -> tuple[float, float]:
-    """Save after moving one balloon, and the baseline: appending the changed manifest to a file."""
+def save_change(path: Path, folder: Path) -> tuple[float, float, float]:
+    """Save after moving one balloon (wall and CPU seconds: this machine is shared), and the
+    baseline: appending the changed manifest to a file."""
     from app import edits
     from app.document import Document
     from app.project_io import load_project, project_to_manifest, save_project
@@ -275,16 +342,18 @@ def save_change(path: Path, folder: Path) -> tuple[float, float]:
     doc = Document(load_project(work), work)
     page = doc.project.pages[len(doc.project.pages) // 2]
     edits.move_items(doc, page.id, [page.balloons[0].id], 2.0, 1.0)
-    t = time.perf_counter()
+    save_project(doc.project, work)  # the first save after opening may draw the file's cover again
+    edits.move_items(doc, page.id, [page.balloons[0].id], 2.0, 1.0)
+    t, cpu = time.perf_counter(), time.process_time()
     save_project(doc.project, work)
-    save_s = time.perf_counter() - t
+    save_s, cpu_s = time.perf_counter() - t, time.process_time() - cpu
     manifest = json.dumps(project_to_manifest(doc.project), separators=(",", ":")).encode()
     t = time.perf_counter()
     with open(folder / "append.bin", "ab") as f:
         f.write(manifest)
         f.flush()
         os.fsync(f.fileno())
-    return save_s, time.perf_counter() - t
+    return save_s, time.perf_counter() - t, cpu_s
 
 
 def info_times(path: Path) -> tuple[float, float]:
@@ -320,15 +389,20 @@ def main() -> int:
         result[f"open{tag}_peak_mb"] = round(opened["peak_mb"], 1)
         result[f"open{tag}_baseline_peak_mb"] = round(base["peak_mb"], 1)
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-            save_s, append_s = save_change(path, Path(tmp))
+            save_s, append_s, cpu_s = save_change(path, Path(tmp))
         result[f"save_change{tag}_s"] = round(save_s, 3)
+        result[f"save_change{tag}_cpu_s"] = round(cpu_s, 3)
         result[f"save_change{tag}_baseline_s"] = round(append_s, 4)
         if pages == 48:
             _, auto = in_child("autosave", path)
             result["autosave_max_gap_ms"] = auto["max_gap_ms"]
+            _, saved = in_child("save", path)
+            result.update(saved)
             info_s, info_base = info_times(path)
             result["info_bound48_s"] = round(info_s, 3)
             result["info_bound48_baseline_s"] = round(info_base, 3)
+            _, ops = in_child("ops", path)
+            result.update(ops)
         print(f"{pages} pages: " + ", ".join(f"{k}={v}" for k, v in result.items() if k.startswith(
             (f"open{tag}", f"save_change{tag}"))), file=sys.stderr)
     print(json.dumps(result))

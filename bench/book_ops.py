@@ -95,6 +95,34 @@ def measure_move(variants: int = 4, moves: int = 60) -> dict[str, float]:
             "move_undo_kb": round((end - start) / 1024 / max(1, steps), 2)}
 
 
+def measure_move_baseline(moves: int = 60) -> dict[str, float]:
+    """The floor of one undo step: a bare QUndoCommand that moves six plain records (no document),
+    pushed on a QUndoStack; ``move_baseline_ms`` is its median time."""
+    from PySide6.QtGui import QUndoCommand, QUndoStack
+
+    class Move(QUndoCommand):
+        def __init__(self, items: list[list[float]], d: float) -> None:
+            super().__init__("move")
+            self.items, self.d = items, d
+
+        def redo(self) -> None:
+            for item in self.items:
+                item[0] += self.d
+                item[1] += self.d
+
+        def undo(self) -> None:
+            for item in self.items:
+                item[0] -= self.d
+                item[1] -= self.d
+
+    stack, items, times = QUndoStack(), [[0.0, 0.0] for _ in range(6)], []
+    for i in range(moves):
+        t = time.perf_counter()
+        stack.push(Move(items, 0.5 if i % 2 == 0 else -0.25))
+        times.append(time.perf_counter() - t)
+    return {"move_baseline_ms": round(statistics.median(times) * 1000, 4)}
+
+
 def measure_cbz48(project_path: str | os.PathLike, out: str | os.PathLike | None = None) -> dict[str, float]:
     """``cbz48_s``: seconds to export the project at ``project_path`` as a CBZ (at the project's dpi)."""
     from app.export import export_cbz

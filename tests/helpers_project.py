@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import errno
 import io
 import json
+import os
 import random
 import zipfile
 from pathlib import Path
@@ -167,3 +169,89 @@ def pil_from_png(png: bytes) -> Image.Image:
 
 def key_of(png: bytes) -> str:
     return image_key(png)
+
+
+class FullDisk(io.RawIOBase):
+    """A file object that fails with ENOSPC after ``budget`` bytes."""
+
+    def __init__(self, fd: int, budget: int) -> None:
+        self.f = os.fdopen(fd, "wb")
+        self.budget = budget
+
+    def write(self, data) -> int:
+        if self.budget < len(data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.budget -= len(data)
+        return self.f.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def seek(self, *args) -> int:
+        return self.f.seek(*args)
+
+    def flush(self) -> None:
+        if not self.f.closed:
+            self.f.flush()
+
+    def fileno(self) -> int:
+        return self.f.fileno()
+
+    def close(self) -> None:
+        self.f.close()
+        super().close()
+
+
+def paused_writer(pause_when: str) -> str:
+    """Python source of ``Slow``, a stand-in for ``project_io._open_for_write`` in a subprocess
+    script (which imports os and time): when ``pause_when`` holds (an expression over ``self.n``,
+    the writes so far, and ``self.total``, the bytes written), it prints WRITING and sleeps, so
+    that the test can kill the process in the middle of a save."""
+    return f"""
+class Slow:
+    def __init__(self, fd):
+        self.f = os.fdopen(fd, "wb")
+        self.n = self.total = 0
+    def write(self, data):
+        self.n += 1
+        if {pause_when}:
+            self.f.flush()
+            print("WRITING", flush=True)
+            time.sleep(60)
+        self.total += len(data)
+        return self.f.write(data)
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.f.close()
+"""
+
+
+def kill_while_saving(script: str, while_paused: Callable[[], None]) -> int:
+    """Run ``script`` (which saves with :func:`paused_writer`) in a subprocess, call ``while_paused``
+    once it pauses mid-save, then SIGKILL it; returns its exit status."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    try:
+        assert proc.stdout.readline().strip() == "WRITING"
+        while_paused()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    return proc.returncode

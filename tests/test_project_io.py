@@ -24,7 +24,7 @@ from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project import SCHEMA_VERSION, BalloonKind, Rect
 from app.project_io import MIMETYPE, ProjectFileError, ProjectSaveError, load_project, save_project
-from tests.helpers_project import (key_of, pruned, random_document, read_manifest, rewrite_manifest, solid_png,
+from tests.helpers_project import (FullDisk, key_of, kill_while_saving, paused_writer, pruned, random_document, read_manifest, rewrite_manifest, solid_png,
                                    tiny_png, write_comic)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,43 +287,6 @@ def test_load_does_not_decode_pixels(tmp_path, monkeypatch):
 
 # --- failed saves ------------------------------------------------------------------------------------------
 
-class _FullDisk(io.RawIOBase):
-    """A file object that fails with ENOSPC after ``budget`` bytes."""
-
-    def __init__(self, fd: int, budget: int) -> None:
-        self.f = os.fdopen(fd, "wb")
-        self.budget = budget
-
-    def write(self, data) -> int:
-        if self.budget < len(data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.budget -= len(data)
-        return self.f.write(data)
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.f.tell()
-
-    def seek(self, *args) -> int:
-        return self.f.seek(*args)
-
-    def flush(self) -> None:
-        if not self.f.closed:
-            self.f.flush()
-
-    def fileno(self) -> int:
-        return self.f.fileno()
-
-    def close(self) -> None:
-        self.f.close()
-        super().close()
-
-
 def _two_versions(tmp_path: Path):
     doc = sample_doc()
     path = tmp_path / "a.comic"
@@ -338,7 +301,7 @@ def _two_versions(tmp_path: Path):
 def test_failed_save_leaves_old_file(tmp_path, monkeypatch, failure):
     doc, path, old, old_bytes = _two_versions(tmp_path)
     if failure == "disk full":
-        monkeypatch.setattr(project_io, "_open_for_write", lambda fd: _FullDisk(fd, 5000))
+        monkeypatch.setattr(project_io, "_open_for_write", lambda fd: FullDisk(fd, 5000))
     elif failure == "fsync":
         def bad_fsync(fd):
             raise OSError(errno.EIO, "Input/output error")
@@ -407,41 +370,15 @@ def test_sigkill_during_save(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         from app import project_io
         project = project_io.load_project({str(new)!r})
-
-        class Slow:
-            def __init__(self, fd):
-                self.f = os.fdopen(fd, "wb")
-                self.n = 0
-            def write(self, data):
-                self.n += 1
-                if self.n == 3:
-                    print("WRITING", flush=True)
-                    time.sleep(60)
-                return self.f.write(data)
-            def __getattr__(self, name):
-                return getattr(self.f, name)
-            def __enter__(self):
-                return self
-            def __exit__(self, *exc):
-                self.f.close()
-
+    """) + paused_writer("self.n == 3") + textwrap.dedent(f"""
         project_io._open_for_write = Slow
         project_io.save_project(project, {str(path)!r}, thumbnail=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    try:
-        assert proc.stdout.readline().strip() == "WRITING"
+
+    def writing_a_temporary_file() -> None:
         temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
         assert temps, "the save should be writing a temporary file"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert kill_while_saving(script, writing_a_temporary_file) == -signal.SIGKILL
     assert path.read_bytes() == old_bytes
     assert load_project(path) == old
     assert load_project(backup) == old

@@ -18,8 +18,7 @@ from app.cli import main as cli
 from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project_io import load_project, save_project
-from tests.helpers_project import solid_png
-from tests.test_project_io import _FullDisk
+from tests.helpers_project import FullDisk, solid_png
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +56,7 @@ def _listing(folder: Path) -> list[str]:
 def test_export_onto_a_full_disk_leaves_nothing(tmp_path, capsys, monkeypatch, project, fmt):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    monkeypatch.setattr(export, "_open_for_write", lambda fd: _FullDisk(fd, 500))
+    monkeypatch.setattr(export, "_open_for_write", lambda fd: FullDisk(fd, 500))
     panel = load_project(project).pages[0].panels[0].id
     args = {"png": ["--format", "png", "--out", out_dir / "pages", "--dpi", "72"],
             "cbz": ["--format", "cbz", "--out", out_dir / "book.cbz", "--dpi", "72"],

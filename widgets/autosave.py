@@ -34,6 +34,7 @@ class Autosaver(QObject):
         self._written_index = -1
         self._generation = 0  # changes when a save or reset makes an autosave in flight obsolete
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._pool.submit(int)  # start the thread now, not while an autosave waits for it
         self._future: Future | None = None
         self._done.connect(self._finished)
         self.last_error = ""

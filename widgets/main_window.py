@@ -14,7 +14,7 @@ from app.background import BackgroundTasks
 from app.document import Document
 from app.lettering import lettering_font
 from app.project import BalloonKind, Project, ReadingOrder
-from app.project_io import ProjectFileError, load_project, save_project
+from app.project_io import ProjectFileError, load_project
 from engine.errors import one_line
 
 from . import actions, autosave
@@ -29,6 +29,7 @@ from .generation.training_dock import TrainingDock
 from .help_menu import install as install_help
 from .identity import install as install_identity
 from .identity.characters import Characters
+from .saving import BackgroundSave
 from .settings import (APPLICATION, ORGANISATION, add_recent_file, app_settings, recent_files, remove_recent_file,
                        undo_limit)
 
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.extend_offer = ExtendOffer(self.doc, self.view, self.generation, self.statusBar())
         self._connect()
         self.autosave = autosave.Autosaver(self.doc, self)
+        self.saving = BackgroundSave(self)
         self.update_title()
         self.update_recent_menu()
         self._sync_page_controls()
@@ -386,9 +388,9 @@ class MainWindow(QMainWindow):
             return False
         if not path.endswith(".comic"):
             path += ".comic"
-        return self._save_to(Path(path))
+        return self._save_to(Path(path), compact=True)
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_to(self, path: Path, compact: bool = False) -> bool:
         self.view.finish_text_edit()
         if path == self.doc.path and self.doc.changed_on_disk():
             answer = QMessageBox.question(
@@ -397,16 +399,14 @@ class MainWindow(QMainWindow):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        try:
-            from app.file_lock import ProjectLock
-
-            with ProjectLock(path):  # one writer at a time (a command line run may hold it)
-                save_project(self.doc.project, path)
+        old_path = self.doc.path
+        try:  # written on a helper thread; the window keeps painting meanwhile
+            if not self.saving.save(self.doc, path, compact=compact):
+                self.statusBar().showMessage("A save is still being written", 3000)
+                return False
         except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
             QMessageBox.critical(self, "Cannot save", f"{path.name}: {one_line(exc)}")
             return False
-        old_path = self.doc.path
-        self.doc.mark_saved(path)
         self.autosave.saved(old_path)
         add_recent_file(path, self.settings)
         self.update_recent_menu()
@@ -460,12 +460,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.view.finish_text_edit()
+        self.saving.wait()  # a save in flight is finished first
         if not self.generation.confirm_quit() or not self.maybe_save():
             event.ignore()
             return
         self.save_state()
         self.hide()  # gone at once; the worker threads end behind it
         self.autosave.stop(clean=True)
+        self.saving.stop()
         self.generation.shutdown()  # cancel jobs, join the worker thread (after its current step)
         self.characters.shutdown()  # cancel a training run, join its thread
         self.tasks.shutdown()  # no helper process outlives the window; pending results are dropped
