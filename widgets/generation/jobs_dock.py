@@ -29,6 +29,9 @@ class JobRow(QWidget):
         self.state = QLabel()
         self.state.setWordWrap(True)
         self.state.setStyleSheet("color: palette(placeholder-text);")
+        self.server = QLabel()  # the ComfyUI server running the job
+        self.server.setObjectName("JobServer")
+        self.server.setStyleSheet("color: palette(placeholder-text);")
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMaximumHeight(14)
@@ -37,6 +40,7 @@ class JobRow(QWidget):
         text = QVBoxLayout()
         text.setSpacing(2)
         text.addWidget(self.title)
+        text.addWidget(self.server)
         text.addWidget(self.bar)
         text.addWidget(self.state)
         row = QHBoxLayout(self)
@@ -55,6 +59,8 @@ class JobRow(QWidget):
         state = STATE_TEXT[job.state]
         self.state.setText(f"{state}: {job.message}" if job.message else state)
         self.state.setToolTip(job.message)
+        self.server.setText(f"on {job.server}" if job.server else "")
+        self.server.setVisible(bool(job.server))
         self.cancel.setEnabled(not job.finished)
         if job.preview is not None:
             self.preview.setPixmap(pil_pixmap(job.preview, PREVIEW_PX))
