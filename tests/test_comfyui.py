@@ -322,8 +322,9 @@ def test_lora_by_file_name_a_missing_one_and_identity_without_the_packs(servers,
 
 def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, tmp_path, tmp_path_factory,
                                                               monkeypatch):
-    """Preferences ▸ Engine as a person uses it: a dead server already listed, the live one typed, Test
-    Connection, Add, OK; then Generate Page runs on the live server, the dead one shows in the note bar once."""
+    """Preferences ▸ Engine as a person uses it: a dead server already listed, a live one typed, Test
+    Connection, Add, another live one added, OK; then Generate Page runs its two panels at once, one on each
+    live server, and the dead server shows in the note bar once."""
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QDialogButtonBox
@@ -360,7 +361,9 @@ def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, t
     result = page.result.text()
     assert "device: cpu" in result and "ComfyUI_IPAdapter_plus: missing" in result and CKPT in result
     QTest.mouseClick(page.add, Qt.MouseButton.LeftButton)
-    assert page.server_urls() == (dead, servers[0].url)
+    QTest.keyClicks(page.url, servers[1].url)
+    QTest.keyClick(page.url, Qt.Key.Key_Return)
+    assert page.server_urls() == (dead, servers[0].url, servers[1].url)
     QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
                      Qt.MouseButton.LeftButton)
     assert win.generation.queue.settings.engine == "comfyui"
@@ -374,9 +377,9 @@ def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, t
     qtbot.waitUntil(lambda: len(queue.jobs) == 2 and all(j.finished for j in queue.jobs.values()), timeout=120000)
     jobs = list(queue.jobs.values())
     assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE], [j.message for j in jobs]
-    assert all(j.server == servers[0].url for j in jobs)
+    assert sorted(j.server for j in jobs) == sorted(s.url for s in servers)  # both live servers got a job
     row = win.jobs_dock.rows[jobs[0].id]
-    assert row.server.text() == f"on {servers[0].url}" and not row.server.isHidden()
+    assert row.server.text() == f"on {jobs[0].server}" and not row.server.isHidden()
     assert all(p.image for p in doc.project.pages[0].panels)
     down = [m for m in messages if dead in m and "down" in m]
     assert len(down) == 1 and win.note_bar.isVisible() and dead in win.note_bar.label.text()

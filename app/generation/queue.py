@@ -348,7 +348,8 @@ class JobQueue(QObject):
         if self._worker is None:
             # the engine scans with its own registry: the worker thread must not share ours
             engine, self._engine = self._next_engine(), None
-            worker = EngineWorker(engine, self)
+            pool = getattr(engine, "pool", None)  # ComfyUI servers: as many jobs at once as their slots
+            worker = EngineWorker(engine, self, runners=len(pool.servers) * pool.slots if pool is not None else 1)
             worker.started.connect(self._on_started)
             worker.progress.connect(self._on_progress)
             worker.result.connect(self._on_result)
