@@ -26,7 +26,7 @@ from engine.registry import GENERATORS, Arch, ModelInfo, ModelKind
 from engine.sampling import Sampling, sampling_for
 
 from .client import ServerRejected, png_bytes
-from .graphs import Job, Reference, build, choices, node_packs
+from .graphs import Job, Reference, build, choices, node_packs, validate
 from .pool import ServerPool, ServerState
 
 StepCallback = Callable[[int, int, Optional[Image.Image]], None]
@@ -180,7 +180,13 @@ class RemoteBackend:
                                         if plan.mask is not None else None)
                               for plan in remote.references]
             job.instantid_file, job.instantid_controlnet = remote.instantid
-            images = server.client.run(build(job), on_step=on_step, cancel=cancel)
+            graph = build(job)
+            if job.references:  # node packs vary between versions: say which input a server would refuse
+                problems = validate(graph, self.pool.server_info(server))
+                if problems:
+                    raise ServerRejected(f"ComfyUI server {server.name} cannot run the identity graph: "
+                                         f"{problems[0]}"[:280])
+            images = server.client.run(graph, on_step=on_step, cancel=cancel)
             remote.servers.append(server.name)
             return images[0]
 

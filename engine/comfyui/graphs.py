@@ -231,6 +231,8 @@ def _check_input(graph: dict, object_info: dict, spec: list, value) -> str:
         return ""
     if kind == "COMBO":  # newer servers: ["COMBO", {"options": [...]}]
         kind = options.get("options") or []
+    if isinstance(kind, list) and options.get("image_upload"):  # uploads are newer than the server's list
+        return "" if isinstance(value, str) and value else f"{value!r} is not a file name"
     if isinstance(kind, list):
         return "" if value in kind else f"{value!r} is not one of the server's choices"
     if kind == "INT" and (not isinstance(value, int) or isinstance(value, bool)):
