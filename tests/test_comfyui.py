@@ -169,6 +169,25 @@ def test_references_go_to_the_packs_a_server_has():
         "ComfyUI_IPAdapter_plus and ComfyUI_InstantID"]
 
 
+def test_object_info_is_fetched_once_when_many_jobs_ask_at_once():
+    pool = ServerPool(["http://127.0.0.1:1"])
+    calls = []
+    entered = threading.Barrier(8)
+
+    def object_info():
+        calls.append(1)
+        time.sleep(0.05)
+        return {"CheckpointLoaderSimple": {}}
+
+    pool.servers[0].client.object_info = object_info
+    threads = [threading.Thread(target=lambda: (entered.wait(), pool.object_info())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+
+
 # -- servers ----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
