@@ -54,11 +54,12 @@ class _Runner(QObject):
     cancelled = Signal(str)
     idle = Signal()
 
-    def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for) -> None:
+    def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for, close: bool = True) -> None:
         super().__init__()
         self.engine = engine
         self._jobs = jobs
         self._cancel_event_for = cancel_event_for
+        self._close = close
 
     @Slot()
     def loop(self) -> None:
@@ -69,7 +70,8 @@ class _Runner(QObject):
             self._run(item)
             if self._jobs.empty():
                 self.idle.emit()
-        self.engine.close()
+        if self._close:
+            self.engine.close()
 
     def _run(self, request: GenerationRequest) -> None:
         job_id = request.job_id
@@ -105,7 +107,9 @@ class EngineWorker(QObject):
     cancelled = Signal(str)  # job id
     idle = Signal()  # the queue is empty
 
-    def __init__(self, engine: Optional[Engine] = None, parent: Optional[QObject] = None) -> None:
+    def __init__(self, engine: Optional[Engine] = None, parent: Optional[QObject] = None, runners: int = 1) -> None:
+        """``runners`` > 1 runs that many jobs at once (an engine whose ``run`` is thread-safe, e.g. ComfyUI
+        servers); the last thread to close shuts the engine."""
         super().__init__(parent)
         if engine is None:
             from engine.api import Engine  # the engine loads with the first job, not with the window
@@ -117,27 +121,33 @@ class EngineWorker(QObject):
         self._cancel_events: dict[str, threading.Event] = {}
         self._thread: Optional[QThread] = None
         self._runner: Optional[_Runner] = None
+        self._runners = max(1, runners)
+        self._extra: list[tuple[QThread, _Runner]] = []  # runners beyond the first
 
     # -- GUI-thread API -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker thread (once)."""
+        """Start the worker thread(s) (once)."""
         if self._thread is not None:
             return
-        thread = QThread()
-        thread.setObjectName("panelsmith-engine")
-        runner = _Runner(self.engine, self._queue, self._cancel_event)
-        runner.moveToThread(thread)
-        thread.started.connect(runner.loop)
-        runner.started.connect(self.started)
-        runner.progress.connect(self._on_progress)
-        runner.result.connect(self._on_result)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
-        runner.idle.connect(self.idle)
-        live_threads.add(thread)
-        self._thread, self._runner = thread, runner
-        thread.start()
+        pairs = []
+        for index in range(self._runners):
+            thread = QThread()
+            thread.setObjectName("panelsmith-engine" + (f"-{index}" if index else ""))
+            runner = _Runner(self.engine, self._queue, self._cancel_event, close=index == 0)
+            runner.moveToThread(thread)
+            thread.started.connect(runner.loop)
+            runner.started.connect(self.started)
+            runner.progress.connect(self._on_progress)
+            runner.result.connect(self._on_result)
+            runner.failed.connect(self._on_failed)
+            runner.cancelled.connect(self._on_cancelled)
+            runner.idle.connect(self._on_idle)
+            live_threads.add(thread)
+            pairs.append((thread, runner))
+        (self._thread, self._runner), self._extra = pairs[0], pairs[1:]
+        for thread, _runner in pairs:
+            thread.start()
 
     def submit(self, request: GenerationRequest) -> str:
         """Queue a job; returns its id. The engine validates it: an invalid request fails as a job."""
@@ -170,9 +180,18 @@ class EngineWorker(QObject):
         thread, self._thread = self._thread, None
         if thread is None:
             return True
-        self._queue.put(_STOP)
+        extra, self._extra = self._extra, []
+        for _ in range(1 + len(extra)):
+            self._queue.put(_STOP)
+        ended = True
+        for other, _runner in extra:  # these end before the first one, which closes the engine
+            other.quit()
+            if other.wait(timeout_ms):
+                live_threads.discard(other)
+            else:
+                ended = False
         thread.quit()
-        ended = thread.wait(timeout_ms)
+        ended = thread.wait(timeout_ms) and ended
         if ended:
             live_threads.discard(thread)
             self._runner = None
@@ -187,6 +206,11 @@ class EngineWorker(QObject):
     def _done(self, job_id: str) -> None:
         with self._lock:
             self._cancel_events.pop(job_id, None)
+
+    @Slot()
+    def _on_idle(self) -> None:
+        if self.pending() == 0:
+            self.idle.emit()
 
     @Slot(object)
     def _on_progress(self, progress: JobProgress) -> None:

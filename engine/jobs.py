@@ -182,6 +182,7 @@ class JobProgress:
     step: int
     total: int
     preview: Optional[Image.Image] = None
+    server: str = ""  # the ComfyUI server that took the job (remote engine), "" otherwise
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from engine import imageops
 from engine.comfyui import client as comfy_client
 from engine.comfyui.backend import ComfyEngine
 from engine.comfyui.client import ComfyClient, OutputImage, ServerRejected, decode_image, display_url
-from engine.comfyui.graphs import Job, build, choices
+from engine.comfyui.graphs import Job, Reference, build, choices, validate
 from engine.comfyui.pool import ServerPool
 from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobKind
 from tests import comfyui_server
@@ -102,6 +103,89 @@ def test_pool_prefers_idle_then_loaded_and_moves_jobs_off_a_down_server():
     assert not second.up and first.up and first.loaded == "m"
     with pytest.raises(EngineError, match="no ComfyUI server is reachable: gone"):
         pool.run(lambda state: (_ for _ in ()).throw(ServerDown("gone")), "m")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def object_info_with_packs() -> dict:
+    """Core nodes as the real test server declares them plus the packs' INPUT_TYPES (from their sources),
+    with model lists filled as a server that has the files would fill them."""
+    import json
+
+    info = json.loads((DATA / "comfyui_object_info_core.json").read_text())
+    info.update({k: v for k, v in json.loads((DATA / "comfyui_object_info_packs.json").read_text()).items()
+                 if not k.startswith("_")})
+    info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0] = ["xl.safetensors"]
+    info["ControlNetLoader"]["input"]["required"]["control_net_name"][0] = ["instantid-controlnet.safetensors"]
+    return info  # LoadImage lists no files: uploads are newer than a server's list
+
+
+def test_identity_graph_matches_the_packs_declared_inputs():
+    info = object_info_with_packs()
+    job = Job("xl.safetensors", "a hero", "", 1, 2, 5.0, "euler", image="face.png", mask="left.png",
+              references=[Reference("style", ["style.png"], 0.6),
+                          Reference("face", ["face.png", "face2.png"], 0.9, mask="left.png"),
+                          Reference("instantid", ["face.png"], 0.8, mask="left.png")],
+              instantid_file="ip-adapter.bin", instantid_controlnet="instantid-controlnet.safetensors")
+    graph = build(job)
+    assert validate(graph, info) == []
+    # the model goes through both IPAdapters, then InstantID, whose conditioning reaches the sampler
+    assert graph["ref1"]["inputs"]["model"] == ["ref1_loader", 0] and graph["ref1_loader"]["inputs"]["model"] == ["ref0", 0]
+    sample = graph["sample"]["inputs"]
+    assert sample["model"] == ["ref2", 0] and sample["positive"] == ["ref2", 1] and sample["negative"] == ["ref2", 2]
+    assert graph["ref1"]["inputs"]["image"] == ["ref1_batch1", 0] and graph["ref2"]["inputs"]["mask"] == ["ref2_mask", 0]
+    # the check catches what a server would reject
+    broken = build(job)
+    broken["ref0"]["inputs"]["weight_type"] = "stronger"
+    broken["ref2"]["inputs"]["positive"] = ["ref2_img0", 0]
+    del broken["ref1"]["inputs"]["embeds_scaling"]
+    problems = validate(broken, info)
+    assert any("ref0.weight_type" in p for p in problems) and any("link type IMAGE" in p for p in problems)
+    assert any("missing input 'embeds_scaling'" in p for p in problems)
+    del info["ApplyInstantID"]
+    assert any("no node 'ApplyInstantID'" in p for p in validate(graph, info))
+
+
+def test_references_go_to_the_packs_a_server_has():
+    from engine.comfyui.backend import RemoteExtras
+    from engine.conditioning.types import CharacterCondition, StyleCondition
+    from engine.registry import Arch, ModelInfo, ModelKind
+
+    face = Image.new("RGB", (32, 32), "tan")
+    char = CharacterCondition("c1", np.ones(512, dtype=np.float32) / 512 ** 0.5, cw=50, reference_images=[face],
+                              region=Image.new("L", (8, 8), 255))
+    style = StyleCondition("s1", [Image.new("RGB", (32, 32), "navy")], sw=80)
+    xl = ModelInfo("xl.safetensors", Path("xl.safetensors"), ModelKind.CHECKPOINT, Arch.SDXL)
+    extras = RemoteExtras()
+    ComfyEngine._plan_references([char, style], xl, object_info_with_packs(), extras)
+    assert [(r.kind, r.weight) for r in extras.references] == [("instantid", 0.8), ("face", 0.5), ("style", 0.8)]
+    assert extras.instantid == ("ip-adapter.bin", "instantid-controlnet.safetensors") and not extras.warnings
+    bare = {k: v for k, v in object_info_with_packs().items() if not k.startswith(("IPAdapter", "ApplyInstantID"))}
+    extras = RemoteExtras()
+    ComfyEngine._plan_references([char, style], xl, bare, extras)
+    assert extras.references == [] and extras.warnings == [
+        "character identity and style not fully applied: the ComfyUI server lacks the node pack "
+        "ComfyUI_IPAdapter_plus and ComfyUI_InstantID"]
+
+
+def test_object_info_is_fetched_once_when_many_jobs_ask_at_once():
+    pool = ServerPool(["http://127.0.0.1:1"])
+    calls = []
+    entered = threading.Barrier(8)
+
+    def object_info():
+        calls.append(1)
+        time.sleep(0.05)
+        return {"CheckpointLoaderSimple": {}}
+
+    pool.servers[0].client.object_info = object_info
+    threads = [threading.Thread(target=lambda: (entered.wait(), pool.object_info())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
 
 
 # -- servers ----------------------------------------------------------------------------------------------
@@ -230,7 +314,8 @@ def test_models_list_and_doctor(servers, capsys):
     assert report["node_packs"]["ComfyUI_IPAdapter_plus"] is False
 
 
-def test_lora_by_file_name_and_a_missing_one(servers):
+def test_lora_by_file_name_a_missing_one_and_identity_without_the_packs(servers, tmp_path):
+    from engine.conditioning.types import StyleCondition
     from engine.jobs import LoraConditioning
 
     engine = ComfyEngine(ServerPool([servers[0].url]))
@@ -238,9 +323,87 @@ def test_lora_by_file_name_and_a_missing_one(servers):
                                 conditioning=[LoraConditioning(f"/local/cards/{comfyui_server.LORA}", 0.8)])
     result = engine.run(request)
     assert result.metadata["loras"] == [(comfyui_server.LORA, 0.8)] and result.images[0].size == (64, 64)
-    request.conditioning = [LoraConditioning("/local/cards/absent.safetensors")]
-    with pytest.raises(EngineError, match="lacks the LoRA file 'absent.safetensors'"):
+    local = tmp_path / "absent.safetensors"  # the file is here, the server has no upload route for it
+    local.write_bytes(b"0" * 16)
+    request.conditioning = [LoraConditioning(str(local))]
+    with pytest.raises(EngineError, match="lacks the LoRA file 'absent.safetensors' and takes no uploads "
+                                          r"\(no comfyui-tooling-nodes\)"):
         engine.run(request)
+    # a style card without ComfyUI_IPAdapter_plus on the server: the job carries on, with a note naming the pack
+    request.conditioning = [StyleCondition("s1", [Image.new("RGB", (32, 32), "navy")], sw=80)]
+    result = engine.run(request)
+    assert result.images[0].size == (64, 64)
+    assert result.metadata["warnings"] == ["style references not fully applied: the ComfyUI server lacks the node "
+                                           "pack ComfyUI_IPAdapter_plus"]
+
+
+def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, tmp_path, tmp_path_factory,
+                                                              monkeypatch):
+    """Preferences ▸ Engine as a person uses it: a dead server already listed, a live one typed, Test
+    Connection, Add, another live one added, OK; then Generate Page runs its two panels at once, one on each
+    live server, and the dead server shows in the note bar once."""
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.generation.queue import JobState
+    from tests.helpers_window import isolate_engine_settings, open_window
+    from widgets.engine_settings import EngineSettingsPage
+
+    isolate_engine_settings(tmp_path_factory, monkeypatch, tmp_path / "models")
+    qs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    dead = "http://127.0.0.1:9"
+    qs.setValue("engine/comfyuiServers", [dead])
+    qs.sync()
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["A4"], "2-tier")
+    for panel in doc.project.pages[0].panels:
+        edits.set_panel_fields(doc, panel.id, prompt="a lighthouse")
+    edits.set_project_attrs(doc, settings={"model": CKPT, "steps": 2, "scheduler": "euler",
+                                                    "resolution": 64})
+    doc.path = tmp_path / "book.comic"
+    win = open_window(qtbot, doc)
+    messages: list[str] = []
+    win.generation.message.connect(messages.append)
+
+    dialog = win.generation.preferences()
+    page = dialog.findChild(EngineSettingsPage)
+    assert page.server_urls() == (dead,) and page.local.isChecked() and not page.url.isEnabled()
+    QTest.mouseClick(page.remote, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(page.url, servers[0].url)
+    QTest.keyClicks(page.token, TOKEN)
+    QTest.mouseClick(page.test, Qt.MouseButton.LeftButton)
+    assert page.result.text().startswith("Testing")  # the window is not blocked meanwhile
+    qtbot.waitUntil(lambda: "ComfyUI 0.3.75" in page.result.text(), timeout=30000)
+    result = page.result.text()
+    assert "device: cpu" in result and "ComfyUI_IPAdapter_plus: missing" in result and CKPT in result
+    QTest.mouseClick(page.add, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(page.url, servers[1].url)
+    QTest.keyClick(page.url, Qt.Key.Key_Return)
+    assert page.server_urls() == (dead, servers[0].url, servers[1].url)
+    QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    assert win.generation.queue.settings.engine == "comfyui"
+    assert TOKEN not in repr(win.generation.queue.settings)
+
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    win.view.setFocus()
+    QTest.keyClick(win.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    queue = win.generation.queue
+    qtbot.waitUntil(lambda: len(queue.jobs) == 2 and all(j.finished for j in queue.jobs.values()), timeout=120000)
+    jobs = list(queue.jobs.values())
+    assert [j.state for j in jobs] == [JobState.DONE, JobState.DONE], [j.message for j in jobs]
+    assert sorted(j.server for j in jobs) == sorted(s.url for s in servers)  # both live servers got a job
+    row = win.jobs_dock.rows[jobs[0].id]
+    assert row.server.text() == f"on {jobs[0].server}" and not row.server.isHidden()
+    assert all(p.image for p in doc.project.pages[0].panels)
+    down = [m for m in messages if dead in m and "down" in m]
+    assert len(down) == 1 and win.note_bar.isVisible() and dead in win.note_bar.label.text()
+    win.generation.shutdown()
+    save_project(doc.project, doc.path)
+    assert TOKEN.encode() not in doc.path.read_bytes()
+    assert qs.value("engine/comfyuiToken") == TOKEN
 
 
 def test_cancel_deletes_waiting_and_interrupts_running(servers):

@@ -125,36 +125,18 @@ def models_list(args: argparse.Namespace) -> int:
 
 
 def doctor(args: argparse.Namespace) -> int:
-    from engine.comfyui.graphs import NODE_PACKS, node_packs
+    from engine.comfyui.report import report_lines, server_report
 
     servers = pool(args)
     report = []
     for state in servers.servers:
-        stats = state.client.system_stats()
-        info = servers.server_info(state)
-        system = stats.get("system") if isinstance(stats.get("system"), dict) else {}
-        devices = []
-        for d in stats.get("devices") or []:
-            if isinstance(d, dict):
-                devices.append({k: d.get(k) for k in ("name", "type", "index", "vram_total", "vram_free")
-                                if isinstance(d.get(k), (str, int, float, type(None)))})
-        report.append({"server": state.name,
-                       "comfyui_version": str(system.get("comfyui_version", "")),
-                       "python_version": (str(system.get("python_version", "")).split() or [""])[0],
-                       "pytorch_version": str(system.get("pytorch_version", "")),
-                       "ram_total": system.get("ram_total"), "ram_free": system.get("ram_free"),
-                       "devices": devices, "node_packs": node_packs(info),
-                       "checkpoints": len(servers.models().get("checkpoints", []))})
+        entry = server_report(state.client, servers.server_info(state))
+        entry.pop("models")
+        report.append(entry)
     if args.json:
         print(json.dumps({"comfyui": report}, indent=2))
         return 0
     for r in report:
-        print(f"ComfyUI server {r['server']}: ComfyUI {r['comfyui_version']}, torch {r['pytorch_version']}")
-        for d in r["devices"]:
-            vram = d.get("vram_total")
-            size = f", {vram / 2**30:.1f} GiB" if isinstance(vram, (int, float)) else ""
-            print(f"  device: {d.get('name')} ({d.get('type')}{size})")
-        for pack in NODE_PACKS:
-            print(f"  {pack}: {'present' if r['node_packs'][pack] else 'missing'}")
-        print(f"  checkpoints: {r['checkpoints']}")
+        for line in report_lines(r):
+            print(line)
     return 0

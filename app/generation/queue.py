@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from engine.device import DeviceOptions
 from engine.errors import one_line
 from engine.faces.api import FACES_ON_CPU_ENV
 from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
@@ -42,6 +41,7 @@ from ..background import BackgroundTasks
 from ..document import Document
 from ..identity import consistency, faces as face_cache
 from ..workers import EngineWorker
+from .engine_choice import COMFYUI, down_note, make_engine
 from .request import (Overrides, build_request, choose_model, needed_analysis, repeat_requests,
                       with_analysis)
 from .result import apply_result
@@ -75,6 +75,7 @@ class Job:
     total: int = 0
     preview: Optional[Image.Image] = None
     message: str = ""
+    server: str = ""  # the ComfyUI server running it ("" on this computer)
     select: bool = True
     variant_ids: list[str] = dataclasses.field(default_factory=list)
 
@@ -85,12 +86,16 @@ class Job:
 
 @dataclasses.dataclass(frozen=True)
 class EngineSettings:
-    """Per-user engine settings: the models folder (None: the default folder), the device, and
-    whether face analysis stays on the CPU to save VRAM."""
+    """Per-user engine settings: the models folder (None: the default folder), the device,
+    whether face analysis stays on the CPU to save VRAM, and the engine ("local" or "comfyui" with
+    its server URLs and optional token, never shown in a repr)."""
 
     models_dir: Optional[str] = None
     device: str = "auto"
     faces_on_cpu: bool = False
+    engine: str = "local"
+    servers: tuple[str, ...] = ()
+    token: str = dataclasses.field(default="", repr=False)
 
     def apply_environment(self) -> None:
         """Face analysis (also in the helper process, started after this) reads the choice from the environment."""
@@ -110,6 +115,7 @@ class JobQueue(QObject):
     jobsCleared = Signal()  # finished jobs were removed from the list
     message = Signal(str)  # one line for the status bar (a failure, a note)
     idle = Signal()  # nothing queued or running any more
+    serverEvent = Signal(str, str, str)  # kind ("down"/"up"), server, text: emitted from the worker thread
 
     def __init__(self, doc: Document, settings: EngineSettings = EngineSettings(),
                  parent: Optional[QObject] = None, tasks: Optional[BackgroundTasks] = None) -> None:
@@ -124,6 +130,8 @@ class JobQueue(QObject):
         self._stale_worker = False
         self._own_tasks = tasks is None
         self.tasks = tasks if tasks is not None else BackgroundTasks(self)
+        self._engine = None  # the next worker's engine (a ComfyUI engine is made early: its registry names models)
+        self.serverEvent.connect(self._on_server_event, Qt.ConnectionType.QueuedConnection)
         doc.pageChanged.connect(self._cancel_orphans)
         doc.pagesChanged.connect(self._cancel_orphans)
 
@@ -139,11 +147,26 @@ class JobQueue(QObject):
             self.tasks.shutdown()  # the helper process restarts with the new choice on its next task
         self.settings = settings
         self.registry = ModelRegistry(settings.models_dir)
+        self._engine = None
         self._stale_worker = self._worker is not None
 
     @property
     def models_dir(self) -> Path:
         return self.registry.models_dir
+
+    @property
+    def model_registry(self):
+        """Where model names resolve: the models folder, or the ComfyUI servers' lists."""
+        if self.settings.engine != COMFYUI:
+            return self.registry
+        if self._worker is not None and not self._stale_worker:
+            return self._worker.engine.registry
+        return self._next_engine().registry
+
+    def _next_engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.settings, self.serverEvent.emit)
+        return self._engine
 
     # --- submitting -------------------------------------------------------------------------------
 
@@ -161,10 +184,14 @@ class JobQueue(QObject):
         model…) gets a failed job and one message.
         """
         ids: list[str] = []
+        try:
+            registry = self.model_registry
+        except EngineError as exc:  # e.g. no ComfyUI server given in Preferences
+            return [self._failed_job(pid, kind, self._label(pid, kind), exc).id for pid in panel_ids]
         for panel_id in panel_ids:
             fields = {"device": self.settings.device, **(overrides or {})}
             spec = Overrides.of(kind, fields, extra=extra, mask=mask, outpaint=outpaint, prompt=prompt,
-                                models_dir=self.registry.models_dir, registry=self.registry,
+                                models_dir=self.registry.models_dir, registry=registry,
                                 project_dir=self.doc.path.parent if self.doc.path else None)
             ids += self._submit_one(panel_id, spec, max(1, int(repeat)), select)
         return ids
@@ -183,9 +210,11 @@ class JobQueue(QObject):
             _, panel = self.doc.project.find_panel(panel_id)
             if kind is JobKind.UPSCALE:  # "model" is the upscaler; the refine needs a generator
                 if overrides.fields.get("refine_strength") is not None:
-                    choose_model(self.doc.project, self.registry, overrides.fields.get("refine_model"), overrides.project_dir)
+                    choose_model(self.doc.project, overrides.model_registry(), overrides.fields.get("refine_model"),
+                                 overrides.project_dir)
             else:  # fail now, not after the analysis
-                choose_model(self.doc.project, self.registry, overrides.fields.get("model"), overrides.project_dir)
+                choose_model(self.doc.project, overrides.model_registry(), overrides.fields.get("model"),
+                             overrides.project_dir)
             missing = needed_analysis(self.doc.project, panel, overrides)
         except (EngineError, KeyError, ValueError, OSError) as exc:
             return [self._failed_job(panel_id, kind, label, exc).id]
@@ -318,10 +347,9 @@ class JobQueue(QObject):
             self._worker = None
         if self._worker is None:
             # the engine scans with its own registry: the worker thread must not share ours
-            from engine.api import Engine  # on the first job: window start does not load the engine
-
-            engine = Engine(self.registry.models_dir, DeviceOptions(device=self.settings.device))
-            worker = EngineWorker(engine, self)
+            engine, self._engine = self._next_engine(), None
+            pool = getattr(engine, "pool", None)  # ComfyUI servers: as many jobs at once as their slots
+            worker = EngineWorker(engine, self, runners=len(pool.servers) * pool.slots if pool is not None else 1)
             worker.started.connect(self._on_started)
             worker.progress.connect(self._on_progress)
             worker.result.connect(self._on_result)
@@ -353,16 +381,27 @@ class JobQueue(QObject):
         job = self.jobs.get(progress.job_id)
         if job is None or job.finished:
             return
-        job.state, job.step, job.total = JobState.RUNNING, progress.step, progress.total
+        job.state = JobState.RUNNING
+        if progress.server:
+            job.server = progress.server
+        if progress.total:
+            job.step, job.total = progress.step, progress.total
         if progress.preview is not None:
             job.preview = progress.preview
         self.jobChanged.emit(job.id)
+
+    @Slot(str, str, str)
+    def _on_server_event(self, kind: str, server: str, text: str) -> None:
+        if kind == "down":
+            self.message.emit(down_note(server))
 
     @Slot(object)
     def _on_result(self, result: JobResult) -> None:
         job = self.jobs.get(result.job_id)
         if job is None or job.finished:  # cancelled while the result was on its way
             return
+        if result.metadata.get("server"):
+            job.server = str(result.metadata["server"])
         try:
             _, panel = self.doc.project.find_panel(job.panel_id)
         except KeyError as exc:  # the panel was deleted meanwhile

@@ -27,7 +27,7 @@ from ..images import decode_png
 from ..project import Panel, Project, StyleCard
 from ..safe_paths import looks_like_path, resolve_model_setting
 
-SETTING_KEYS = ("model", "scheduler", "preset", "steps", "guidance", "device", "variants")
+SETTING_KEYS = ("model", "scheduler", "preset", "steps", "guidance", "device", "variants", "resolution")
 REFINE_KEYS = ("steps", "scheduler", "preset", "guidance", "seed", "device")
 
 

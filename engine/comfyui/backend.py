@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,13 @@ from PIL import Image
 from engine import upscale
 from engine.api import Engine, ProgressCallback
 from engine.device import DeviceOptions
-from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobResult, \
+from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobProgress, JobResult, \
     LoraConditioning, ModelNotFoundError
 from engine.registry import GENERATORS, Arch, ModelInfo, ModelKind
 from engine.sampling import Sampling, sampling_for
 
 from .client import ServerRejected, png_bytes
-from .graphs import Job, build, choices, node_packs
+from .graphs import Job, Reference, build, choices, node_packs, validate
 from .pool import ServerPool, ServerState
 
 StepCallback = Callable[[int, int, Optional[Image.Image]], None]
@@ -34,6 +35,9 @@ _KIND_LISTS = {ModelKind.CHECKPOINT: ("CheckpointLoaderSimple", "ckpt_name"),
                ModelKind.PIPELINE: ("CheckpointLoaderSimple", "ckpt_name"),
                ModelKind.LORA: ("LoraLoader", "lora_name"),
                ModelKind.UPSCALER: ("UpscaleModelLoader", "model_name")}
+
+
+_UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,200}\.(safetensors|sft)$")  # what the upload route accepts
 
 
 def guess_arch(name: str) -> Arch:
@@ -60,12 +64,27 @@ class Prompt:
 
 
 @dataclass
+class ReferencePlan:
+    """Reference images to upload and apply through a node pack (see :class:`graphs.Reference`)."""
+
+    kind: str
+    images: list[Image.Image]
+    weight: float
+    mask: Optional[Image.Image] = None
+
+
+@dataclass
 class RemoteExtras:
-    """LoRAs (server file names), notes for the result, and which servers painted."""
+    """LoRAs (server file names), LoRAs to upload where a server lacks them, references for the node packs,
+    notes for the result, which servers painted, and `on_server(name)` called when a server takes the job."""
 
     loras: list[tuple[str, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     servers: list[str] = field(default_factory=list)
+    uploads: dict[str, Path] = field(default_factory=dict)
+    references: list[ReferencePlan] = field(default_factory=list)
+    instantid: tuple[str, str] = ("", "")  # (InstantID model, IdentityNet ControlNet) on the server
+    on_server: Optional[Callable[[str], None]] = None
 
 
 class RemoteRegistry:
@@ -148,14 +167,27 @@ class RemoteBackend:
     def _paint(self, job: Job, uploads: dict[str, Image.Image], size: tuple[int, int],
                on_step: Optional[StepCallback], cancel: Optional[threading.Event],
                extras: Optional[RemoteExtras]) -> Image.Image:
+        remote = extras if isinstance(extras, RemoteExtras) else RemoteExtras()
+
         def work(server: ServerState) -> Image.Image:
+            if remote.on_server is not None:
+                remote.on_server(server.name)
+            self._ensure_loras(server, remote.uploads)
             for key, image in uploads.items():
-                data = png_bytes(image)
-                name = f"panelsmith-{hashlib.sha256(data).hexdigest()[:24]}.png"
-                setattr(job, key, server.client.upload_image(image, name))
-            images = server.client.run(build(job), on_step=on_step, cancel=cancel)
-            if isinstance(extras, RemoteExtras):
-                extras.servers.append(server.name)
+                setattr(job, key, _upload(server, image))
+            job.references = [Reference(plan.kind, [_upload(server, i) for i in plan.images], plan.weight,
+                                        _upload(server, plan.mask.convert("L").resize(tuple(size)))
+                                        if plan.mask is not None else None)
+                              for plan in remote.references]
+            job.instantid_file, job.instantid_controlnet = remote.instantid
+            graph = build(job)
+            if job.references:  # node packs vary between versions: say which input a server would refuse
+                problems = validate(graph, self.pool.server_info(server))
+                if problems:
+                    raise ServerRejected(f"ComfyUI server {server.name} cannot run the identity graph: "
+                                         f"{problems[0]}"[:280])
+            images = server.client.run(graph, on_step=on_step, cancel=cancel)
+            remote.servers.append(server.name)
             return images[0]
 
         image = self.pool.run(work, job.checkpoint, cancel)
@@ -164,11 +196,27 @@ class RemoteBackend:
                                  f"{size[0]}x{size[1]} job")
         return image.convert("RGB")
 
+    def _ensure_loras(self, server: ServerState, uploads: dict[str, Path]) -> None:
+        """Upload the LoRAs this server lacks (comfyui-tooling-nodes' upload route), else say it lacks them."""
+        if not uploads:
+            return
+        info = self.pool.server_info(server)
+        have = set(choices(info, "LoraLoader", "lora_name"))
+        missing = [name for name in uploads if name not in have]
+        if not missing:
+            return
+        if not node_packs(info).get("comfyui-tooling-nodes"):
+            raise ServerRejected(f"ComfyUI server {server.name} lacks the LoRA file {missing[0]!r} and takes no "
+                                 "uploads (no comfyui-tooling-nodes): copy it into the server's models/loras folder")
+        for name in missing:
+            server.client.upload_model("loras", name, uploads[name])
+        server.object_info = None  # the lists changed
+
     def upscale(self, image: Image.Image, upscaler: str, cancel: Optional[threading.Event]) -> Image.Image:
         """Run a server upscale model (UpscaleModelLoader + ImageUpscaleWithModel) on `image`."""
 
         def work(server: ServerState) -> Image.Image:
-            name = server.client.upload_image(image, f"panelsmith-{hashlib.sha256(png_bytes(image)).hexdigest()[:24]}.png")
+            name = _upload(server, image)
             graph = {"load": {"class_type": "LoadImage", "inputs": {"image": name}},
                      "up": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": upscaler}},
                      "run": {"class_type": "ImageUpscaleWithModel",
@@ -180,6 +228,11 @@ class RemoteBackend:
 
     def close(self) -> None:
         pass
+
+
+def _upload(server: ServerState, image: Image.Image) -> str:
+    name = f"panelsmith-{hashlib.sha256(png_bytes(image)).hexdigest()[:24]}.png"
+    return server.client.upload_image(image, name)
 
 
 def native_for(info: ModelInfo) -> tuple[int, int]:
@@ -212,38 +265,86 @@ class ComfyEngine(Engine):
         result.metadata["engine"] = "comfyui"
         return result
 
-    def _loras_remote(self, request: GenerationRequest) -> tuple[list[tuple[str, float]], list[str]]:
-        loras, notes = [], []
-        conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+    def _conditions_remote(self, request: GenerationRequest, info: ModelInfo) -> RemoteExtras:
+        """LoRAs by server file name (to upload where a server lacks one and takes uploads) and the
+        references the server's node packs can apply; a missing pack is a note, the job carries on."""
+        extras = RemoteExtras()
+        object_info = self.pool.object_info()
+        servers = ", ".join(s.name for s in self.pool.servers)
+        conditions = []
         for cond in request.conditioning:
             if isinstance(cond, LoraConditioning):
                 try:
-                    loras.append((self.registry.resolve(cond.model, (ModelKind.LORA,)).name, cond.weight))
+                    extras.loras.append((self.registry.resolve(cond.model, (ModelKind.LORA,)).name, cond.weight))
+                    continue
                 except ModelNotFoundError:
-                    name = cond.model.replace("\\", "/").rsplit("/", 1)[-1]
-                    servers = ", ".join(s.name for s in self.pool.servers)
-                    raise EngineError(f"ComfyUI server {servers} lacks the LoRA file {name!r}: copy it into "
-                                      "the server's models/loras folder") from None
-            elif type(cond).__name__ not in ("CharacterCondition", "StyleCondition"):
+                    pass
+                name = cond.model.replace("\\", "/").rsplit("/", 1)[-1]
+                if not node_packs(object_info).get("comfyui-tooling-nodes"):
+                    raise EngineError(f"ComfyUI server {servers} lacks the LoRA file {name!r} and takes no uploads "
+                                      "(no comfyui-tooling-nodes): copy it into the server's models/loras folder")
+                local = Path(cond.model)
+                if not local.is_file() or not _UPLOAD_NAME.match(name) or ".." in name or name.startswith("."):
+                    raise EngineError(f"ComfyUI server {servers} lacks the LoRA file {name!r} and it cannot be "
+                                      f"uploaded ({'no such local file' if not local.is_file() else 'bad file name'})")
+                extras.uploads[name] = local
+                extras.loras.append((name, cond.weight))
+            elif type(cond).__name__ in ("CharacterCondition", "StyleCondition"):
+                conditions.append(cond)
+            else:
                 raise EngineError(f"conditioning {type(cond).__name__} is not supported by this engine")
         if conditions:
-            packs = node_packs(self.pool.object_info())
-            kinds = {type(c).__name__ for c in conditions}
-            needed = ["ComfyUI_IPAdapter_plus"] + (["ComfyUI_InstantID"] if "CharacterCondition" in kinds else [])
-            missing = [p for p in needed if not packs.get(p)]
-            what = "character identity and style" if len(kinds) > 1 else \
-                "character identity" if "CharacterCondition" in kinds else "style references"
-            if missing:
-                notes.append(f"{what} not applied: the ComfyUI server lacks the node pack {' and '.join(missing)}")
+            self._plan_references(conditions, info, object_info, extras)
+        return extras
+
+    @staticmethod
+    def _plan_references(conditions: list, info: ModelInfo, object_info: dict, extras: RemoteExtras) -> None:
+        packs = node_packs(object_info)
+        kinds = {type(c).__name__ for c in conditions}
+        chars = [c for c in conditions if type(c).__name__ == "CharacterCondition"]
+        instantid = ("", "")
+        wants_instantid = bool(chars) and info.arch is Arch.SDXL
+        if wants_instantid and packs.get("ComfyUI_InstantID"):
+            files = choices(object_info, "InstantIDModelLoader", "instantid_file")
+            nets = [n for n in choices(object_info, "ControlNetLoader", "control_net_name")
+                    if any(k in n.lower() for k in ("instantid", "identitynet"))]
+            if files and nets:
+                instantid = (files[0], nets[0])
             else:
-                notes.append(f"{what} not applied: identity graphs for ComfyUI are not supported yet")
-        return loras, notes
+                extras.warnings.append("face identity through InstantID not applied: the ComfyUI server has no "
+                                       "InstantID model (models/instantid) and IdentityNet (models/controlnet)")
+        missing = [] if packs.get("ComfyUI_IPAdapter_plus") else ["ComfyUI_IPAdapter_plus"]
+        if wants_instantid and not packs.get("ComfyUI_InstantID"):
+            missing.append("ComfyUI_InstantID")
+        if missing:
+            what = "character identity and style" if len(kinds) > 1 else \
+                "character identity" if chars else "style references"
+            extras.warnings.append(f"{what} not fully applied: the ComfyUI server lacks the node pack "
+                                   f"{' and '.join(missing)}")
+        ipadapter = packs.get("ComfyUI_IPAdapter_plus", False)
+        for cond in conditions:
+            refs = [i.convert("RGB") for i in cond.reference_images[:4]]
+            if not refs:
+                continue
+            if type(cond).__name__ == "StyleCondition":
+                if ipadapter and cond.sw > 0:
+                    extras.references.append(ReferencePlan("style", refs, cond.sw / 100))
+                continue
+            if instantid[0]:
+                extras.references.append(ReferencePlan("instantid", refs[:1], 0.8 * cond.identity_strength,
+                                                       cond.region))
+            if ipadapter and cond.cw > 0:
+                extras.references.append(ReferencePlan("face", refs, cond.cw / 100 * cond.identity_strength,
+                                                       cond.region))
+        extras.instantid = instantid
 
     def _diffuse(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback],
                  cancel: threading.Event) -> JobResult:
         info = self.registry.resolve(request.model)
-        loras, notes = self._loras_remote(request)
-        extras = RemoteExtras(loras, notes)
+        extras = self._conditions_remote(request, info)
+        loras = extras.loras
+        if progress_cb is not None:
+            extras.on_server = lambda name: progress_cb(JobProgress(request.job_id, 0, 0, None, server=name))
         if cancel.is_set():
             raise JobCancelled("cancelled")
         model = RemoteModel(info, native_for(info))

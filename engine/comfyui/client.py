@@ -206,6 +206,12 @@ class ComfyClient:
             raise ServerDown(f"{self.name} sent a malformed upload reply")
         return f"{sub}/{reply['name']}" if sub else reply["name"]
 
+    def upload_model(self, folder: str, name: str, path) -> None:
+        """Upload a model file with comfyui-tooling-nodes' route (`PUT /api/etn/upload/FOLDER/NAME`)."""
+        query = f"/api/etn/upload/{urllib.parse.quote(folder)}/{urllib.parse.quote(name)}"
+        with open(path, "rb") as f:
+            self._request("PUT", query, f.read(), "application/octet-stream", timeout=max(self.read_timeout, 300))
+
     def fetch_image(self, out: OutputImage) -> Image.Image:
         query = urllib.parse.urlencode({"filename": out.filename, "subfolder": out.subfolder, "type": out.type})
         data = self._request("GET", f"/view?{query}", timeout=self.read_timeout, limit=MAX_IMAGE_BYTES)

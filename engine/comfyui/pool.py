@@ -33,6 +33,7 @@ class ServerState:
     loaded: str = ""  # the checkpoint of the last job sent there
     done: int = 0  # jobs finished there
     object_info: Optional[dict] = field(default=None, repr=False)
+    info_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one /object_info at a time
 
     @property
     def name(self) -> str:
@@ -76,9 +77,15 @@ class ServerPool:
         raise ServerDown(errors[0] if len(errors) == 1 else "no ComfyUI server is reachable: " + "; ".join(errors))
 
     def server_info(self, state: ServerState) -> dict:
-        if state.object_info is None:
-            state.object_info = state.client.object_info()
-        return state.object_info
+        """The server's `/object_info`, fetched once however many jobs ask at the same moment (it is a
+        heavy call on the server, which would otherwise answer each of them while painting)."""
+        info = state.object_info
+        if info is not None:
+            return info
+        with state.info_lock:
+            if state.object_info is None:
+                state.object_info = state.client.object_info()
+            return state.object_info
 
     def models(self) -> dict[str, list[str]]:
         return model_lists(self.object_info())

@@ -34,6 +34,9 @@ class JobRow(QWidget):
         for label in (self.title, self.state):  # long texts wrap (and the tooltip has them), never widen the row
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state.setStyleSheet("color: palette(placeholder-text);")
+        self.server = QLabel()  # the ComfyUI server running the job
+        self.server.setObjectName("JobServer")
+        self.server.setStyleSheet("color: palette(placeholder-text);")
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMaximumHeight(14)
@@ -44,6 +47,7 @@ class JobRow(QWidget):
         text = QVBoxLayout()
         text.setSpacing(2)
         text.addWidget(self.title)
+        text.addWidget(self.server)
         text.addWidget(self.bar)
         text.addWidget(self.state)
         row = QHBoxLayout(self)
@@ -63,6 +67,8 @@ class JobRow(QWidget):
         state = STATE_TEXT[job.state]
         self.state.setText(f"{state}: {job.message}" if job.message else state)
         self.state.setToolTip(job.message)
+        self.server.setText(f"on {job.server}" if job.server else "")
+        self.server.setVisible(bool(job.server))
         self.cancel.setEnabled(not job.finished)
         if job.preview is not None:
             self.preview.setPixmap(pil_pixmap(job.preview, PREVIEW_PX))

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from app import edits
 from app.document import Document
 from app.generation.queue import EngineSettings
+from widgets.engine_settings import EngineSettingsPage, load_engine_choice, save_engine_choice
 from engine.device import DEVICES
 from engine.registry import GENERATORS, ModelRegistry
 from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
@@ -22,7 +23,8 @@ def load_engine_settings(settings: QSettings) -> EngineSettings:
     folder = str(settings.value("engine/modelsDir", "") or "")
     device = str(settings.value("engine/device", "auto") or "auto")
     faces_cpu = str(settings.value("engine/facesOnCpu", "false")).lower() in ("1", "true")
-    engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu)
+    engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu,
+                            **load_engine_choice(settings))
     engine.apply_environment()
     return engine
 
@@ -31,6 +33,7 @@ def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
     settings.setValue("engine/modelsDir", engine.models_dir or "")
     settings.setValue("engine/device", engine.device)
     settings.setValue("engine/facesOnCpu", engine.faces_on_cpu)
+    save_engine_choice(settings, engine.engine, engine.servers, engine.token)
     settings.sync()
 
 
@@ -99,10 +102,12 @@ class PreferencesDialog(QDialog):
         pform.addRow("Preset", self.preset)
         pform.addRow("Steps", self.steps)
         pform.addRow("Variants", self.variants)
+        self.engine_page = EngineSettingsPage(engine.engine, engine.servers, engine.token)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.engine_page)
         layout.addWidget(user)
         layout.addWidget(project)
         layout.addWidget(buttons)
@@ -132,7 +137,7 @@ class PreferencesDialog(QDialog):
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(self.folder.text().strip() or None, self.device.currentText(),
-                              self.faces_cpu.isChecked())
+                              self.faces_cpu.isChecked(), **self.engine_page.values())
 
     def project_settings(self) -> dict:
         """``project.settings`` with this dialog's values (empty fields removed)."""
