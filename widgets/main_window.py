@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_front, self.act_forward, self.act_backward, self.act_back):
             a.setEnabled(len(ids) == 1)
         self.lettering_toolbar.setEnabled(bool(balloons))
+        self.tool_options.set_balloon_selected(bool(balloons))
         if balloons:
             b = balloons[0].balloon
             self.font_combo.blockSignals(True)
