@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
                                      self.generation.queue.settings, self)
         self.generation.engineConfigured.connect(self.characters.configure)
         self.generation.message.connect(self._long_message)
+        self.generation.modelMissing.connect(lambda text: self.note_bar.show_note(text, again=True))
         self.characters.message.connect(self._long_message)
         self.jobs_dock = JobQueueDock(self.generation.queue, self)
         self.training_dock = TrainingDock(self.characters.trainer, self)
