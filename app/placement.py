@@ -51,6 +51,20 @@ def placement_after_growth(frame: Rect, old_size: tuple[int, int], new_size: tup
                      offset_y=new_y + new_h / 2 - (frame.y + frame.h / 2), scale=scale)
 
 
+def slide_into_view(frame: Rect, size: tuple[int, int], placement: Placement, side: str) -> Placement:
+    """``placement`` moved, at the same scale, so that the image's ``side`` edge ("left", "right", "up"
+    or "down") meets the frame's: after a pan the new strip is in sight. Moving toward that edge never
+    uncovers the opposite side; an edge already inside the frame does not move."""
+    img = image_frame(frame, size, placement).rect
+    hidden = {"left": frame.x - img.x, "right": img.right - frame.right,
+              "up": frame.y - img.y, "down": img.bottom - frame.bottom}
+    if side not in hidden:
+        raise ValueError(f"unknown side {side!r}")
+    shift = max(0.0, hidden[side]) * (1.0 if side in ("left", "up") else -1.0)
+    dx, dy = (shift, 0.0) if side in ("left", "right") else (0.0, shift)
+    return Placement(offset_x=placement.offset_x + dx, offset_y=placement.offset_y + dy, scale=placement.scale)
+
+
 def uncovered_sides(frame: Rect, size: tuple[int, int], placement: Placement, tolerance_mm: float = 0.05
                     ) -> dict[str, float]:
     """Sides of ``frame`` the image no longer fills, as fractions of the image's width/height.

@@ -8,6 +8,7 @@ from app import edits, layout
 from app.cli import main as cli
 from app.document import Document
 from app.images import decode_png
+from app.placement import image_frame
 from app.project import Project
 from app.project_io import load_project, save_project
 from tests import bands
@@ -91,6 +92,8 @@ def test_pan_left_keeps_original_pixels_and_placement(project_path, tiny_models_
     assert run(["generate", project_path, "--panel", pid, "--models", tiny_models_dir, "--model", "tiny-sd",
                 "--seed", "2", *FAST], capsys)[0] == 0
     before = image_of(project_path, panel(project_path))
+    old = panel(project_path)
+    shown = image_frame(old.bbox, (before.shape[1], before.shape[0]), old.placement)
     code, _, err = run(["pan", project_path, "--panel", pid, "--direction", "left", "--amount", "0.5",
                         "--models", tiny_models_dir, "--model", "tiny-sd", *FAST], capsys)
     assert code == 0, err
@@ -101,7 +104,10 @@ def test_pan_left_keeps_original_pixels_and_placement(project_path, tiny_models_
     offset = after.shape[1] - w
     # beyond the feather band (8 px) the old pixels are byte-identical in their new place
     assert np.array_equal(after[:, offset + 8:], before[:, 8:])
-    assert p.placement.offset_x < 0  # the image grew to the left; what was visible stays put
+    # the image grew to the left and slid right so that the new strip is in the frame, at the same scale
+    now = image_frame(p.bbox, (after.shape[1], after.shape[0]), p.placement)
+    assert now.mm_per_px == pytest.approx(shown.mm_per_px)
+    assert now.rect.x == pytest.approx(p.bbox.x) and now.rect.right >= p.bbox.right
 
 
 def test_missing_model_and_corrupt_weights_are_one_line_errors(project_path, tiny_models_dir, tmp_path, capsys):

@@ -14,6 +14,7 @@ from app.identity import consistency, faces as face_cache
 from app.document import Document
 from app.images import decode_png
 from app.generation.queue import ANALYSING, SCORING, JobState
+from app.placement import image_frame
 from app.project import Placement, Project
 from engine import faces as face_api
 from tests import bands
@@ -177,6 +178,8 @@ def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
     pid = panels(win)[0].id
     generate(qtbot, win, pid)
     before = image_of(win, pid)
+    panel = win.doc.project.find_panel(pid)[1]
+    shown = image_frame(panel.bbox, (before.shape[1], before.shape[0]), panel.placement)
     win.view.page_scene.select_ids([pid])
     assert win.pan_buttons["left"].isEnabled()
     win.generation.pan_amount.setValue(0.5)
@@ -188,7 +191,12 @@ def test_pan_left_button_widens_image_and_keeps_pixels_in_place(win, qtbot):
     assert after.shape[0] == h and after.shape[1] > w
     offset = after.shape[1] - w
     assert np.array_equal(after[:, offset + 8:], before[:, 8:])
-    assert win.doc.project.find_panel(pid)[1].placement.offset_x < 0
+    # the view slid toward the new strip: the image's left edge meets the frame's, at the same scale
+    panel = win.doc.project.find_panel(pid)[1]
+    now = image_frame(panel.bbox, (after.shape[1], after.shape[0]), panel.placement)
+    assert now.mm_per_px == pytest.approx(shown.mm_per_px)
+    assert now.rect.x == pytest.approx(panel.bbox.x) and now.rect.right >= panel.bbox.right
+    assert panel.current_variant().kind == "pan"
 
 
 def test_upscale_to_print_adds_an_upscale_variant_of_print_size(win, qtbot):

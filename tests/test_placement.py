@@ -3,7 +3,7 @@
 import pytest
 
 from app.project import Placement, Rect
-from app.placement import image_frame, placement_after_growth, uncovered_sides
+from app.placement import image_frame, placement_after_growth, slide_into_view, uncovered_sides
 from app.generation.request import pan_spec
 from app.generation.result import content_offset
 
@@ -30,6 +30,26 @@ def test_old_pixels_stay_in_place_after_outpaint(spec_args, new_size):
     assert new.mm_per_px == pytest.approx(old.mm_per_px)
     assert new.rect.x + offset[0] * new.mm_per_px == pytest.approx(old.rect.x)
     assert new.rect.y + offset[1] * new.mm_per_px == pytest.approx(old.rect.y)
+
+
+@pytest.mark.parametrize("direction,new_size", [("left", (768, 512)), ("right", (768, 512)), ("up", (512, 768)),
+                                                ("down", (512, 768))])
+def test_after_a_pan_the_new_strip_slides_into_the_frame(direction, new_size):
+    placement = Placement(offset_x=3.0, offset_y=-2.0, scale=1.2)
+    offset = content_offset((512, 512), new_size, pan_spec(direction, 0.5, None))
+    grown = placement_after_growth(FRAME, (512, 512), new_size, offset, placement)
+    hidden = image_frame(FRAME, new_size, grown).rect
+    slid = slide_into_view(FRAME, new_size, grown, direction)
+    img = image_frame(FRAME, new_size, slid)
+    assert img.mm_per_px == pytest.approx(image_frame(FRAME, (512, 512), placement).mm_per_px)  # same scale
+    edge = {"left": (img.rect.x, FRAME.x), "right": (img.rect.right, FRAME.right), "up": (img.rect.y, FRAME.y),
+            "down": (img.rect.bottom, FRAME.bottom)}[direction]
+    assert edge[0] == pytest.approx(edge[1])  # the new strip's outer edge meets the frame's: it is in sight
+    assert img.rect.x <= FRAME.x + 1e-9 and img.rect.right >= FRAME.right - 1e-9  # the frame stays covered
+    assert img.rect.y <= FRAME.y + 1e-9 and img.rect.bottom >= FRAME.bottom - 1e-9
+    across = (hidden.y, img.rect.y) if direction in ("left", "right") else (hidden.x, img.rect.x)
+    assert across[0] == pytest.approx(across[1])  # only along the pan's axis
+    assert slide_into_view(FRAME, new_size, slid, direction) == slid  # an edge in sight stays put
 
 
 def test_resized_frame_reports_uncovered_sides():

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFontComboBox, QHBoxLayout, QLabel, QPushButton, QToolBar,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFontComboBox, QHBoxLayout, QPushButton, QToolBar,
                                QToolButton, QWidget)
 
 from app import layout
@@ -252,107 +252,141 @@ def _build_menus(w: "MainWindow") -> None:
     w.docks_menu.addAction(w.script_dock.toggleViewAction())
 
 
-def _build_toolbars(w: "MainWindow") -> None:
+ICONS = {  # window attribute (``w.<name>`` or ``w.generation.<name>``) -> Font Awesome 6 Free solid icon
+    "act_new": "file", "act_open": "folder-open", "act_save": "floppy-disk", "act_export": "file-export",
+    "act_merge": "object-group", "act_split_h": "grip-lines", "act_split_v": "grip-lines-vertical",
+    "act_corners": "draw-polygon", "act_front": "angles-up", "act_back": "angles-down", "act_delete": "trash-can",
+    "act_zoom_in": "magnifying-glass-plus", "act_zoom_out": "magnifying-glass-minus", "act_fit": "expand",
+    "act_guides": "ruler-combined", "act_snap": "magnet", "act_order": "arrow-down-1-9",
+    "act_generate": "wand-magic-sparkles", "act_generate_page": "images", "act_auto_pick": "circle-check",
+    "act_upscale": "up-right-and-down-left-from-center", "act_vary": "wand-magic", "act_clear_mask": "eraser",
+    "act_mask_tool": "paintbrush", "act_edit": "pen-to-square",
+}
+TOOL_ICONS = {"select": "arrow-pointer", "panel": "vector-square", "knife": "scissors", "reframe": "crop-simple",
+              "hand": "hand", "balloon:speech": "comment", "balloon:thought": "cloud",
+              "balloon:caption": "closed-captioning", "balloon:shout": "burst"}
+UNDO_ICONS = ("rotate-left", "rotate-right")
+PAN_ICONS = {"left": "arrow-left", "right": "arrow-right", "up": "arrow-up", "down": "arrow-down"}
+
+
+def icon(name: str, widget: QWidget):
+    """A Font Awesome 6 Free solid icon (qtawesome) drawn in the palette's text colours."""
+    import qtawesome
+
+    palette = widget.palette()
+    return qtawesome.icon(f"fa6s.{name}", color=palette.color(palette.ColorRole.ButtonText),
+                          color_disabled=palette.color(palette.ColorGroup.Disabled, palette.ColorRole.ButtonText))
+
+
+def name_shortcut(action: QAction) -> None:
+    """Tooltip "Name (Shortcut)" plus what the action does: every toolbar button names its key."""
+    keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
+    name = action.text().replace("&", "").rstrip("…").strip()
+    head = f"{name} ({', '.join(keys[:2])})" if keys else name
+    tip = action.statusTip()
+    action.setToolTip(f"{head}\n{tip}" if tip and tip != name else head)
+
+
+def _set_icons(w: "MainWindow") -> None:
     gen = w.generation
-    tb = QToolBar("File", w, objectName="FileToolbar")
+    for attr, name in ICONS.items():
+        action = getattr(w, attr, None) or getattr(gen, attr, None)
+        if action is not None:
+            action.setIcon(icon(name, w))
+    for key, name in TOOL_ICONS.items():
+        w.tool_actions[key].setIcon(icon(name, w))
+
+
+def _build_toolbars(w: "MainWindow") -> None:
+    """One main toolbar of icons (file, undo, tools, panel, generate, view) and under it the
+    tool-options bar (:mod:`widgets.tool_options`) with the current tool's options."""
+    from .tool_options import ToolOptionsBar
+
+    gen = w.generation
+    _set_icons(w)
+    tb = QToolBar("Main", w, objectName="MainToolbar")
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    tb.setIconSize(QSize(20, 20))
+    undo, redo = _stable(w, w.act_undo, "Undo"), _stable(w, w.act_redo, "Redo")
+    undo.setIcon(icon(UNDO_ICONS[0], w))
+    redo.setIcon(icon(UNDO_ICONS[1], w))
     tb.addActions([w.act_new, w.act_open, w.act_save, w.act_export])
     tb.addSeparator()
-    tb.addActions([_stable(w, w.act_undo, "Undo"), _stable(w, w.act_redo, "Redo")])
+    tb.addActions([undo, redo])
+    tb.addSeparator()
+    tb.addActions(w.tool_group.actions())
+    tb.addSeparator()
+    tb.addActions([w.act_merge, w.act_split_h, w.act_split_v, w.act_corners, w.act_front, w.act_back, w.act_delete])
+    tb.addSeparator()
+    tb.addActions([gen.act_generate, gen.act_generate_page])
+    gen.repeat.setPrefix("×")
+    tb.addWidget(gen.repeat)
+    tb.addAction(gen.act_auto_pick)
+    tb.addSeparator()
+    tb.addActions([w.act_zoom_out, w.act_fit, w.act_zoom_in])
+    tb.addSeparator()
+    tb.addActions([w.act_guides, w.act_snap, w.act_order])
+    for action in tb.actions():
+        if not isinstance(action, _StableAction) and not action.isSeparator():
+            name_shortcut(action)
+    w.main_toolbar = tb
     w.addToolBar(tb)
+    for a in (w.act_delete, w.act_merge, w.act_split_h, w.act_split_v, w.act_front, w.act_back):
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
 
-    tb = QToolBar("Tools", w, objectName="ToolsToolbar")
-    tb.addActions(_drawing_tools(w))
-    w.addToolBar(tb)
-
-    tb = QToolBar("Page", w, objectName="PageToolbar")
-    tb.addWidget(QLabel(" Template "))
+    w.addToolBarBreak()
+    w.tool_options = bar = ToolOptionsBar(w)
+    bar.setIconSize(QSize(18, 18))
     w.template_combo = QComboBox(toolTip="Replace this page's panels by a template (undoable)")
     w.template_combo.addItem("—")
     w.template_combo.addItems(list(layout.TEMPLATES))
     w.template_combo.activated.connect(lambda i: i > 0 and w.apply_template(w.template_combo.itemText(i)))
-    tb.addWidget(w.template_combo)
-    tb.addWidget(QLabel("  Gutter "))
     w.gutter_spin = QDoubleSpinBox(suffix=" mm", decimals=1, singleStep=0.5, keyboardTracking=False,
                                    toolTip="Space between panels; changing it re-flows the panels")
     w.gutter_spin.setRange(0, 30)
     w.gutter_spin.valueChanged.connect(w.set_gutter)
-    tb.addWidget(w.gutter_spin)
-    tb.addWidget(QLabel("  Read "))
     w.order_combo = QComboBox(toolTip="Reading order of the page")
     w.order_combo.addItem("Left → right", "ltr")
     w.order_combo.addItem("Right → left", "rtl")
     w.order_combo.activated.connect(lambda i: w.set_reading_order(w.order_combo.itemData(i)))
-    tb.addWidget(w.order_combo)
-    tb.addAction(w.act_order)
-    w.addToolBar(tb)
+    bar.add_section("layout", ["Template", w.template_combo, "Gutter", w.gutter_spin, "Read", w.order_combo])
 
-    w.addToolBarBreak()
-    tb = QToolBar("Panel Actions", w, objectName="PanelActions")
-    tb.addActions([w.act_merge, w.act_split_h, w.act_split_v, w.act_corners])
-    tb.addSeparator()
-    tb.addActions([w.act_front, w.act_back, w.act_delete])
-    tb.addSeparator()
-    tb.addActions([gen.act_generate, gen.act_generate_page])
-    tb.addWidget(QLabel(" ×"))
-    tb.addWidget(gen.repeat)
-    tb.addAction(gen.act_auto_pick)
-    tb.addSeparator()
-    tb.addAction(gen.act_upscale)
-    tb.addWidget(gen.refine_strength)
-    w.panel_toolbar = tb
-    w.addToolBar(tb)
+    w.pan_buttons = {}
+    pan: list = ["Pan"]
+    for direction, act in gen.act_pan.items():
+        act.setIcon(icon(PAN_ICONS[direction], w))
+        button = QToolButton(autoRaise=True)
+        button.setDefaultAction(act)
+        button.setText(PAN_ARROWS[direction])
+        w.pan_buttons[direction] = button
+        pan.append(button)
+    for act in (gen.act_zoom15, gen.act_zoom2):
+        act.setIconText(act.text().replace("Zoom Out ", "Out "))
+    w.extend_toolbar = bar.add_section("image", [*pan, gen.pan_amount, gen.act_zoom15, gen.act_zoom2,
+                                                 gen.act_upscale, gen.refine_strength])
 
-    tb = QToolBar("Lettering", w, objectName="LetteringToolbar")
-    tb.addWidget(QLabel(" Font "))
     w.font_combo = QFontComboBox(toolTip="Font of the selected balloons")
     w.font_combo.setMaximumWidth(200)
     w.font_combo.currentFontChanged.connect(lambda f: w.set_balloon_font(family=f.family()))
-    tb.addWidget(w.font_combo)
     w.font_size = QDoubleSpinBox(suffix=" pt", decimals=1, singleStep=0.5, keyboardTracking=False,
                                  toolTip="Lettering size of the selected balloons at print; a balloon grows to "
                                          "fit its text (the project's size: Page ▸ Page Setup…)")
     w.font_size.setRange(4, 72)
     w.font_size.setValue(9.0)
     w.font_size.valueChanged.connect(lambda v: w.set_balloon_font(font_size=v))
-    tb.addWidget(w.font_size)
-    w.lettering_toolbar = tb
-    w.addToolBar(tb)
+    w.lettering_toolbar = bar.add_section("lettering", ["Font", w.font_combo, w.font_size])
 
-    tb = QToolBar("View", w, objectName="ViewToolbar")
-    tb.addActions([w.act_zoom_out, w.act_fit, w.act_zoom_in])
-    tb.addSeparator()
-    tb.addActions([w.act_guides, w.act_snap])
-    w.addToolBar(tb)
-    for a in (w.act_delete, w.act_merge, w.act_split_h, w.act_split_v, w.act_front, w.act_back):
-        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-
-    w.addToolBarBreak()
-    tb = QToolBar("Extend", w, objectName="ExtendToolbar")
-    w.pan_buttons = {}
-    for direction, act in gen.act_pan.items():
-        button = QToolButton()
-        button.setDefaultAction(act)
-        button.setText(PAN_ARROWS[direction])
-        w.pan_buttons[direction] = button
-        tb.addWidget(button)
-    tb.addWidget(gen.pan_amount)
-    tb.addActions([gen.act_zoom15, gen.act_zoom2])
-    w.extend_toolbar = tb
-    w.addToolBar(tb)
-
-    tb = QToolBar("Mask", w, objectName="MaskToolbar")
-    tb.addAction(gen.act_mask_tool)
-    tb.addWidget(gen.mask_mode)
-    tb.addWidget(gen.brush_size)
-    tb.addWidget(QLabel(" Feather "))
-    tb.addWidget(gen.feather)
-    tb.addAction(gen.act_clear_mask)
-    tb.addWidget(gen.region_prompt)
-    tb.addAction(gen.act_vary)
-    tb.addWidget(gen.edit_prompt)
-    tb.addAction(gen.act_edit)
-    w.mask_toolbar = tb
-    w.addToolBar(tb)
+    gen.region_prompt.setFixedWidth(220)
+    gen.edit_prompt.setFixedWidth(180)
+    w.mask_toolbar = bar.add_section("mask", [gen.mask_mode, "Size", gen.brush_size, "Feather", gen.feather,
+                                              gen.act_clear_mask, gen.region_prompt, gen.act_vary,
+                                              gen.edit_prompt, gen.act_edit])
+    for action in (*gen.act_pan.values(), gen.act_zoom15, gen.act_zoom2, gen.act_upscale, gen.act_clear_mask,
+                   gen.act_vary, gen.act_edit):
+        name_shortcut(action)
+    bar.finish()
+    w.view.toolChanged.connect(bar.show_tool)
+    w.addToolBar(bar)
 
 
 def _share_actions(w: "MainWindow") -> None:

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
                                      self.generation.queue.settings, self)
         self.generation.engineConfigured.connect(self.characters.configure)
         self.generation.message.connect(self._long_message)
+        self.generation.modelMissing.connect(lambda text: self.note_bar.show_note(text, again=True))
         self.characters.message.connect(self._long_message)
         self.jobs_dock = JobQueueDock(self.generation.queue, self)
         self.training_dock = TrainingDock(self.characters.trainer, self)
@@ -197,6 +198,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_front, self.act_forward, self.act_backward, self.act_back):
             a.setEnabled(len(ids) == 1)
         self.lettering_toolbar.setEnabled(bool(balloons))
+        self.tool_options.set_balloon_selected(bool(balloons))
         if balloons:
             b = balloons[0].balloon
             self.font_combo.blockSignals(True)

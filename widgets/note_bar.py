@@ -47,10 +47,11 @@ class NoteBar(QFrame):
         row.addWidget(self.close_button)
         self.hide()
 
-    def show_note(self, text: str) -> bool:
-        """Show ``text``, a note only the first time in this run; returns whether it is shown."""
+    def show_note(self, text: str, again: bool = False) -> bool:
+        """Show ``text``, a note only the first time in this run unless ``again`` (a problem the user
+        asked about, such as a missing model); returns whether it is shown."""
         key = note_key(text)
-        if key in self._seen:
+        if key in self._seen and not again:
             return False
         self._seen.add(key)
         self.label.setText(text)

@@ -17,7 +17,8 @@ from typing import Any
 from PIL import Image
 
 from engine import faces as face_api
-from engine.jobs import Direction, EngineError, GenerationRequest, JobKind, OutpaintSpec, PanSpec, Preset, ZoomOutSpec
+from engine.jobs import (Direction, EngineError, GenerationRequest, JobKind, ModelNotFoundError, OutpaintSpec, PanSpec,
+                         Preset, ZoomOutSpec)
 from engine.prompt_flags import STYLE_PRESETS, PromptFlags, apply_flags, parse_prompt
 from engine.families import is_reference_family
 from engine.registry import GENERATORS, ModelRegistry
@@ -79,6 +80,12 @@ class Prepared:
     notes: list[str]
 
 
+def missing_model_text(models_dir: Path) -> str:
+    """One line: no image model is installed, and which files to put where."""
+    return (f"no image model in {models_dir}: put a diffusers folder (with model_index.json) or a .safetensors "
+            f"checkpoint (SD 1.5 or SDXL) in {Path(models_dir) / 'checkpoints'}, or choose another models folder")
+
+
 def choose_model(project: Project, registry: ModelRegistry, requested: str | None,
                  project_dir: Path | None = None) -> str:
     """The model to use: asked for, else the project's (a path it names is confined to the project's
@@ -88,11 +95,11 @@ def choose_model(project: Project, registry: ModelRegistry, requested: str | Non
     if project.settings.get("model"):
         name = str(project.settings["model"])
         return resolve_model_setting(name, project_dir, registry.models_dir) if looks_like_path(name) else name
-    models = registry.models(GENERATORS)
+    models = registry.models(GENERATORS) or [m for m in registry.refresh() if m.kind in GENERATORS]
     if len(models) == 1:
         return str(models[0].path)
     if not models:
-        registry.resolve("")  # raises ModelNotFoundError naming the folder layout
+        raise ModelNotFoundError(missing_model_text(registry.models_dir), detail=registry.help())
     names = ", ".join(sorted(m.name for m in models))
     raise EngineError(f"several models are installed ({names}): choose one with --model NAME "
                       "or in Edit ▸ Preferences")

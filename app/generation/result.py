@@ -1,4 +1,5 @@
-"""A finished engine job into the document: the panel's variant history, as one undo step.
+"""A finished engine job into the document: the panel's variant history, as one undo step (after a pan
+the image slides so that the new strip is in the frame; its old pixels stay byte-identical).
 
 A failed or cancelled job never reaches :func:`apply_result`, so it changes nothing.
 """
@@ -9,7 +10,7 @@ from engine.jobs import Direction, JobKind, JobResult, PanSpec, ZoomOutSpec
 
 from .. import edits
 from ..document import Document
-from ..placement import placement_after_growth
+from ..placement import placement_after_growth, slide_into_view
 from ..project import Placement
 
 KIND_LABEL = {JobKind.GENERATE: "generate", JobKind.VARY_REGION: "vary", JobKind.OUTPAINT: "pan",
@@ -49,7 +50,8 @@ def apply_result(doc: Document, panel_id: str, result: JobResult, select: bool =
         if isinstance(request.outpaint, ZoomOutSpec):  # the wider picture fills the frame, the original in the middle
             placement = Placement(offset_x=0.0, offset_y=0.0, scale=1.0)
         else:
-            placement = placement_after_growth(panel.bbox, old_size, new_size, tuple(offset), panel.placement)
+            grown = placement_after_growth(panel.bbox, old_size, new_size, tuple(offset), panel.placement)
+            placement = slide_into_view(panel.bbox, new_size, grown, request.outpaint.direction.value)
     params = {"model": request.model, "steps": result.metadata.get("steps", request.steps),
               "scheduler": result.metadata.get("scheduler", request.scheduler),
               "guidance": result.metadata.get("guidance", request.guidance),

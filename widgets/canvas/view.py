@@ -273,6 +273,8 @@ class PageView(QGraphicsView):
         hit = self.page_scene.canvas_item_at(pos, self.viewportTransform())
         if getattr(hit, "role", None) and isinstance(hit.parentItem(), PanelItem):
             hit = hit.parentItem()
+        if hit is None:  # the pixel under the cursor covers a frame's border that its centre just misses
+            hit = next((i for i in self.items(event.position().toPoint()) if isinstance(i, PanelItem)), None)
         if isinstance(hit, BalloonItem):
             self.edit_balloon_text(hit.item_id)
         elif isinstance(hit, PanelItem):

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox,
 from app.background import BackgroundTasks
 from app.document import Document
 from app.generation.queue import EngineSettings, JobQueue, JobState
-from app.generation.request import pan_spec
-from engine.jobs import JobKind
+from app.generation.request import choose_model, pan_spec
+from engine.errors import one_line
+from engine.jobs import EngineError, JobKind, ModelNotFoundError
 
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
@@ -46,6 +47,7 @@ class GenerationController(QObject):
 
     message = Signal(str)  # one line for the status bar
     engineConfigured = Signal(object)  # EngineSettings, after Preferences were applied
+    modelMissing = Signal(str)  # what is missing and where to put it; the window offers Preferences
 
     def __init__(self, doc: Document, view: PageView, qsettings: QSettings, tasks: BackgroundTasks,
                  parent: QWidget) -> None:
@@ -169,11 +171,30 @@ class GenerationController(QObject):
 
     # --- jobs -------------------------------------------------------------------------------------
 
+    def model_problem(self) -> str:
+        """What stops generation before it starts: no image model installed or the chosen one not
+        found (one line naming the models folder and the files to put there); "" when there is one."""
+        registry = self.queue.registry
+        try:
+            model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
+            registry.resolve(model)
+        except ModelNotFoundError as exc:
+            return one_line(exc)
+        except (EngineError, OSError, ValueError):  # several models, an unreadable file: the job says so
+            return ""
+        return ""
+
+    def _say_if_no_model(self) -> None:
+        problem = self.model_problem()
+        if problem:
+            self.modelMissing.emit(problem[:1].upper() + problem[1:])
+
     def generate_selected(self) -> list[str]:
         ids = self.selected_panels()
         if not ids:
             self.show_message("Select a panel to generate")
             return []
+        self._say_if_no_model()
         return self.queue.submit_panels(ids, repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
 
     def generate_page(self) -> list[str]:
@@ -196,6 +217,7 @@ class GenerationController(QObject):
                 todo = [p for p in todo if p.image is None]
         if not todo:
             return []
+        self._say_if_no_model()
         return self.queue.submit_panels([p.id for p in todo], repeat=self.repeat.value(),
                                         select=self.act_auto_pick.isChecked())
 

@@ -3,7 +3,9 @@ of this project (model, scheduler, preset, steps, variants: ``project.settings``
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from pathlib import Path
+
+from PySide6.QtCore import QFileSystemWatcher, QSettings, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -12,6 +14,8 @@ from app.document import Document
 from app.generation.queue import EngineSettings
 from widgets.engine_settings import EngineSettingsPage, load_engine_choice, save_engine_choice
 from engine.device import DEVICES
+from engine.errors import one_line
+from engine.jobs import ModelNotFoundError
 from engine.registry import GENERATORS, ModelRegistry
 from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
 
@@ -51,6 +55,25 @@ def describe_models(registry: ModelRegistry) -> tuple[list[str], str]:
     return lines, message
 
 
+def model_to_use(registry: ModelRegistry, chosen: str) -> str:
+    """What Generate will use with the model field ``chosen`` ("" = the project names none): the
+    model's name, kind and file, or why there is none."""
+    models = registry.models(GENERATORS)
+    if not chosen:
+        if len(models) == 1:
+            chosen = str(models[0].path)
+        elif models:
+            return f"none yet: choose one of the {len(models)} image models above"
+        else:
+            return "none: no image model in the models folder"
+    try:
+        info = registry.resolve(chosen)
+    except ModelNotFoundError as exc:
+        return f"none: {one_line(exc)}"
+    arch = f", {info.arch.value}" if info.arch.value != "unknown" else ""
+    return f"{info.name} ({info.kind.value}{arch}): {info.path}"
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, doc: Document, engine: EngineSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +108,8 @@ class PreferencesDialog(QDialog):
 
         s = doc.project.settings
         self.model = QComboBox(editable=True, toolTip="Model name in the models folder, or a path")
+        self.will_use = QLabel(wordWrap=True, toolTip="The model Generate uses with these settings")
+        self.will_use.setObjectName("ModelToUse")
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULERS)
         self.scheduler.setCurrentText(str(s.get("scheduler") or ""))
@@ -98,6 +123,7 @@ class PreferencesDialog(QDialog):
         project = QGroupBox("This project")
         pform = QFormLayout(project)
         pform.addRow("Model", self.model)
+        pform.addRow("Will use", self.will_use)
         pform.addRow("Scheduler", self.scheduler)
         pform.addRow("Preset", self.preset)
         pform.addRow("Steps", self.steps)
@@ -111,9 +137,16 @@ class PreferencesDialog(QDialog):
         layout.addWidget(user)
         layout.addWidget(project)
         layout.addWidget(buttons)
+        self.registry = ModelRegistry(None)
+        # the list follows the models folder: a model copied in (or removed) shows without a restart
+        self.watcher = QFileSystemWatcher(self)
+        self._rescan_soon = QTimer(self, singleShot=True, interval=300, timeout=self.rescan)
+        self.watcher.directoryChanged.connect(lambda *_: self._rescan_soon.start())
         self.rescan()
         self.model.setCurrentText(str(s.get("model") or ""))
-        self.resize(560, 560)
+        self.model.currentTextChanged.connect(self.update_model_to_use)
+        self.update_model_to_use()
+        self.resize(560, 600)
 
     def browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Models folder", self.folder.text() or self.folder.placeholderText())
@@ -122,9 +155,10 @@ class PreferencesDialog(QDialog):
             self.rescan()
 
     def rescan(self) -> None:
-        """List what the registry finds in the folder now (or say what is missing)."""
-        registry = ModelRegistry(self.folder.text().strip() or None)
+        """List what the registry finds in the folder now (or say what is missing) and watch it."""
+        registry = self.registry = ModelRegistry(self.folder.text().strip() or None)
         lines, message = describe_models(registry)
+        self._watch(registry.models_dir)
         self.found.clear()
         self.found.addItems(lines)
         self.missing.setText(message)
@@ -134,6 +168,26 @@ class PreferencesDialog(QDialog):
         self.model.addItem("")
         self.model.addItems([m.name for m in registry.models(GENERATORS)])
         self.model.setCurrentText(current)
+        self.update_model_to_use()
+
+    def _watch(self, folder: Path) -> None:
+        """Watch ``folder``, its subfolders one level down (checkpoints/, loras/…) and, while it does not
+        exist, its parent (so that creating it is noticed)."""
+        old = self.watcher.directories()
+        if old:
+            self.watcher.removePaths(old)
+        paths = [folder] if folder.is_dir() else [p for p in (folder.parent,) if p.is_dir()]
+        if folder.is_dir():
+            try:
+                paths += [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            except OSError:
+                pass
+        if paths:
+            self.watcher.addPaths([str(p) for p in paths])
+
+    def update_model_to_use(self, *_) -> None:
+        """Say which model Generate will use (the chosen one, or the only one installed)."""
+        self.will_use.setText(model_to_use(self.registry, self.model.currentText().strip()))
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(self.folder.text().strip() or None, self.device.currentText(),
