@@ -44,7 +44,10 @@ def test_edit_field_by_keyboard_adds_one_edit_variant(qtbot):
     win.view.page_scene.select_ids([pid])
     assert win.generation.act_edit.isEnabled()
     field = win.generation.edit_prompt
-    assert win.mask_toolbar.widgetForAction(win.generation.act_edit) is not None  # beside Vary Region
+    mask_button = win.main_toolbar.widgetForAction(win.generation.act_mask_tool)
+    QTest.mouseClick(mask_button, Qt.MouseButton.LeftButton)  # the Mask tool's options: Vary Region, then Edit
+    qtbot.waitUntil(field.isVisible, timeout=2000)  # the bar lays out on the next turn of the event loop
+    assert win.mask_toolbar.isAncestorOf(field)
     QTest.mouseClick(field, Qt.MouseButton.LeftButton)
     QTest.keyClicks(field, "night, rain")
     count, image_before = doc.undo_stack.count(), doc.project.find_panel(pid)[1].image

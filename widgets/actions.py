@@ -376,8 +376,9 @@ def _build_toolbars(w: "MainWindow") -> None:
     w.font_size.valueChanged.connect(lambda v: w.set_balloon_font(font_size=v))
     w.lettering_toolbar = bar.add_section("lettering", ["Font", w.font_combo, w.font_size])
 
-    gen.region_prompt.setFixedWidth(220)
-    gen.edit_prompt.setFixedWidth(180)
+    gen.region_prompt.setFixedWidth(190)
+    gen.edit_prompt.setFixedWidth(150)
+    gen.act_edit.setIconText("Edit")
     w.mask_toolbar = bar.add_section("mask", [gen.mask_mode, "Size", gen.brush_size, "Feather", gen.feather,
                                               gen.act_clear_mask, gen.region_prompt, gen.act_vary,
                                               gen.edit_prompt, gen.act_edit])
