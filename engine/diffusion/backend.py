@@ -137,7 +137,7 @@ class DiffusionBackend:
                         prompt=text, negative_prompt=negative or None, **sizes,
                         num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
                         callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
-                        **(applied.call_kwargs if applied else {}), output_type="np",
+                        **model.call_defaults, **(applied.call_kwargs if applied else {}), output_type="np",
                     )
             finally:
                 if applied is not None:

@@ -22,9 +22,11 @@ from diffusers import (
 )
 
 from engine.device import DeviceChoice, DeviceOptions, place_pipeline
-from engine.diffusion.single_file_config import config_folder_for
+from engine.diffusion.single_file_config import V_PREDICTION_GUIDANCE_RESCALE, config_folder_for, scheduler_overrides
+from engine.diffusion.transformer_files import load_transformer_pipeline
 from engine.errors import one_line
 from engine.jobs import ModelLoadError
+from engine.memory import choose_mode, estimate, free_device_memory
 from engine.registry import Arch, ModelInfo, ModelKind
 
 from diffusers.utils import logging as diffusers_logging
@@ -49,14 +51,22 @@ class LoadedModel:
     base: Any
     scheduler_config: Any
     pipes: dict[str, Any] = field(default_factory=dict)
+    #: Pipeline call arguments the model needs on every call (guidance_rescale for v-prediction).
+    call_defaults: dict[str, Any] = field(default_factory=dict)
+    memory_mode: str = "none"
+    memory_note: str = ""
 
     @property
     def native_size(self) -> tuple[int, int]:
-        side = int(self.base.unet.config.sample_size) * int(self.base.vae_scale_factor)
+        unet = getattr(self.base, "unet", None)
+        sample = unet.config.sample_size if unet is not None else getattr(self.base, "default_sample_size", 128)
+        side = int(sample) * int(self.base.vae_scale_factor)
         return side, side
 
     def pipe(self, task: str) -> Any:
         """The pipeline for `task`, sharing this model's components (no loading)."""
+        if task not in self.pipes and self.arch not in _CLASSES:
+            raise ModelLoadError(f"{self.info.name} cannot run {task} here")
         if task not in self.pipes:
             cls = _CLASSES[self.arch][task]
             self.pipes[task] = cls.from_pipe(self.base)
@@ -64,8 +74,35 @@ class LoadedModel:
         return self.pipes[task]
 
 
+def memory_plan(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> tuple[str, str]:
+    """(offload mode, one line saying how much memory the model will take), before anything loads."""
+    try:
+        need = estimate(info, choice.dtype_name)
+    except (ModelLoadError, OSError, ValueError, ImportError) as exc:
+        return ("model_offload" if options.memory_mode == "auto" and choice.device.startswith("cuda")
+                else options.memory_mode.replace("auto", "none")), f"{info.name}: size unknown ({one_line(exc, 80)})"
+    free = free_device_memory(choice.device)
+    mode = choose_mode(options.memory_mode, need, free)
+    where = "GPU" if free is not None else "RAM"
+    label = {"none": "on the GPU" if free is not None else "in RAM", "model_offload": "with model CPU offload",
+             "sequential_offload": "with sequential offload"}[mode]
+    free_text = f", {free / 2**30:.1f} GiB free" if free is not None else ""
+    note = (f"{info.name}: {need.total_parameters / 1e9:.2f} B parameters, about "
+            f"{need.peak_bytes(mode) / 2**30:.1f} GiB of {where} {label}{free_text}")
+    return mode, note
+
+
 def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> LoadedModel:
-    """Load `info` (diffusers folder or single-file checkpoint) offline; ModelLoadError on failure."""
+    """Load `info` (diffusers folder, single-file checkpoint, or a single-file/GGUF transformer with its
+    family's diffusers folder) offline; ModelLoadError on failure."""
+    mode, note = memory_plan(info, choice, options)
+    log.info("%s", note)
+    if info.kind is ModelKind.TRANSFORMER:
+        pipe = load_transformer_pipeline(info, choice.dtype)
+        place_pipeline(pipe, choice, options, mode)
+        loaded = LoadedModel(info, choice, info.arch, pipe, pipe.scheduler.config, memory_mode=mode, memory_note=note)
+        loaded.pipes["txt2img"] = pipe
+        return loaded
     arch = info.arch if info.arch in _CLASSES else Arch.SD15
     task = "inpaint" if info.inpaint else "txt2img"
     cls = _CLASSES[arch][task]
@@ -89,8 +126,13 @@ def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) ->
             f"could not load model {info.name!r} from {info.path}: {one_line(exc)} "
             "(the file may be corrupt or incomplete; re-download it)"
         ) from exc
-    place_pipeline(pipe, choice, options)
-    loaded = LoadedModel(info, choice, arch, pipe, pipe.scheduler.config)
+    overrides = scheduler_overrides(info.v_prediction, info.zero_snr)
+    if overrides:
+        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, **overrides)
+    place_pipeline(pipe, choice, options, mode)
+    defaults = {"guidance_rescale": V_PREDICTION_GUIDANCE_RESCALE} if info.v_prediction else {}
+    loaded = LoadedModel(info, choice, arch, pipe, pipe.scheduler.config, call_defaults=defaults,
+                         memory_mode=mode, memory_note=note)
     loaded.pipes[task] = pipe
     return loaded
 
