@@ -98,6 +98,9 @@ class Engine:
             extras.adapters = find_adapters(self.registry, info.arch)
         if cancel.is_set():
             raise JobCancelled("cancelled")
+        note = self.backend.load_note(info, request.device)
+        if note and progress_cb is not None:
+            progress_cb(JobProgress(request.job_id, 0, 0, None, note))
         model = self.backend.model(info, request.device)
         family = next((i.variant for i, _w in extras.loras if i.variant == "lcm"), None) or info.family
         guidance = request.guidance

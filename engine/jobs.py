@@ -178,6 +178,7 @@ class JobProgress:
     step: int
     total: int
     preview: Optional[Image.Image] = None
+    note: str = ""  # a line for the user before the steps start (e.g. how much memory a model will take)
 
 
 @dataclass

@@ -49,16 +49,25 @@ class MemoryEstimate:
         return max(self.weight_bytes.values(), default=0)
 
     def peak_bytes(self, mode: str) -> int:
-        """GPU bytes the run needs in `mode` (none / model_offload / sequential_offload)."""
+        """Device bytes the run needs in `mode` (none / model_offload / sequential_offload)."""
+        margin = min(WORKING_MARGIN, self.total_bytes / 4 + 2**28)
         if mode == "sequential_offload":
-            return int(WORKING_MARGIN)
+            return int(margin)
         weights = self.largest_bytes if mode == "model_offload" else self.total_bytes
-        return int(weights + WORKING_MARGIN)
+        return int(weights + margin)
 
-    def describe(self, mode: str) -> str:
-        parts = ", ".join(f"{name} {_gib(b)}" for name, b in sorted(self.weight_bytes.items(), key=lambda x: -x[1]))
-        return (f"{self.total_parameters / 1e9:.1f} B parameters ({parts}); needs about "
-                f"{_gib(self.peak_bytes(mode))} of {'GPU' if mode != 'cpu' else ''} memory with {mode.replace('_', ' ')}")
+def describe_plan(name: str, need: MemoryEstimate, mode: str, free: Optional[int]) -> str:
+    """One line for the user before a model loads: its size and what it will take where."""
+    if not need.weight_bytes:
+        return f"{name}: size unknown; running {MODE_PHRASES[mode]}"
+    where = "GPU memory" if free is not None else "RAM"
+    free_text = f" ({_gib(free)} free)" if free is not None else ""
+    return (f"{name}: {need.total_parameters / 1e9:.2f} B parameters, needs about {_gib(need.peak_bytes(mode))} "
+            f"of {where}{free_text}, running {MODE_PHRASES[mode]}")
+
+
+MODE_PHRASES = {"none": "without offload", "model_offload": "with model CPU offload",
+                "sequential_offload": "with sequential CPU offload"}
 
 
 def _gib(value: float) -> str:

@@ -135,14 +135,14 @@ def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[
     keys = list(header)
     hint = _folder_hint(path)
     name = path.stem
-    if _has(keys, "model.diffusion_model."):
+    family = transformer_family(keys)
+    if family is not None:
+        return _transformer_info(path, keys, family)
+    if _has(keys, "model.diffusion_model.input_blocks.", "model.diffusion_model.output_blocks."):
         arch = Arch.SDXL if _has(keys, "conditioner.embedders", "label_emb.0.0") else Arch.SD15
         conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape", [0, 4])
         return ModelInfo(name, path, ModelKind.CHECKPOINT, arch, inpaint=conv_in[1] == 9,
                          v_prediction="v_pred" in header, zero_snr="ztsnr" in header)
-    family = transformer_family(keys)
-    if family is not None:
-        return _transformer_info(path, keys, family)
     if _has(keys, "image_proj.", "ip_adapter."):
         if _has(keys, "image_proj.proj.0.weight"):
             variant = "faceid"

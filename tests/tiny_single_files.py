@@ -102,7 +102,8 @@ def write_flux_folder(folder: Path, seed: int = 7):
     t5 = T5EncoderModel(T5Config(vocab_size=32, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
                                  relative_attention_num_buckets=8, decoder_start_token_id=0)).eval()
     vae = AutoencoderKL(block_out_channels=(4,), latent_channels=1, norm_num_groups=1, use_quant_conv=False,
-                        use_post_quant_conv=False, sample_size=32)
+                        use_post_quant_conv=False, sample_size=32,
+                        shift_factor=0.0609, scaling_factor=1.5035)
     pipe = FluxPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=clip,
                         tokenizer=byte_tokenizer(), text_encoder_2=t5, tokenizer_2=_t5_tokenizer(),
                         transformer=transformer)

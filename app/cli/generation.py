@@ -69,6 +69,9 @@ class _Progress:
     def __call__(self, progress) -> None:
         if self.quiet:
             return
+        if progress.note:
+            print(progress.note, file=sys.stderr)
+            return
         if self.bar is None:
             from tqdm import tqdm
 

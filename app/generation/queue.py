@@ -352,6 +352,10 @@ class JobQueue(QObject):
         job = self.jobs.get(progress.job_id)
         if job is None or job.finished:
             return
+        if progress.note:  # said before the steps start: the counts are not known yet
+            job.message = progress.note
+            self.jobChanged.emit(job.id)
+            return
         job.state, job.step, job.total = JobState.RUNNING, progress.step, progress.total
         if progress.preview is not None:
             job.preview = progress.preview

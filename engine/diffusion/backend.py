@@ -58,6 +58,10 @@ class DiffusionBackend:
         wanted = self.options.device if device == "auto" else device
         return choose_device(DeviceOptions(device=wanted, dtype=self.options.dtype))
 
+    def load_note(self, info: ModelInfo, device: str = "auto") -> str:
+        """How much memory `info` will take ('' when it is loaded already)."""
+        return self.cache.plan_note(info, self.device_for(device))
+
     def model(self, info: ModelInfo, device: str = "auto") -> LoadedModel:
         return self.cache.get(info, self.device_for(device))
 

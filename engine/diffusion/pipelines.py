@@ -10,7 +10,7 @@ import warnings
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from diffusers import (
     StableDiffusionImg2ImgPipeline,
@@ -26,7 +26,7 @@ from engine.diffusion.single_file_config import V_PREDICTION_GUIDANCE_RESCALE, c
 from engine.diffusion.transformer_files import load_transformer_pipeline
 from engine.errors import one_line
 from engine.jobs import ModelLoadError
-from engine.memory import choose_mode, estimate, free_device_memory
+from engine.memory import MemoryEstimate, choose_mode, describe_plan, estimate, free_device_memory
 from engine.registry import Arch, ModelInfo, ModelKind
 
 from diffusers.utils import logging as diffusers_logging
@@ -79,23 +79,18 @@ def memory_plan(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -
     try:
         need = estimate(info, choice.dtype_name)
     except (ModelLoadError, OSError, ValueError, ImportError) as exc:
-        return ("model_offload" if options.memory_mode == "auto" and choice.device.startswith("cuda")
-                else options.memory_mode.replace("auto", "none")), f"{info.name}: size unknown ({one_line(exc, 80)})"
+        log.warning("cannot size %s: %s", info.name, one_line(exc, 120))
+        need = MemoryEstimate()
     free = free_device_memory(choice.device)
     mode = choose_mode(options.memory_mode, need, free)
-    where = "GPU" if free is not None else "RAM"
-    label = {"none": "on the GPU" if free is not None else "in RAM", "model_offload": "with model CPU offload",
-             "sequential_offload": "with sequential offload"}[mode]
-    free_text = f", {free / 2**30:.1f} GiB free" if free is not None else ""
-    note = (f"{info.name}: {need.total_parameters / 1e9:.2f} B parameters, about "
-            f"{need.peak_bytes(mode) / 2**30:.1f} GiB of {where} {label}{free_text}")
-    return mode, note
+    return mode, describe_plan(info.name, need, mode, free)
 
 
-def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> LoadedModel:
+def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions,
+               plan: Optional[tuple[str, str]] = None) -> LoadedModel:
     """Load `info` (diffusers folder, single-file checkpoint, or a single-file/GGUF transformer with its
-    family's diffusers folder) offline; ModelLoadError on failure."""
-    mode, note = memory_plan(info, choice, options)
+    family's diffusers folder) offline; ModelLoadError on failure. `plan`: memory_plan's answer."""
+    mode, note = plan or memory_plan(info, choice, options)
     log.info("%s", note)
     if info.kind is ModelKind.TRANSFORMER:
         pipe = load_transformer_pipeline(info, choice.dtype)
@@ -145,6 +140,15 @@ class PipelineCache:
         self.capacity = capacity
         self.loads = 0
         self._models: dict[tuple, LoadedModel] = {}
+        self._plans: dict[tuple, tuple[str, str]] = {}
+
+    def plan_note(self, info: ModelInfo, choice: DeviceChoice) -> str:
+        """What loading `info` will take ('' when it is loaded already): said before the load starts."""
+        key = (str(info.path), choice)
+        if key in self._models:
+            return ""
+        self._plans[key] = memory_plan(info, choice, self.options)
+        return self._plans[key][1]
 
     def get(self, info: ModelInfo, choice: DeviceChoice) -> LoadedModel:
         key = (str(info.path), choice)
@@ -154,7 +158,7 @@ class PipelineCache:
         while len(self._models) >= self.capacity:
             self._evict(next(iter(self._models)))
         log.info("loading model %s on %s (%s)", info.name, choice.device, choice.dtype_name)
-        loaded = load_model(info, choice, self.options)
+        loaded = load_model(info, choice, self.options, self._plans.pop(key, None))
         self.loads += 1
         self._models[key] = loaded
         return loaded

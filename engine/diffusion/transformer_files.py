@@ -9,10 +9,12 @@ quantized and are dequantized layer by layer at the compute dtype.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import diffusers
 
+from engine.diffusion.flux_keys import flux_to_diffusers
 from engine.errors import one_line
 from engine.jobs import ModelLoadError
 from engine.registry import TRANSFORMER_CLASSES, TRANSFORMER_LABELS, ModelInfo
@@ -25,6 +27,17 @@ FAMILY_PIPELINES = {
     "QwenImageTransformer2DModel": ("QwenImagePipeline", "QwenImageEditPipeline", "QwenImageEditPlusPipeline",
                                     "QwenImageEditInpaintPipeline", "QwenImageInpaintPipeline"),
 }
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """A weights file's tensors: GGUF ones stay quantized (diffusers' GGUF parameters)."""
+    if path.suffix.lower() == ".gguf":
+        from diffusers.models.model_loading_utils import load_gguf_checkpoint
+
+        return load_gguf_checkpoint(str(path))
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
 
 
 def load_transformer_pipeline(info: ModelInfo, dtype: Any) -> Any:
@@ -46,7 +59,10 @@ def load_transformer_pipeline(info: ModelInfo, dtype: Any) -> Any:
     if info.path.suffix.lower() == ".gguf":
         kwargs["quantization_config"] = diffusers.GGUFQuantizationConfig(compute_dtype=dtype)
     try:
-        transformer = getattr(diffusers, transformer_class).from_single_file(str(info.path), **kwargs)
+        source: Any = str(info.path)
+        if info.variant == "flux":  # converted here: diffusers' conversion assumes the released width
+            source = flux_to_diffusers(read_weights(info.path))
+        transformer = getattr(diffusers, transformer_class).from_single_file(source, **kwargs)
         pipe = getattr(diffusers, pipeline_name).from_pretrained(
             str(folder), transformer=transformer, torch_dtype=dtype, local_files_only=True)
     except ModelLoadError:
