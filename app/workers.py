@@ -55,6 +55,7 @@ class _Runner(QObject):
     def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for) -> None:
         super().__init__()
         self.engine = engine
+        engine.on_note = self.progress.emit  # the queue shows it as the job's message
         self._jobs = jobs
         self._cancel_event_for = cancel_event_for
 

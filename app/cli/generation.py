@@ -69,9 +69,6 @@ class _Progress:
     def __call__(self, progress) -> None:
         if self.quiet:
             return
-        if progress.note:
-            print(progress.note, file=sys.stderr)
-            return
         if self.bar is None:
             from tqdm import tqdm
 
@@ -91,7 +88,9 @@ def _engine(args: argparse.Namespace):
         return remote.engine(args)
     from engine.device import DeviceOptions
 
-    return Engine(args.models, DeviceOptions(device=args.device))
+    engine = Engine(args.models, DeviceOptions(device=args.device))
+    engine.on_note = lambda progress: print(f"note: {progress.note}", file=sys.stderr)
+    return engine
 
 
 def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kwargs) -> int:

@@ -86,12 +86,13 @@ class Job:
 
 @dataclasses.dataclass(frozen=True)
 class EngineSettings:
-    """Per-user engine settings: the models folder (None: the default folder), the device, and
-    whether face analysis stays on the CPU to save VRAM."""
+    """Per-user engine settings: the models folder (None: the default folder), the device,
+    whether face analysis stays on the CPU to save VRAM, and the memory mode (engine.memory.MEMORY_MODES)."""
 
     models_dir: Optional[str] = None
     device: str = "auto"
     faces_on_cpu: bool = False
+    memory: str = "auto"
 
     def apply_environment(self) -> None:
         """Face analysis (also in the helper process, started after this) reads the choice from the environment."""
@@ -319,7 +320,8 @@ class JobQueue(QObject):
             self._worker = None
         if self._worker is None:
             # the engine scans with its own registry: the worker thread must not share ours
-            engine = Engine(self.registry.models_dir, DeviceOptions(device=self.settings.device))
+            engine = Engine(self.registry.models_dir,
+                            DeviceOptions(device=self.settings.device, memory=self.settings.memory))
             worker = EngineWorker(engine, self)
             worker.started.connect(self._on_started)
             worker.progress.connect(self._on_progress)

@@ -11,6 +11,7 @@ from app import edits
 from app.document import Document
 from app.generation.queue import EngineSettings
 from engine.device import DEVICES
+from engine.memory import MEMORY_LABELS, MEMORY_MODES
 from engine.registry import GENERATORS, ModelRegistry
 from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
 
@@ -22,7 +23,9 @@ def load_engine_settings(settings: QSettings) -> EngineSettings:
     folder = str(settings.value("engine/modelsDir", "") or "")
     device = str(settings.value("engine/device", "auto") or "auto")
     faces_cpu = str(settings.value("engine/facesOnCpu", "false")).lower() in ("1", "true")
-    engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu)
+    memory = str(settings.value("engine/memory", "auto") or "auto")
+    engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu,
+                            memory if memory in MEMORY_MODES else "auto")
     engine.apply_environment()
     return engine
 
@@ -31,6 +34,7 @@ def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
     settings.setValue("engine/modelsDir", engine.models_dir or "")
     settings.setValue("engine/device", engine.device)
     settings.setValue("engine/facesOnCpu", engine.faces_on_cpu)
+    settings.setValue("engine/memory", engine.memory)
     settings.sync()
 
 
@@ -79,6 +83,12 @@ class PreferencesDialog(QDialog):
         self.faces_cpu = QCheckBox("Run face analysis on the CPU (saves GPU memory for generation)")
         self.faces_cpu.setChecked(engine.faces_on_cpu)
         form.addRow("Faces", self.faces_cpu)
+        self.memory = QComboBox(objectName="memoryMode", toolTip="Where the model's weights live while it runs; "
+                                "offload trades speed for GPU memory. VAE tiling turns on by itself for large images.")
+        for mode in MEMORY_MODES:
+            self.memory.addItem(MEMORY_LABELS[mode], mode)
+        self.memory.setCurrentIndex(MEMORY_MODES.index(engine.memory))
+        form.addRow("Memory", self.memory)
 
         s = doc.project.settings
         self.model = QComboBox(editable=True, toolTip="Model name in the models folder, or a path")
@@ -132,7 +142,7 @@ class PreferencesDialog(QDialog):
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(self.folder.text().strip() or None, self.device.currentText(),
-                              self.faces_cpu.isChecked())
+                              self.faces_cpu.isChecked(), str(self.memory.currentData()))
 
     def project_settings(self) -> dict:
         """``project.settings`` with this dialog's values (empty fields removed)."""
