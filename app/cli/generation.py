@@ -89,7 +89,8 @@ def _engine(args: argparse.Namespace):
     from engine.device import DeviceOptions
 
     engine = Engine(args.models, DeviceOptions(device=args.device))
-    engine.on_note = lambda progress: print(f"note: {progress.note}", file=sys.stderr)
+    if not getattr(args, "quiet", False):
+        engine.on_note = lambda progress: print(f"note: {progress.note}", file=sys.stderr)
     return engine
 
 
