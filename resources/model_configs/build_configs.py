@@ -1,4 +1,5 @@
-"""Regenerate the shipped SD 1.5 / SDXL config folders (configs and tokenizer files, no weights).
+"""Regenerate the shipped config folders: SD 1.5 / SDXL (configs and tokenizer files, no weights), and the
+large families bench/real_size.py builds at real size (FLUX.1 Kontext, FLUX.2 klein 4B, Qwen-Image-Edit).
 
     python resources/model_configs/build_configs.py BPE_GZ
 
