@@ -47,6 +47,7 @@ class _Runner(QObject):
 
     started = Signal(str)
     progress = Signal(object)
+    note = Signal(object)
     result = Signal(object)
     failed = Signal(object)
     cancelled = Signal(str)
@@ -55,7 +56,7 @@ class _Runner(QObject):
     def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for) -> None:
         super().__init__()
         self.engine = engine
-        engine.on_note = self.progress.emit  # the queue shows it as the job's message
+        engine.on_note = self.note.emit  # how much memory a model will take, before it loads
         self._jobs = jobs
         self._cancel_event_for = cancel_event_for
 
@@ -99,6 +100,7 @@ class EngineWorker(QObject):
 
     started = Signal(str)  # job id
     progress = Signal(object)  # JobProgress
+    note = Signal(object)  # JobProgress with `note`: said before a model loads
     result = Signal(object)  # JobResult
     failed = Signal(object)  # JobFailure
     cancelled = Signal(str)  # job id
@@ -126,6 +128,7 @@ class EngineWorker(QObject):
         thread.started.connect(runner.loop)
         runner.started.connect(self.started)
         runner.progress.connect(self._on_progress)
+        runner.note.connect(self.note)
         runner.result.connect(self._on_result)
         runner.failed.connect(self._on_failed)
         runner.cancelled.connect(self._on_cancelled)

@@ -325,6 +325,7 @@ class JobQueue(QObject):
             worker = EngineWorker(engine, self)
             worker.started.connect(self._on_started)
             worker.progress.connect(self._on_progress)
+            worker.note.connect(self._on_progress)
             worker.result.connect(self._on_result)
             worker.failed.connect(self._on_failed)
             worker.cancelled.connect(self._on_cancelled)
