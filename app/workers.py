@@ -49,6 +49,7 @@ class _Runner(QObject):
 
     started = Signal(str)
     progress = Signal(object)
+    note = Signal(object)
     result = Signal(object)
     failed = Signal(object)
     cancelled = Signal(str)
@@ -57,6 +58,7 @@ class _Runner(QObject):
     def __init__(self, engine: Engine, jobs: "queue.Queue[object]", cancel_event_for, close: bool = True) -> None:
         super().__init__()
         self.engine = engine
+        engine.on_note = self.note.emit  # how much memory a model will take, before it loads
         self._jobs = jobs
         self._cancel_event_for = cancel_event_for
         self._close = close
@@ -102,6 +104,7 @@ class EngineWorker(QObject):
 
     started = Signal(str)  # job id
     progress = Signal(object)  # JobProgress
+    note = Signal(object)  # JobProgress with `note`: said before a model loads
     result = Signal(object)  # JobResult
     failed = Signal(object)  # JobFailure
     cancelled = Signal(str)  # job id
@@ -139,6 +142,7 @@ class EngineWorker(QObject):
             thread.started.connect(runner.loop)
             runner.started.connect(self.started)
             runner.progress.connect(self._on_progress)
+            runner.note.connect(self.note)
             runner.result.connect(self._on_result)
             runner.failed.connect(self._on_failed)
             runner.cancelled.connect(self._on_cancelled)

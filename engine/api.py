@@ -50,6 +50,8 @@ class Engine:
         self.registry = registry or ModelRegistry(models_dir)
         self.options = options
         self._backend: Optional[DiffusionBackend] = None
+        #: Told, before a model loads, how much memory it will take (a JobProgress with `note`, step 0).
+        self.on_note: Optional[ProgressCallback] = None
 
     @property
     def backend(self) -> "DiffusionBackend":
@@ -103,6 +105,9 @@ class Engine:
             extras.adapters = find_adapters(self.registry, info.arch)
         if cancel.is_set():
             raise JobCancelled("cancelled")
+        note = self.backend.load_note(info, request.device)
+        if note and self.on_note is not None:
+            self.on_note(JobProgress(request.job_id, 0, 0, None, note))
         model = self.backend.model(info, request.device)
         family = next((i.variant for i, _w in extras.loras if i.variant == "lcm"), None) or info.family
         guidance = request.guidance

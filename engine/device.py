@@ -15,13 +15,20 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass(frozen=True)
 class DeviceOptions:
-    """User overrides. `dtype`: auto, fp32, fp16 or bf16. `vae_tiling`: None = when the image is large."""
+    """User overrides. `dtype`: auto, fp32, fp16 or bf16. `vae_tiling`: None = when the image is large.
+    `memory`: auto, none, model_offload or sequential_offload (engine.memory.MEMORY_MODES); auto picks
+    from the free GPU memory and the model's size. `cpu_offload` is the older switch for model_offload."""
 
     device: str = "auto"
     dtype: str = "auto"
     cpu_offload: bool = False
     vae_tiling: Optional[bool] = None
     attention_slicing: bool = False
+    memory: str = "auto"
+
+    @property
+    def memory_mode(self) -> str:
+        return "model_offload" if self.cpu_offload and self.memory == "auto" else self.memory
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,14 @@ def choose_device(options: DeviceOptions = DeviceOptions()) -> DeviceChoice:
     return DeviceChoice(wanted, dtype)
 
 
-def place_pipeline(pipe: Any, choice: DeviceChoice, options: DeviceOptions) -> None:
-    """Move a freshly loaded pipeline to its device, with the memory options applied."""
-    if options.cpu_offload and choice.device != "cpu":
+def place_pipeline(pipe: Any, choice: DeviceChoice, options: DeviceOptions, mode: str = "") -> None:
+    """Move a freshly loaded pipeline to its device with the offload `mode` (none, model_offload or
+    sequential_offload; default: `options.memory_mode`, auto meaning none here) and the other options."""
+    mode = mode or options.memory_mode
+    if mode == "model_offload" and choice.device != "cpu":
         pipe.enable_model_cpu_offload(device=choice.device)
+    elif mode == "sequential_offload" and choice.device != "cpu":
+        pipe.enable_sequential_cpu_offload(device=choice.device)
     else:
         pipe.to(choice.device)
     if options.attention_slicing:

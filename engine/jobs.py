@@ -183,6 +183,7 @@ class JobProgress:
     total: int
     preview: Optional[Image.Image] = None
     server: str = ""  # the ComfyUI server that took the job (remote engine), "" otherwise
+    note: str = ""  # a line for the user before the steps start (e.g. how much memory a model will take)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import enum
 import json
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -27,6 +27,8 @@ FOLDER_LAYOUT = """\
 Expected layout of the models folder (subfolder names are hints; files are recognised anywhere):
   checkpoints/      SD 1.5 / SDXL single-file .safetensors, or diffusers folders (with model_index.json),
                     including FLUX.2 klein, Qwen-Image-Edit and FLUX.1 Kontext
+  diffusion_models/ Flux / Flux.2 / Qwen-Image transformers as .safetensors or .gguf; the text encoders and
+                    VAE come from a diffusers folder of the same family in checkpoints/
   loras/            LoRA .safetensors (including LCM-LoRA)
   ipadapter/        IP-Adapter .safetensors (+ image_encoder/ folder)
   controlnet/       ControlNet .safetensors or diffusers folders (config.json + weights)
@@ -38,6 +40,7 @@ Expected layout of the models folder (subfolder names are hints; files are recog
 class ModelKind(enum.Enum):
     PIPELINE = "pipeline"  # diffusers folder
     CHECKPOINT = "checkpoint"  # single-file SD checkpoint
+    TRANSFORMER = "transformer"  # single-file or GGUF diffusion transformer (Flux, Qwen-Image), no text encoders
     LORA = "lora"
     IP_ADAPTER = "ip_adapter"
     CONTROLNET = "controlnet"
@@ -57,10 +60,11 @@ class Arch(enum.Enum):
     UNKNOWN = "unknown"
 
 
-GENERATORS = (ModelKind.PIPELINE, ModelKind.CHECKPOINT)
+GENERATORS = (ModelKind.PIPELINE, ModelKind.CHECKPOINT, ModelKind.TRANSFORMER)
 
 SUBFOLDERS = {
-    ModelKind.PIPELINE: "checkpoints", ModelKind.CHECKPOINT: "checkpoints", ModelKind.LORA: "loras",
+    ModelKind.PIPELINE: "checkpoints", ModelKind.CHECKPOINT: "checkpoints", ModelKind.TRANSFORMER: "diffusion_models",
+    ModelKind.LORA: "loras",
     ModelKind.IP_ADAPTER: "ipadapter", ModelKind.CONTROLNET: "controlnet", ModelKind.INSTANTID: "instantid",
     ModelKind.UPSCALER: "upscale_models", ModelKind.FACE_PACK: "insightface", ModelKind.FACE_SWAPPER: "insightface",
     ModelKind.IMAGE_ENCODER: "ipadapter",
@@ -76,6 +80,12 @@ class ModelInfo:
     inpaint: bool = False
     variant: str = ""  # e.g. "faceid", "plus", "lcm", "lightning", "turbo"
     files: tuple[str, ...] = field(default=(), compare=False)
+    #: SDXL checkpoints trained for v-prediction carry a ``v_pred`` marker key, zero-terminal-SNR ones ``ztsnr``.
+    v_prediction: bool = False
+    zero_snr: bool = False
+    #: For a transformer file: the diffusers folder whose text encoders, VAE and scheduler it runs with.
+    companion: Optional[Path] = field(default=None, compare=False)
+    depth: tuple[int, ...] = field(default=(), compare=False)  # a transformer file's block counts
 
     @property
     def family(self) -> str:
@@ -138,10 +148,14 @@ def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[
     keys = list(header)
     hint = _folder_hint(path)
     name = path.stem
-    if _has(keys, "model.diffusion_model."):
+    family = transformer_family(keys)
+    if family is not None:
+        return _transformer_info(path, keys, family)
+    if _has(keys, "model.diffusion_model.input_blocks.", "model.diffusion_model.output_blocks."):
         arch = Arch.SDXL if _has(keys, "conditioner.embedders", "label_emb.0.0") else Arch.SD15
         conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape", [0, 4])
-        return ModelInfo(name, path, ModelKind.CHECKPOINT, arch, inpaint=conv_in[1] == 9)
+        return ModelInfo(name, path, ModelKind.CHECKPOINT, arch, inpaint=conv_in[1] == 9,
+                         v_prediction="v_pred" in header, zero_snr="ztsnr" in header)
     if _has(keys, "image_proj.", "ip_adapter."):
         if _has(keys, "image_proj.proj.0.weight"):
             variant = "faceid"
@@ -162,6 +176,121 @@ def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[
     if _has(keys, "conv_first.weight", "model.0.weight", "body.0.rdb1", "upconv1.weight") or hint == "upscale_models":
         return ModelInfo(name, path, ModelKind.UPSCALER)
     return None
+
+
+#: Transformer families a single file can hold, with the diffusers class that loads it.
+TRANSFORMER_CLASSES = {
+    "flux": "FluxTransformer2DModel",  # FLUX.1 dev / schnell / Kontext
+    "flux2": "Flux2Transformer2DModel",  # FLUX.2 dev / klein
+    "qwen-image": "QwenImageTransformer2DModel",  # Qwen-Image and Qwen-Image-Edit
+}
+TRANSFORMER_LABELS = {"flux": "FLUX.1", "flux2": "FLUX.2", "qwen-image": "Qwen-Image"}
+_LDM_PREFIX = "model.diffusion_model."
+#: Known model files Panelsmith does not run: (marker in a tensor name, what the file is).
+_FOREIGN = (
+    ("joint_blocks.", "a Stable Diffusion 3 transformer"),
+    ("distilled_guidance_layer.", "a Chroma transformer"),
+    ("head.modulation", "a Wan video transformer"),
+    ("patchify_proj.", "an LTX-Video transformer"),
+    ("cap_embedder.", "a Lumina 2 transformer"),
+    ("layers.0.adaLN_modulation.", "a Z-Image transformer"),
+    ("double_stream_blocks.", "a HiDream transformer"),
+    ("txt_in.individual_token_refiner.", "a HunyuanVideo transformer"),
+    ("double_layers.", "an AuraFlow transformer"),
+    ("encoder.block.0.layer.0.", "a T5 text encoder"),
+    ("enc.blk.0.", "a T5 text encoder"),
+    ("blk.0.attn_q.", "a language-model text encoder (Qwen / Llama / Mistral)"),
+    ("model.layers.0.self_attn.", "a language-model text encoder (Qwen / Llama / Mistral)"),
+    ("text_model.encoder.layers.", "a CLIP text encoder"),
+    ("decoder.up_blocks.", "a VAE"),
+    ("decoder.up.", "a VAE"),
+)
+SUPPORTED_FILES = ("SD 1.5 / SDXL checkpoints (.safetensors), and FLUX.1, FLUX.2 and Qwen-Image transformers "
+                   "(.safetensors or .gguf) beside a diffusers folder of the same family")
+
+
+def transformer_family(keys: Iterable[str]) -> Optional[str]:
+    """flux, flux2 or qwen-image for a diffusion transformer's tensor names (original or diffusers
+    layout, with or without ComfyUI's ``model.diffusion_model.`` prefix); None for anything else."""
+    names = {k.removeprefix(_LDM_PREFIX) for k in keys}
+    if "single_stream_modulation.lin.weight" in names:
+        return "flux2"
+    if any(n.startswith(("distilled_guidance_layer.", "early_stream_modulations.")) for n in names):
+        return None  # Chroma / FLUX.3: same block names, other models
+    if "double_blocks.0.img_attn.norm.key_norm.scale" in names:
+        return "flux"
+    if "txt_norm.weight" in names and "transformer_blocks.0.img_mod.1.weight" in names:
+        return "qwen-image"
+    return None
+
+
+def describe_file(path: Path) -> str:
+    """One line saying what a model file Panelsmith cannot use is, and what it supports."""
+    what = "not a model Panelsmith recognises"
+    try:
+        suffix = path.suffix.lower()
+        keys = read_gguf_tensor_names(path) if suffix == ".gguf" else \
+            list(read_safetensors_header(path)) if suffix == ".safetensors" else []
+    except ModelLoadError as exc:
+        return str(exc)
+    names = [k.removeprefix(_LDM_PREFIX) for k in keys]
+    for marker, label in _FOREIGN:
+        if any(n.startswith(marker) or f".{marker}" in n for n in names):
+            what = label
+            break
+    return f"{path.name} is {what}; Panelsmith runs {SUPPORTED_FILES}"
+
+
+def read_gguf_tensor_names(path: Path) -> list[str]:
+    """The tensor names of a GGUF file (memory-mapped; no tensor data is read)."""
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        raise ModelLoadError(f"{path.name} is a GGUF file: install the gguf package to use it "
+                             "(pip install gguf)") from None
+    try:
+        return [t.name for t in GGUFReader(str(path)).tensors]
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        raise ModelLoadError(f"{path.name} is not a valid GGUF file ({exc}); re-download it") from None
+
+
+def _transformer_info(path: Path, keys: list[str], family: str) -> Optional[ModelInfo]:
+    if not family:
+        return None
+    names = [k.removeprefix(_LDM_PREFIX) for k in keys]
+
+    def count(prefix: str) -> int:
+        return len({n[len(prefix):].split(".")[0] for n in names if n.startswith(prefix)})
+
+    if family == "qwen-image":
+        depth = (count("transformer_blocks."),)
+    else:
+        depth = (count("double_blocks."), count("single_blocks."))
+    return ModelInfo(path.stem, path, ModelKind.TRANSFORMER, variant=family, depth=depth)
+
+
+def transformer_class_of(folder: Path) -> str:
+    """The transformer class a diffusers folder's model_index.json names ('' when none)."""
+    index = folder / "model_index.json"
+    entry = _read_json(index).get("transformer") if index.is_file() else None
+    return str(entry[1]) if isinstance(entry, list) and len(entry) == 2 else ""
+
+
+def pair_transformer(info: ModelInfo, models: Iterable[ModelInfo]) -> ModelInfo:
+    """`info` with its companion: the diffusers folder of the same family, preferring equal block counts."""
+    if info.kind is not ModelKind.TRANSFORMER or info.companion is not None:
+        return info
+    wanted = TRANSFORMER_CLASSES.get(info.variant, "")
+    candidates = [m for m in models if m.kind is ModelKind.PIPELINE and transformer_class_of(m.path) == wanted]
+
+    def same_depth(m: ModelInfo) -> bool:
+        config_path = m.path / "transformer" / "config.json"
+        config = _read_json(config_path) if config_path.is_file() else {}
+        layers = tuple(config[k] for k in ("num_layers", "num_single_layers") if k in config)
+        return layers[: len(info.depth)] == info.depth
+
+    candidates.sort(key=lambda m: (not same_depth(m), m.name))
+    return replace(info, companion=candidates[0].path) if candidates else info
 
 
 def _folder_hint(path: Path) -> str:
@@ -218,6 +347,10 @@ def classify_path(path: Path) -> Optional[ModelInfo]:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         return classify_safetensors(path)
+    if suffix == ".gguf":
+        keys = read_gguf_tensor_names(path)
+        family = transformer_family(keys)
+        return _transformer_info(path, keys, family or "")
     if suffix == ".onnx" and path.name.lower().startswith("inswapper"):
         return ModelInfo(path.stem, path, ModelKind.FACE_SWAPPER)
     if suffix in (".bin", ".pt", ".pth", ".ckpt"):
@@ -246,6 +379,7 @@ class ModelRegistry:
         self.problems = []
         if self.models_dir.is_dir():
             self._scan(self.models_dir, models)
+        models = [pair_transformer(m, models) for m in models]
         self._models = models
         return models
 
@@ -277,10 +411,12 @@ class ModelRegistry:
         path = Path(name_or_path).expanduser()
         if path.exists():
             info = classify_path(path)
+            if info is None and path.suffix.lower() in (".gguf", ".safetensors"):
+                raise ModelNotFoundError(describe_file(path), detail=self.help())
             if info is None or info.kind not in kinds:
                 found = info.kind.value if info else "nothing Panelsmith recognises"
                 raise ModelNotFoundError(f"{path} is {found}, not a {what} model", detail=self.help())
-            return info
+            return pair_transformer(info, self.models((ModelKind.PIPELINE,)))
         if path.is_absolute() or os.sep in name_or_path:
             raise ModelNotFoundError(f"model file {path} does not exist", detail=self.help())
         found = self._by_name(name_or_path, kinds)

@@ -111,7 +111,7 @@ def test_default_models_dir_is_the_os_data_folder(monkeypatch, tmp_path, system)
 def test_empty_or_missing_folder(tmp_path):
     registry = ModelRegistry(tmp_path / "nowhere")
     assert registry.models() == []
-    with pytest.raises(ModelNotFoundError, match="no pipeline or checkpoint model named 'x'"):
+    with pytest.raises(ModelNotFoundError, match="no pipeline or checkpoint or transformer model named 'x'"):
         registry.resolve("x")
 
 

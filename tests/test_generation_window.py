@@ -278,6 +278,25 @@ def test_preferences_list_models_and_store_settings(win, qtbot, tmp_path):
     assert stored.value("engine/device") == "cpu"
 
 
+def test_preferences_memory_choice_by_keyboard(win, qtbot):
+    from widgets.generation.preferences import load_engine_settings
+
+    dialog = win.generation.preferences()
+    combo = dialog.memory
+    assert combo.currentData() == "auto" and combo.count() == 4
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    QTest.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentText().startswith("Model CPU offload")
+    dialog.accept()
+    assert win.generation.queue.settings.memory == "model_offload"
+    stored = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
+    assert stored.value("engine/memory") == "model_offload" and load_engine_settings(stored).memory == "model_offload"
+    again = win.generation.preferences()
+    assert again.memory.currentData() == "model_offload"
+    again.reject()
+
+
 def test_character_sheet_tiles_and_lora_training(win, qtbot, tmp_path):
     from app.project_io import save_project
     from tests.helpers_training import training_images

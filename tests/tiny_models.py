@@ -105,25 +105,27 @@ def write_sdxl_model(folder: Path, seed: int = 4) -> Path:
 
 # --- single-file checkpoint in the original LDM layout -------------------------------------------
 
-def _unet_key_map() -> list[tuple[str, str]]:
-    """(LDM, diffusers) prefix pairs for SD 1.5's UNet topology (4 blocks, 2 layers each)."""
+def _unet_key_map(levels: int = 4, down_attn=lambda i: i < 3, up_attn=lambda i: i > 0) -> list[tuple[str, str]]:
+    """(LDM, diffusers) prefix pairs for a UNet with 2 layers per block: SD 1.5's topology by default
+    (4 levels, attention in the first three down and last three up levels)."""
     pairs = [("time_embed.0.", "time_embedding.linear_1."), ("time_embed.2.", "time_embedding.linear_2."),
+             ("label_emb.0.0.", "add_embedding.linear_1."), ("label_emb.0.2.", "add_embedding.linear_2."),
              ("input_blocks.0.0.", "conv_in."), ("out.0.", "conv_norm_out."), ("out.2.", "conv_out."),
              ("middle_block.1.", "mid_block.attentions.0.")]
     for j in range(2):
         pairs.append((f"middle_block.{2 * j}.", f"mid_block.resnets.{j}."))
-    for i in range(4):
+    for i in range(levels):
         for j in range(2):
             pairs.append((f"input_blocks.{3 * i + j + 1}.0.", f"down_blocks.{i}.resnets.{j}."))
-            if i < 3:
+            if down_attn(i):
                 pairs.append((f"input_blocks.{3 * i + j + 1}.1.", f"down_blocks.{i}.attentions.{j}."))
         for j in range(3):
             pairs.append((f"output_blocks.{3 * i + j}.0.", f"up_blocks.{i}.resnets.{j}."))
-            if i > 0:
+            if up_attn(i):
                 pairs.append((f"output_blocks.{3 * i + j}.1.", f"up_blocks.{i}.attentions.{j}."))
-        if i < 3:
+        if i < levels - 1:
             pairs.append((f"input_blocks.{3 * (i + 1)}.0.op.", f"down_blocks.{i}.downsamplers.0.conv."))
-            pairs.append((f"output_blocks.{3 * i + 2}.{1 if i == 0 else 2}.", f"up_blocks.{i}.upsamplers.0."))
+            pairs.append((f"output_blocks.{3 * i + 2}.{2 if up_attn(i) else 1}.", f"up_blocks.{i}.upsamplers.0."))
     return pairs
 
 
@@ -155,6 +157,34 @@ def _rename(key: str, pairs: list[tuple[str, str]]) -> str:
     return key
 
 
+def ldm_unet_state(unet: UNet2DConditionModel, pairs: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
+    """A diffusers UNet's weights under the original layout's ``model.diffusion_model.`` names."""
+    state: dict[str, torch.Tensor] = {}
+    for key, value in unet.state_dict().items():
+        new = _rename(key, pairs)
+        if ".resnets." in key:
+            for ldm, hf in _RESNET:
+                new = new.replace(hf, ldm)
+        state["model.diffusion_model." + new] = value
+    return state
+
+
+def ldm_vae_state(vae: AutoencoderKL) -> dict[str, torch.Tensor]:
+    """A diffusers VAE's weights under the original layout's ``first_stage_model.`` names."""
+    state: dict[str, torch.Tensor] = {}
+    vae_pairs = _vae_key_map()
+    attn = [("norm.", "group_norm."), ("q.", "to_q."), ("k.", "to_k."), ("v.", "to_v."), ("proj_out.", "to_out.0.")]
+    for key, value in vae.state_dict().items():
+        new = _rename(key, vae_pairs).replace("conv_shortcut", "nin_shortcut").replace("conv_norm_out", "norm_out")
+        if "attn_1" in new:
+            for ldm, hf in attn:
+                new = new.replace(hf, ldm)
+            if new.endswith(("q.weight", "k.weight", "v.weight", "proj_out.weight")):
+                value = value[:, :, None, None]
+        state["first_stage_model." + new] = value
+    return state
+
+
 def write_single_file_checkpoint(path: Path, seed: int = 2) -> Path:
     """A tiny checkpoint with SD 1.5's topology (narrow widths), in the original LDM key layout."""
     torch.manual_seed(seed)
@@ -167,24 +197,7 @@ def write_single_file_checkpoint(path: Path, seed: int = 2) -> Path:
                         up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, latent_channels=4,
                         sample_size=64)
     clip = text_encoder(49408, 49406, 2, heads=1)  # the shipped CLIP tokenizer's vocabulary size
-    state: dict[str, torch.Tensor] = {}
-    unet_pairs = _unet_key_map()
-    for key, value in unet.state_dict().items():
-        new = _rename(key, unet_pairs)
-        if ".resnets." in key:
-            for ldm, hf in _RESNET:
-                new = new.replace(hf, ldm)
-        state["model.diffusion_model." + new] = value
-    vae_pairs = _vae_key_map()
-    attn = [("norm.", "group_norm."), ("q.", "to_q."), ("k.", "to_k."), ("v.", "to_v."), ("proj_out.", "to_out.0.")]
-    for key, value in vae.state_dict().items():
-        new = _rename(key, vae_pairs).replace("conv_shortcut", "nin_shortcut").replace("conv_norm_out", "norm_out")
-        if "attn_1" in new:
-            for ldm, hf in attn:
-                new = new.replace(hf, ldm)
-            if new.endswith(("q.weight", "k.weight", "v.weight", "proj_out.weight")):
-                value = value[:, :, None, None]
-        state["first_stage_model." + new] = value
+    state = {**ldm_unet_state(unet, _unet_key_map()), **ldm_vae_state(vae)}
     for key, value in clip.state_dict().items():
         state["cond_stage_model.transformer.text_model." + key.removeprefix("text_model.")] = value
     save_file({k: v.contiguous() for k, v in state.items()}, str(path))

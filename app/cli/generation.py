@@ -88,7 +88,10 @@ def _engine(args: argparse.Namespace):
         return remote.engine(args)
     from engine.device import DeviceOptions
 
-    return Engine(args.models, DeviceOptions(device=args.device))
+    engine = Engine(args.models, DeviceOptions(device=args.device))
+    if not getattr(args, "quiet", False):
+        engine.on_note = lambda progress: print(f"note: {progress.note}", file=sys.stderr)
+    return engine
 
 
 def _run(doc, args: argparse.Namespace, panel_ids: list[str], kind, **request_kwargs) -> int:

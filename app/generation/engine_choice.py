@@ -29,7 +29,7 @@ def make_engine(settings, on_event: Optional[ServerEvent] = None) -> "Engine":
     from engine.api import Engine
     from engine.device import DeviceOptions
 
-    return Engine(settings.models_dir, DeviceOptions(device=settings.device))
+    return Engine(settings.models_dir, DeviceOptions(device=settings.device, memory=settings.memory))
 
 
 def down_note(server: str) -> str:

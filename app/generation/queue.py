@@ -87,8 +87,8 @@ class Job:
 @dataclasses.dataclass(frozen=True)
 class EngineSettings:
     """Per-user engine settings: the models folder (None: the default folder), the device,
-    whether face analysis stays on the CPU to save VRAM, and the engine ("local" or "comfyui" with
-    its server URLs and optional token, never shown in a repr)."""
+    whether face analysis stays on the CPU to save VRAM, the memory mode (engine.memory.MEMORY_MODES) and the
+    engine ("local" or "comfyui" with its server URLs and optional token, never shown in a repr)."""
 
     models_dir: Optional[str] = None
     device: str = "auto"
@@ -96,6 +96,7 @@ class EngineSettings:
     engine: str = "local"
     servers: tuple[str, ...] = ()
     token: str = dataclasses.field(default="", repr=False)
+    memory: str = "auto"
 
     def apply_environment(self) -> None:
         """Face analysis (also in the helper process, started after this) reads the choice from the environment."""
@@ -352,6 +353,7 @@ class JobQueue(QObject):
             worker = EngineWorker(engine, self, runners=len(pool.servers) * pool.slots if pool is not None else 1)
             worker.started.connect(self._on_started)
             worker.progress.connect(self._on_progress)
+            worker.note.connect(self._on_progress)
             worker.result.connect(self._on_result)
             worker.failed.connect(self._on_failed)
             worker.cancelled.connect(self._on_cancelled)
@@ -380,6 +382,10 @@ class JobQueue(QObject):
     def _on_progress(self, progress: JobProgress) -> None:
         job = self.jobs.get(progress.job_id)
         if job is None or job.finished:
+            return
+        if progress.note:  # said before the steps start: the counts are not known yet
+            job.message = progress.note
+            self.jobChanged.emit(job.id)
             return
         job.state = JobState.RUNNING
         if progress.server:

@@ -60,6 +60,10 @@ class DiffusionBackend:
         wanted = self.options.device if device == "auto" else device
         return choose_device(DeviceOptions(device=wanted, dtype=self.options.dtype))
 
+    def load_note(self, info: ModelInfo, device: str = "auto") -> str:
+        """How much memory `info` will take ('' when it is loaded already)."""
+        return self.cache.plan_note(info, self.device_for(device))
+
     def model(self, info: ModelInfo, device: str = "auto") -> LoadedModel:
         return self.cache.get(info, self.device_for(device))
 
@@ -203,7 +207,7 @@ class DiffusionBackend:
                         prompt=text, negative_prompt=negative or None, **sizes,
                         num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
                         callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
-                        **(applied.call_kwargs if applied else {}), output_type="np",
+                        **model.call_defaults, **(applied.call_kwargs if applied else {}), output_type="np",
                     )
             finally:
                 if applied is not None:

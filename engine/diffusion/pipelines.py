@@ -22,10 +22,12 @@ from diffusers import (
 )
 
 from engine.device import DeviceChoice, DeviceOptions, place_pipeline
-from engine.diffusion.single_file_config import config_folder_for
+from engine.diffusion.single_file_config import V_PREDICTION_GUIDANCE_RESCALE, config_folder_for, scheduler_overrides
+from engine.diffusion.transformer_files import load_transformer_pipeline
 from engine.errors import one_line
 from engine.families import Family, family_of, is_reference_family
 from engine.jobs import ModelLoadError
+from engine.memory import MemoryEstimate, choose_mode, describe_plan, estimate, free_device_memory
 from engine.registry import Arch, ModelInfo, ModelKind
 
 from diffusers.utils import logging as diffusers_logging
@@ -50,6 +52,10 @@ class LoadedModel:
     base: Any
     scheduler_config: Any
     pipes: dict[str, Any] = field(default_factory=dict)
+    #: Pipeline call arguments the model needs on every call (guidance_rescale for v-prediction).
+    call_defaults: dict[str, Any] = field(default_factory=dict)
+    memory_mode: str = "none"
+    memory_note: str = ""
 
     @property
     def family(self) -> Optional[Family]:
@@ -60,11 +66,15 @@ class LoadedModel:
     def native_size(self) -> tuple[int, int]:
         if self.family is not None:
             return self.family.native_size
-        side = int(self.base.unet.config.sample_size) * int(self.base.vae_scale_factor)
+        unet = getattr(self.base, "unet", None)
+        sample = unet.config.sample_size if unet is not None else getattr(self.base, "default_sample_size", 128)
+        side = int(sample) * int(self.base.vae_scale_factor)
         return side, side
 
     def pipe(self, task: str) -> Any:
         """The pipeline for `task`, sharing this model's components (no loading)."""
+        if task not in self.pipes and self.arch not in _CLASSES:
+            raise ModelLoadError(f"{self.info.name} cannot run {task} here")
         if task not in self.pipes:
             family = self.family
             # A reference family varies the whole image as an inpaint with a full mask.
@@ -86,8 +96,30 @@ def family_class(family: Family, task: str) -> Any:
     return cls
 
 
-def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> LoadedModel:
-    """Load `info` (diffusers folder or single-file checkpoint) offline; ModelLoadError on failure."""
+def memory_plan(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) -> tuple[str, str]:
+    """(offload mode, one line saying how much memory the model will take), before anything loads."""
+    try:
+        need = estimate(info, choice.dtype_name)
+    except (ModelLoadError, OSError, ValueError, ImportError) as exc:
+        log.warning("cannot size %s: %s", info.name, one_line(exc, 120))
+        need = MemoryEstimate()
+    free = free_device_memory(choice.device)
+    mode = choose_mode(options.memory_mode, need, free)
+    return mode, describe_plan(info.name, need, mode, free)
+
+
+def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions,
+               plan: Optional[tuple[str, str]] = None) -> LoadedModel:
+    """Load `info` (diffusers folder, single-file checkpoint, or a single-file/GGUF transformer with its
+    family's diffusers folder) offline; ModelLoadError on failure. `plan`: memory_plan's answer."""
+    mode, note = plan or memory_plan(info, choice, options)
+    log.info("%s", note)
+    if info.kind is ModelKind.TRANSFORMER:
+        pipe = load_transformer_pipeline(info, choice.dtype)
+        place_pipeline(pipe, choice, options, mode)
+        loaded = LoadedModel(info, choice, info.arch, pipe, pipe.scheduler.config, memory_mode=mode, memory_note=note)
+        loaded.pipes["txt2img"] = pipe
+        return loaded
     family = family_of(info.arch.value) if is_reference_family(info.arch.value) else None
     arch = info.arch if info.arch in _CLASSES or family else Arch.SD15
     task = "inpaint" if info.inpaint else "txt2img"
@@ -112,8 +144,13 @@ def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions) ->
             f"could not load model {info.name!r} from {info.path}: {one_line(exc)} "
             "(the file may be corrupt or incomplete; re-download it)"
         ) from exc
-    place_pipeline(pipe, choice, options)
-    loaded = LoadedModel(info, choice, arch, pipe, pipe.scheduler.config)
+    overrides = scheduler_overrides(info.v_prediction, info.zero_snr)
+    if overrides:
+        pipe.scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config, **overrides)
+    place_pipeline(pipe, choice, options, mode)
+    defaults = {"guidance_rescale": V_PREDICTION_GUIDANCE_RESCALE} if info.v_prediction else {}
+    loaded = LoadedModel(info, choice, arch, pipe, pipe.scheduler.config, call_defaults=defaults,
+                         memory_mode=mode, memory_note=note)
     loaded.pipes[task] = pipe
     return loaded
 
@@ -126,6 +163,15 @@ class PipelineCache:
         self.capacity = capacity
         self.loads = 0
         self._models: dict[tuple, LoadedModel] = {}
+        self._plans: dict[tuple, tuple[str, str]] = {}
+
+    def plan_note(self, info: ModelInfo, choice: DeviceChoice) -> str:
+        """What loading `info` will take ('' when it is loaded already): said before the load starts."""
+        key = (str(info.path), choice)
+        if key in self._models:
+            return ""
+        self._plans[key] = memory_plan(info, choice, self.options)
+        return self._plans[key][1]
 
     def get(self, info: ModelInfo, choice: DeviceChoice) -> LoadedModel:
         key = (str(info.path), choice)
@@ -135,7 +181,7 @@ class PipelineCache:
         while len(self._models) >= self.capacity:
             self._evict(next(iter(self._models)))
         log.info("loading model %s on %s (%s)", info.name, choice.device, choice.dtype_name)
-        loaded = load_model(info, choice, self.options)
+        loaded = load_model(info, choice, self.options, self._plans.pop(key, None))
         self.loads += 1
         self._models[key] = loaded
         return loaded

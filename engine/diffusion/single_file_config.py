@@ -29,7 +29,7 @@ def _shape(header: dict, key: str) -> list[int] | None:
 
 def overrides_from_header(header: dict, arch: Arch, base: dict[str, dict]) -> dict[str, dict[str, Any]]:
     """Config fields whose checkpoint shapes differ from the shipped config, per subfolder."""
-    out: dict[str, dict[str, Any]] = {"unet": {}, "vae": {}, "text_encoder": {}}
+    out: dict[str, dict[str, Any]] = {"unet": {}, "vae": {}, "text_encoder": {}, "text_encoder_2": {}}
     unet = base["unet"]
     prefix = "model.diffusion_model."
     conv_in = _shape(header, prefix + "input_blocks.0.0.weight")
@@ -45,34 +45,88 @@ def overrides_from_header(header: dict, arch: Arch, base: dict[str, dict]) -> di
         cross = [v["shape"][1] for k, v in header.items() if k.startswith(prefix) and k.endswith("attn2.to_k.weight")]
         if cross:
             out["unet"]["cross_attention_dim"] = cross[0]
+        if arch is Arch.SDXL and all(widths):
+            out["unet"].update(_sdxl_unet_fields(header, widths, lpb))
     vae_widths = []
     for level in range(4):
         shape = _shape(header, f"first_stage_model.encoder.down.{level}.block.0.conv1.weight")
         vae_widths.append(shape[0] if shape else None)
     if all(vae_widths):
         out["vae"]["block_out_channels"] = vae_widths
-    if arch is Arch.SD15:
-        te = "cond_stage_model.transformer.text_model."
-        emb = _shape(header, te + "embeddings.token_embedding.weight")
-        if emb:
-            layers = {int(k[len(te) + len("encoder.layers.") :].split(".")[0]) for k in header if k.startswith(te + "encoder.layers.")}
-            fc1 = _shape(header, te + "encoder.layers.0.mlp.fc1.weight")
-            pos = _shape(header, te + "embeddings.position_embedding.weight")
-            out["text_encoder"].update(
-                vocab_size=emb[0], hidden_size=emb[1], num_hidden_layers=len(layers),
-                num_attention_heads=max(1, emb[1] // 64), intermediate_size=fc1[0] if fc1 else None,
-                max_position_embeddings=pos[0] if pos else 77, projection_dim=emb[1],
-            )
+    te = "cond_stage_model.transformer.text_model." if arch is Arch.SD15 else \
+        "conditioner.embedders.0.transformer.text_model."
+    out["text_encoder"].update(_clip_fields(header, te, "embeddings.token_embedding.weight",
+                                            "embeddings.position_embedding.weight", "encoder.layers.", "mlp.fc1.weight"))
+    if arch is Arch.SDXL:
+        te2 = "conditioner.embedders.1.model."
+        fields = _clip_fields(header, te2, "token_embedding.weight", "positional_embedding",
+                              "transformer.resblocks.", "mlp.c_fc.weight")
+        projection = _shape(header, te2 + "text_projection")
+        if fields and projection:
+            fields["projection_dim"] = projection[1]
+        out["text_encoder_2"].update(fields)
     return {
         sub: {k: v for k, v in fields.items() if v is not None and base.get(sub, {}).get(k) != v}
         for sub, fields in out.items()
     }
 
 
+def _clip_fields(header: dict, prefix: str, token: str, position: str, layers: str, fc1: str) -> dict[str, Any]:
+    """A CLIP text model's config fields from the shapes under `prefix` (empty when absent)."""
+    emb = _shape(header, prefix + token)
+    if not emb:
+        return {}
+    start = prefix + layers
+    count = {k[len(start):].split(".")[0] for k in header if k.startswith(start)}
+    fc = _shape(header, f"{start}0.{fc1}")
+    pos = _shape(header, prefix + position)
+    return dict(vocab_size=emb[0], hidden_size=emb[1], num_hidden_layers=len(count),
+                num_attention_heads=max(1, emb[1] // 64), intermediate_size=fc[0] if fc else None,
+                max_position_embeddings=pos[0] if pos else 77, projection_dim=emb[1])
+
+
+def _sdxl_unet_fields(header: dict, widths: list[int], lpb: int) -> dict[str, Any]:
+    """SDXL's per-level transformer depth, head counts (64-wide heads) and added-embedding widths."""
+    prefix = "model.diffusion_model."
+    depth = []
+    for level in range(len(widths)):
+        start = f"{prefix}input_blocks.{1 + level * (lpb + 1)}.1.transformer_blocks."
+        blocks = {k[len(start):].split(".")[0] for k in header if k.startswith(start)}
+        depth.append(len(blocks) or 1)
+    fields: dict[str, Any] = dict(transformer_layers_per_block=depth,
+                                  attention_head_dim=[max(1, w // 64) for w in widths])
+    label = _shape(header, prefix + "label_emb.0.0.weight")
+    projection = _shape(header, "conditioner.embedders.1.model.text_projection")
+    if label:
+        fields["projection_class_embeddings_input_dim"] = label[1]
+        if projection and (label[1] - projection[1]) % 6 == 0:
+            fields["addition_time_embed_dim"] = (label[1] - projection[1]) // 6
+    return fields
+
+
+def scheduler_overrides(v_prediction: bool, zero_snr: bool) -> dict[str, Any]:
+    """Scheduler config fields for a v-prediction / zero-terminal-SNR checkpoint (as ComfyUI reads the
+    ``v_pred`` / ``ztsnr`` marker keys). Zero terminal SNR needs trailing timesteps, or the first step
+    starts short of pure noise."""
+    fields: dict[str, Any] = {}
+    if v_prediction:
+        fields["prediction_type"] = "v_prediction"
+    if v_prediction or zero_snr:
+        fields.update(rescale_betas_zero_snr=True, timestep_spacing="trailing")
+    return fields
+
+
+#: Guidance rescale for v-prediction checkpoints: the usual recommendation (Lin et al. 2023, "Common
+#: Diffusion Noise Schedules and Sample Steps are Flawed"; NoobAI-XL's card), against over-exposure at
+#: zero terminal SNR.
+V_PREDICTION_GUIDANCE_RESCALE = 0.7
+
+
 def config_folder_for(checkpoint: Path, arch: Arch) -> Path:
     """A diffusers config folder (no weights) matching `checkpoint`, for `config=`."""
     shipped = CONFIG_ROOT / ("sdxl" if arch is Arch.SDXL else "sd15")
-    base = {sub: json.loads((shipped / sub / "config.json").read_text()) for sub in ("unet", "vae", "text_encoder")}
+    subs = ("unet", "vae", "text_encoder") + (("text_encoder_2",) if arch is Arch.SDXL else ())
+    base = {sub: json.loads((shipped / sub / "config.json").read_text()) for sub in subs}
     overrides = overrides_from_header(read_safetensors_header(checkpoint), arch, base)
     key = hashlib.sha1(json.dumps([arch.value, overrides], sort_keys=True).encode()).hexdigest()[:16]
     target = _materialised_root() / f"{arch.value}-{key}"

@@ -1,4 +1,5 @@
-"""Regenerate the shipped SD 1.5 / SDXL config folders (configs and tokenizer files, no weights).
+"""Regenerate the shipped config folders: SD 1.5 / SDXL (configs and tokenizer files, no weights), and the
+large families bench/real_size.py builds at real size (FLUX.1 Kontext, FLUX.2 klein 4B, Qwen-Image-Edit).
 
     python resources/model_configs/build_configs.py BPE_GZ
 
@@ -90,6 +91,86 @@ SDXL = {
 }
 
 
+# The large families, for bench/real_size.py (configs only: it builds them with random weights). Shapes as
+# published with each model (diffusers' config.json files); tokenizers are not shipped: the bench feeds
+# the text encoders token ids and the pipelines embeddings.
+T5_XXL = {"architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "d_ff": 10240, "d_kv": 64,
+          "num_heads": 64, "num_layers": 24, "vocab_size": 32128, "feed_forward_proj": "gated-gelu",
+          "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "is_encoder_decoder": False,
+          "layer_norm_epsilon": 1e-6, "dense_act_fn": "gelu_new", "is_gated_act": True, "torch_dtype": "bfloat16"}
+FLUX_VAE = {"_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3, "latent_channels": 16,
+            "down_block_types": ["DownEncoderBlock2D"] * 4, "up_block_types": ["UpDecoderBlock2D"] * 4,
+            "block_out_channels": [128, 256, 512, 512], "layers_per_block": 2, "act_fn": "silu",
+            "norm_num_groups": 32, "sample_size": 1024, "scaling_factor": 0.3611, "shift_factor": 0.1159,
+            "use_quant_conv": False, "use_post_quant_conv": False, "force_upcast": True}
+FLUX1_KONTEXT = {
+    "model_index.json": {"_class_name": "FluxKontextPipeline", "_diffusers_version": "0.42.1",
+                         "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+                         "text_encoder": ["transformers", "CLIPTextModel"], "text_encoder_2": ["transformers", "T5EncoderModel"],
+                         "tokenizer": [None, None], "tokenizer_2": [None, None],
+                         "transformer": ["diffusers", "FluxTransformer2DModel"], "vae": ["diffusers", "AutoencoderKL"]},
+    "scheduler/scheduler_config.json": {"_class_name": "FlowMatchEulerDiscreteScheduler", "base_image_seq_len": 256,
+                                        "base_shift": 0.5, "max_image_seq_len": 4096, "max_shift": 1.15,
+                                        "num_train_timesteps": 1000, "shift": 3.0, "use_dynamic_shifting": True},
+    "text_encoder/config.json": clip_text(768, 3072, 12, 12, "quick_gelu", 768, "CLIPTextModel"),
+    "text_encoder_2/config.json": T5_XXL,
+    "transformer/config.json": {"_class_name": "FluxTransformer2DModel", "patch_size": 1, "in_channels": 64,
+                                "num_layers": 19, "num_single_layers": 38, "attention_head_dim": 128,
+                                "num_attention_heads": 24, "joint_attention_dim": 4096, "pooled_projection_dim": 768,
+                                "guidance_embeds": True, "axes_dims_rope": [16, 56, 56]},
+    "vae/config.json": FLUX_VAE,
+}
+FLUX2_KLEIN_4B = {
+    "model_index.json": {"_class_name": "Flux2KleinPipeline", "_diffusers_version": "0.42.1",
+                         "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+                         "text_encoder": ["transformers", "Qwen3ForCausalLM"], "tokenizer": [None, None],
+                         "transformer": ["diffusers", "Flux2Transformer2DModel"],
+                         "vae": ["diffusers", "AutoencoderKLFlux2"], "is_distilled": True},
+    "scheduler/scheduler_config.json": {"_class_name": "FlowMatchEulerDiscreteScheduler", "base_image_seq_len": 256,
+                                        "base_shift": 0.5, "max_image_seq_len": 4096, "max_shift": 1.15,
+                                        "num_train_timesteps": 1000, "shift": 3.0, "use_dynamic_shifting": True},
+    "text_encoder/config.json": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 2560,
+                                 "intermediate_size": 9728, "num_hidden_layers": 36, "num_attention_heads": 32,
+                                 "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+                                 "max_position_embeddings": 40960, "rms_norm_eps": 1e-6, "rope_theta": 1000000,
+                                 "tie_word_embeddings": True, "torch_dtype": "bfloat16"},
+    "transformer/config.json": {"_class_name": "Flux2Transformer2DModel", "patch_size": 1, "in_channels": 128,
+                                "num_layers": 5, "num_single_layers": 20, "attention_head_dim": 128,
+                                "num_attention_heads": 24, "joint_attention_dim": 7680, "mlp_ratio": 3.0,
+                                "axes_dims_rope": [32, 32, 32, 32], "rope_theta": 2000, "guidance_embeds": False},
+    "vae/config.json": {"_class_name": "AutoencoderKLFlux2"},
+}
+QWEN_IMAGE_EDIT = {
+    "model_index.json": {"_class_name": "QwenImageEditPlusPipeline", "_diffusers_version": "0.42.1",
+                         "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+                         "text_encoder": ["transformers", "Qwen2_5_VLForConditionalGeneration"],
+                         "tokenizer": [None, None], "processor": [None, None],
+                         "transformer": ["diffusers", "QwenImageTransformer2DModel"],
+                         "vae": ["diffusers", "AutoencoderKLQwenImage"]},
+    "scheduler/scheduler_config.json": {"_class_name": "FlowMatchEulerDiscreteScheduler", "base_image_seq_len": 256,
+                                        "base_shift": 0.5, "max_image_seq_len": 8192, "max_shift": 0.9,
+                                        "num_train_timesteps": 1000, "shift": 1.0, "shift_terminal": 0.02,
+                                        "use_dynamic_shifting": True, "time_shift_type": "exponential"},
+    "text_encoder/config.json": {"architectures": ["Qwen2_5_VLForConditionalGeneration"], "model_type": "qwen2_5_vl",
+                                 "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                                 "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064,
+                                 "max_position_embeddings": 128000, "rms_norm_eps": 1e-6, "rope_theta": 1000000,
+                                 "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420,
+                                                   "num_heads": 16, "out_hidden_size": 3584, "patch_size": 14,
+                                                   "spatial_merge_size": 2, "temporal_patch_size": 2,
+                                                   "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31]},
+                                 "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]},
+                                 "torch_dtype": "bfloat16"},
+    "transformer/config.json": {"_class_name": "QwenImageTransformer2DModel", "patch_size": 2, "in_channels": 64,
+                                "out_channels": 16, "num_layers": 60, "attention_head_dim": 128,
+                                "num_attention_heads": 24, "joint_attention_dim": 3584, "guidance_embeds": False,
+                                "axes_dims_rope": [16, 56, 56]},
+    "vae/config.json": {"_class_name": "AutoencoderKLQwenImage", "base_dim": 96, "z_dim": 16, "dim_mult": [1, 2, 4, 4],
+                        "num_res_blocks": 2, "attn_scales": [], "temperal_downsample": [False, True, True],
+                        "dropout": 0.0},
+}
+
+
 def bytes_to_unicode() -> dict[int, str]:
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
@@ -115,7 +196,8 @@ def write_clip_tokenizer(bpe_gz: Path, out: Path) -> None:
 
 
 def main() -> None:
-    for name, files in (("sd15", SD15), ("sdxl", SDXL)):
+    for name, files in (("sd15", SD15), ("sdxl", SDXL), ("flux1_kontext", FLUX1_KONTEXT),
+                        ("flux2_klein_4b", FLUX2_KLEIN_4B), ("qwen_image_edit", QWEN_IMAGE_EDIT)):
         for rel, data in files.items():
             path = HERE / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from widgets.engine_settings import EngineSettingsPage, load_engine_choice, save
 from engine.device import DEVICES
 from engine.errors import one_line
 from engine.jobs import ModelNotFoundError
+from engine.memory import MEMORY_LABELS, MEMORY_MODES
 from engine.registry import GENERATORS, ModelRegistry
 from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
 
@@ -27,8 +28,9 @@ def load_engine_settings(settings: QSettings) -> EngineSettings:
     folder = str(settings.value("engine/modelsDir", "") or "")
     device = str(settings.value("engine/device", "auto") or "auto")
     faces_cpu = str(settings.value("engine/facesOnCpu", "false")).lower() in ("1", "true")
+    memory = str(settings.value("engine/memory", "auto") or "auto")
     engine = EngineSettings(folder or None, device if device in DEVICES else "auto", faces_cpu,
-                            **load_engine_choice(settings))
+                            memory=memory if memory in MEMORY_MODES else "auto", **load_engine_choice(settings))
     engine.apply_environment()
     return engine
 
@@ -38,6 +40,7 @@ def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
     settings.setValue("engine/device", engine.device)
     settings.setValue("engine/facesOnCpu", engine.faces_on_cpu)
     save_engine_choice(settings, engine.engine, engine.servers, engine.token)
+    settings.setValue("engine/memory", engine.memory)
     settings.sync()
 
 
@@ -105,6 +108,12 @@ class PreferencesDialog(QDialog):
         self.faces_cpu = QCheckBox("Run face analysis on the CPU (saves GPU memory for generation)")
         self.faces_cpu.setChecked(engine.faces_on_cpu)
         form.addRow("Faces", self.faces_cpu)
+        self.memory = QComboBox(objectName="memoryMode", toolTip="Where the model's weights live while it runs; "
+                                "offload trades speed for GPU memory. VAE tiling turns on by itself for large images.")
+        for mode in MEMORY_MODES:
+            self.memory.addItem(MEMORY_LABELS[mode], mode)
+        self.memory.setCurrentIndex(MEMORY_MODES.index(engine.memory))
+        form.addRow("Memory", self.memory)
 
         s = doc.project.settings
         self.model = QComboBox(editable=True, toolTip="Model name in the models folder, or a path")
@@ -191,7 +200,8 @@ class PreferencesDialog(QDialog):
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(self.folder.text().strip() or None, self.device.currentText(),
-                              self.faces_cpu.isChecked(), **self.engine_page.values())
+                              self.faces_cpu.isChecked(), memory=str(self.memory.currentData()),
+                              **self.engine_page.values())
 
     def project_settings(self) -> dict:
         """``project.settings`` with this dialog's values (empty fields removed)."""
