@@ -107,7 +107,7 @@ class Engine:
             raise JobCancelled("cancelled")
         note = self.backend.load_note(info, request.device)
         if note and self.on_note is not None:
-            self.on_note(JobProgress(request.job_id, 0, 0, None, note))
+            self.on_note(JobProgress(request.job_id, 0, 0, None, note=note))
         model = self.backend.model(info, request.device)
         family = next((i.variant for i, _w in extras.loras if i.variant == "lcm"), None) or info.family
         guidance = request.guidance

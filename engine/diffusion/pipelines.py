@@ -73,7 +73,7 @@ class LoadedModel:
 
     def pipe(self, task: str) -> Any:
         """The pipeline for `task`, sharing this model's components (no loading)."""
-        if task not in self.pipes and self.arch not in _CLASSES:
+        if task not in self.pipes and self.arch not in _CLASSES and self.family is None:
             raise ModelLoadError(f"{self.info.name} cannot run {task} here")
         if task not in self.pipes:
             family = self.family
