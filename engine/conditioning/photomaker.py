@@ -142,7 +142,7 @@ class IDEncoder(nn.Module):
         layers = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"vision_model\.encoder\.layers\.(\d+)\.", k)))
         config = CLIPVisionConfig(
             hidden_size=hidden, intermediate_size=shape("vision_model.encoder.layers.0.mlp.fc1.weight")[0],
-            num_hidden_layers=layers, num_attention_heads=hidden // 64 if hidden % 64 == 0 else 1,
+            num_hidden_layers=layers, num_attention_heads=max(1, hidden // 64),  # ViT-L: heads of 64
             num_channels=channels, image_size=grid * patch, patch_size=patch,
             projection_dim=shape("visual_projection.weight")[0],
         )
