@@ -161,7 +161,8 @@ def test_cw_maps_to_start_merge_step_and_strength_monotonic_and_documented():
 
 # --- conditioning on the pipeline -------------------------------------------------------------------------
 
-def _with(pipe, path: Path, cw: int, prompt: str = "Mira in a forest", steps: int = 4, guidance: float = 5.0):
+def _with(pipe, path: Path, cw: int, prompt: str = "Mira in a forest", steps: int = 4, guidance: float = 5.0,
+          size: int = 64):
     from engine.conditioning.apply import apply_conditioning, remove_conditioning
 
     cond = CharacterCondition("c1", np.random.default_rng(1).normal(size=512), cw=cw, reference_images=_refs(),
@@ -176,18 +177,77 @@ def _with(pipe, path: Path, cw: int, prompt: str = "Mira in a forest", steps: in
             return applied.on_step_end(index, tensors) if applied.on_step_end else tensors
 
         with torch.inference_mode():
-            return run(pipe, steps=steps, guidance=guidance, prompt=None, callback_on_step_end=step_end,
+            return run(pipe, steps=steps, size=size, guidance=guidance, prompt=None, callback_on_step_end=step_end,
                        callback_on_step_end_tensor_inputs=["latents", *applied.step_tensor_inputs], **texts)
     finally:
         remove_conditioning(applied)
 
 
-def test_v1_conditions_by_cw_and_removal_restores_the_base(sdxl, pm_files):
-    base = run(sdxl, steps=4, prompt="Mira in a forest", guidance=1.0)
+def _fuse_by_hand(sd: dict, text: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """PhotoMaker's FuseModule written out from the state dict: mlp1(cat) + text, mlp2 (residual), layer norm."""
+    F = torch.nn.functional
+
+    def mlp(p, x, residual):
+        h = F.layer_norm(x, x.shape[-1:], sd[f"{p}.layernorm.weight"], sd[f"{p}.layernorm.bias"])
+        h = F.linear(F.gelu(F.linear(h, sd[f"{p}.fc1.weight"], sd[f"{p}.fc1.bias"])), sd[f"{p}.fc2.weight"],
+                     sd[f"{p}.fc2.bias"])
+        return h + x if residual else h
+
+    x = mlp("fuse_module.mlp1", torch.cat([text, ids], -1), False) + text
+    x = mlp("fuse_module.mlp2", x, True)
+    return F.layer_norm(x, x.shape[-1:], sd["fuse_module.layer_norm.weight"], sd["fuse_module.layer_norm.bias"])
+
+
+def test_id_tokens_replace_the_class_word_from_the_start_merge_step(sdxl, pm_files):
+    from transformers import CLIPImageProcessor
+
+    from engine.conditioning.apply import apply_conditioning, remove_conditioning
+
     path = pm_files / "photomaker" / "photomaker-v1.bin"
-    low, high = _with(sdxl, path, 0, guidance=1.0), _with(sdxl, path, 100, guidance=1.0)  # no CFG here
+    sd = pm.read_photomaker(path)["id_encoder"]
+    with torch.no_grad():
+        plain = sdxl.encode_prompt(prompt="Mira in a forest", device="cpu", do_classifier_free_guidance=True)
+        # "Mira" ends in one class token, repeated once per reference (2): byte tokens m, i, r, a</w>
+        expanded, mask = pm.encode_expanded(sdxl, "Mira in a forest", [pm.ClassWord(4, 2)])
+        ids = pm.IDEncoder(sd).eval().encode(CLIPImageProcessor(size=32, crop_size=32)(
+            images=_refs(2), return_tensors="pt").pixel_values)
+    assert torch.nonzero(mask).flatten().tolist() == [4, 5]
+    want = expanded.clone()
+    want[0, mask] = _fuse_by_hand(sd, expanded[0, mask], ids)
+    for cw, start in ((100, 0), (0, 2)):
+        cond = CharacterCondition("c1", np.ones(512), cw=cw, reference_images=_refs(2), method="photomaker", name="Mira")
+        applied = apply_conditioning(sdxl, [cond], width=64, height=64, guidance=5.0,
+                                     adapters=AdapterFiles(photomaker=path))
+        try:
+            assert sdxl.get_list_adapters()["unet"] == ["photomaker"]
+            with torch.no_grad():
+                texts = applied.encode_prompt("Mira in a forest", "", 4)
+            assert torch.equal(texts["negative_prompt_embeds"], plain[1])
+            assert torch.equal(texts["pooled_prompt_embeds"], plain[2])
+            if start == 0:
+                merged = texts["prompt_embeds"]
+                assert applied.on_step_end is None
+            else:
+                assert torch.equal(texts["prompt_embeds"], plain[0])  # the text alone before the start-merge step
+                untouched = {"prompt_embeds": torch.cat([plain[1], plain[0]])}
+                assert applied.on_step_end(start, dict(untouched))["prompt_embeds"] is untouched["prompt_embeds"]
+                both = applied.on_step_end(start - 1, dict(untouched))["prompt_embeds"]
+                assert torch.equal(both[:1], plain[1])  # CFG: negative first, as the pipeline concatenates
+                merged = both[1:]
+            assert torch.allclose(merged, want, atol=1e-5)
+            assert torch.equal(merged[0, ~mask], expanded[0, ~mask]) and not torch.allclose(merged[0, mask],
+                                                                                          expanded[0, mask])
+        finally:
+            remove_conditioning(applied)
+        assert not sdxl.get_list_adapters().get("unet")
+
+
+def test_v1_conditions_by_cw_and_removal_restores_the_base(sdxl, pm_files):
+    base = run(sdxl, steps=3, size=32, prompt="Mira in a forest", guidance=1.0)
+    path = pm_files / "photomaker" / "photomaker-v1.bin"
+    low, high = (_with(sdxl, path, cw, steps=3, size=32, guidance=1.0) for cw in (0, 100))  # no CFG here
     assert not np.array_equal(low, base) and not np.array_equal(high, base) and not np.array_equal(low, high)
-    assert np.array_equal(run(sdxl, steps=4, prompt="Mira in a forest", guidance=1.0), base)
+    assert np.array_equal(run(sdxl, steps=3, size=32, prompt="Mira in a forest", guidance=1.0), base)
     assert sdxl.get_list_adapters() == {} or not any(sdxl.get_list_adapters().values())
 
 

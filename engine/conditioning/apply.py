@@ -531,10 +531,11 @@ def _apply_photomaker(applied: AppliedConditioning, job: _Job, chars: list[Chara
     proc = CLIPImageProcessor(size=enc.image_size, crop_size=enc.image_size)
     tokens: list[torch.Tensor] = []
     for c in chars:
-        ranked = sorted((w, i) for i, w in enumerate(c.reference_weights) if w > 0)[::-1][: pm.MAX_ID_IMAGES]
+        weights_ = c.reference_weights
+        ranked = sorted((i for i, w in enumerate(weights_) if w > 0), key=lambda i: -weights_[i])[: pm.MAX_ID_IMAGES]
         if not ranked:
             raise EngineError(f"character {c.name or c.card_id}: PhotoMaker needs at least one reference image")
-        images = [c.reference_images[i].convert("RGB") for _w, i in ranked]
+        images = [c.reference_images[i].convert("RGB") for i in ranked]
         pix = proc(images=images, return_tensors="pt").pixel_values.to(device=job.device, dtype=job.dtype)
         face = torch.from_numpy(c.face_embedding) * float(c.face_embedding_norm or 1.0)  # V2: raw recogniser vector
         with torch.no_grad():
