@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import nn
 
+from engine.conditioning import weights
 from engine.jobs import EngineError, ModelLoadError
 
 TRIGGER_WORD = "img"
@@ -205,26 +206,8 @@ def read_photomaker(path: Path) -> dict[str, dict[str, torch.Tensor]]:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"PhotoMaker file {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            flat = load_file(str(path))
-        except Exception as exc:  # noqa: BLE001 - corrupt file
-            raise ModelLoadError(f"{path.name} is not a valid .safetensors file ({exc})") from None
-        sd: Any = {"id_encoder": {}, "lora_weights": {}}
-        for key, value in flat.items():
-            head, _, rest = key.partition(".")
-            if head in sd:
-                sd[head][rest] = value
-    elif path.suffix in (".bin", ".pt", ".pth"):
-        try:
-            sd = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - pickled code, truncated or not a torch file
-            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"{path.name} could not be read as tensors only ({reason}); "
-                                 "re-download photomaker-v1.bin / photomaker-v2.bin") from None
-    else:
+    sd = weights.read_nested(path, ("id_encoder", "lora_weights"))
+    if sd is None:
         raise ModelLoadError(f"{path.name}: PhotoMaker files must be .bin or .safetensors")
     if not isinstance(sd, dict) or not isinstance(sd.get("id_encoder"), dict) or not sd["id_encoder"] \
             or not isinstance(sd.get("lora_weights"), dict):
@@ -236,8 +219,6 @@ def read_photomaker(path: Path) -> dict[str, dict[str, torch.Tensor]]:
 
 def load_id_encoder(path: Path, dtype: torch.dtype, device: Any) -> tuple[IDEncoder, dict[str, torch.Tensor]]:
     """(the ID encoder on ``device``, the LoRA state dict), cached like the other adapters."""
-    from engine.conditioning import weights
-
     def build():
         sd = read_photomaker(path)
         try:
