@@ -66,6 +66,16 @@ class ReadingOrder(str, Enum):
     RTL = "rtl"
 
 
+class IdentityMethod(str, Enum):
+    """How a character card carries its identity on SD 1.5 / SDXL models; ``auto`` lets the engine
+    choose (InstantID on SDXL when installed, else IP-Adapter FaceID)."""
+
+    AUTO = "auto"
+    INSTANTID = "instantid"
+    FACEID = "faceid"
+    PHOTOMAKER = "photomaker"
+
+
 class BalloonKind(str, Enum):
     SPEECH = "speech"
     THOUGHT = "thought"
@@ -250,6 +260,7 @@ class CharacterCard:
     aliases: list[str] = field(default_factory=list)  # other names a script may use (case-insensitive)
     lora: str | None = None  # path of a LoRA file, relative to the project folder where possible
     lora_weight: float = 0.8
+    identity_method: IdentityMethod = IdentityMethod.AUTO  # optional in files: older ones read as auto
 
 
 @dataclass

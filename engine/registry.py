@@ -33,6 +33,7 @@ Expected layout of the models folder (subfolder names are hints; files are recog
   ipadapter/        IP-Adapter .safetensors (+ image_encoder/ folder)
   controlnet/       ControlNet .safetensors or diffusers folders (config.json + weights)
   instantid/        InstantID ip-adapter.safetensors and ControlNet (IdentityNet) folder
+  photomaker/       PhotoMaker photomaker-v1.bin / photomaker-v2.bin (SDXL; read as tensors only)
   upscale_models/   ESRGAN-style upscalers (.safetensors/.pth; need the optional spandrel package)
   insightface/      face packs as folders of .onnx files (antelopev2/, buffalo_l/) and inswapper_128.onnx"""
 
@@ -49,6 +50,7 @@ class ModelKind(enum.Enum):
     FACE_PACK = "face_pack"
     FACE_SWAPPER = "face_swapper"
     IMAGE_ENCODER = "image_encoder"
+    PHOTOMAKER = "photomaker"
 
 
 class Arch(enum.Enum):
@@ -67,7 +69,7 @@ SUBFOLDERS = {
     ModelKind.LORA: "loras",
     ModelKind.IP_ADAPTER: "ipadapter", ModelKind.CONTROLNET: "controlnet", ModelKind.INSTANTID: "instantid",
     ModelKind.UPSCALER: "upscale_models", ModelKind.FACE_PACK: "insightface", ModelKind.FACE_SWAPPER: "insightface",
-    ModelKind.IMAGE_ENCODER: "ipadapter",
+    ModelKind.IMAGE_ENCODER: "ipadapter", ModelKind.PHOTOMAKER: "photomaker",
 }
 
 
@@ -168,6 +170,9 @@ def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[
         cross = [v["shape"][1] for k, v in header.items() if k.endswith("to_k_ip.weight")]
         arch = Arch.SDXL if cross and cross[0] == 2048 else Arch.SD15 if cross else Arch.UNKNOWN
         return ModelInfo(name, path, kind, arch, variant=variant)
+    if _has(keys, "id_encoder.fuse_module."):
+        variant = "v2" if _has(keys, "id_encoder.qformer_perceiver.") else "v1"
+        return ModelInfo(name, path, ModelKind.PHOTOMAKER, Arch.SDXL, variant=variant)
     if _has(keys, "lora_unet_", "lora_te", ".lora_down.", ".lora_A.", ".lora.down", "lora_up"):
         arch = Arch.SDXL if _has(keys, "lora_te2_", "text_encoder_2", "lora_te_2") else Arch.SD15
         return ModelInfo(name, path, ModelKind.LORA, arch, variant="lcm" if "lcm" in name.lower() else "")
@@ -296,7 +301,7 @@ def pair_transformer(info: ModelInfo, models: Iterable[ModelInfo]) -> ModelInfo:
 def _folder_hint(path: Path) -> str:
     for part in reversed(path.parts[:-1]):
         lowered = part.lower()
-        for hint in ("upscale_models", "instantid", "controlnet", "ipadapter", "ip_adapter", "loras", "lora", "insightface"):
+        for hint in ("upscale_models", "instantid", "photomaker", "controlnet", "ipadapter", "ip_adapter", "loras", "lora", "insightface"):
             if hint in lowered:
                 return {"ip_adapter": "ipadapter", "lora": "loras"}.get(hint, hint)
     return ""
@@ -354,8 +359,11 @@ def classify_path(path: Path) -> Optional[ModelInfo]:
     if suffix == ".onnx" and path.name.lower().startswith("inswapper"):
         return ModelInfo(path.stem, path, ModelKind.FACE_SWAPPER)
     if suffix in (".bin", ".pt", ".pth", ".ckpt"):
-        # Pickled: never opened here. Classified by folder only.
+        # Pickled: never opened here. Classified by folder (or PhotoMaker's released file name) only.
         hint = _folder_hint(path)
+        if hint == "photomaker" or path.name.lower().startswith("photomaker"):
+            variant = "v2" if "v2" in path.stem.lower() else "v1"
+            return ModelInfo(path.stem, path, ModelKind.PHOTOMAKER, Arch.SDXL, variant=variant)
         kind = {
             "upscale_models": ModelKind.UPSCALER,
             "instantid": ModelKind.INSTANTID,

@@ -12,7 +12,7 @@ from skimage import data as skdata
 from app import edits, layout
 from app.identity import conditions, consistency, faces as face_cache
 from app.document import Document
-from app.project import Project, StyleCard
+from app.project import IdentityMethod, Project, StyleCard
 from engine.prompt_flags import STYLE_PRESETS, parse_prompt
 from widgets.identity.consistency_dock import STRONGER_IDENTITY
 from tests.helpers_window import open_window
@@ -100,6 +100,25 @@ def test_card_editor_edits_are_undo_steps(win, qtbot):
     while stack.canUndo():
         stack.undo()
     assert editor.name.text() == "Eileen Collins" and editor.trigger.text() == ""
+    editor.close()
+
+
+def test_card_editor_identity_method_by_keyboard(win, qtbot):
+    card = _card(win, "Bob")
+    editor = win.identity.edit_card(card.id)
+    combo = editor.identity_method
+    assert [combo.itemText(i) for i in range(combo.count())] == ["auto", "InstantID", "FaceID", "PhotoMaker"]
+    assert combo.currentText() == "auto" and card.identity_method is IdentityMethod.AUTO
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key.Key_End)
+    assert win.doc.project.card(card.id).identity_method is IdentityMethod.PHOTOMAKER
+    assert win.doc.undo_stack.count() == 1 and "identity method" in win.doc.undo_stack.undoText()
+    QTest.keyClick(combo, Qt.Key.Key_Up)
+    assert win.doc.project.card(card.id).identity_method is IdentityMethod.FACEID
+    win.doc.undo_stack.undo()
+    win.doc.undo_stack.undo()
+    assert win.doc.project.card(card.id).identity_method is IdentityMethod.AUTO
+    assert combo.currentText() == "auto"  # the editor follows undo
     editor.close()
 
 

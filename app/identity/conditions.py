@@ -104,7 +104,7 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
             face_kps=np.asarray(found[0]["kps"], dtype=np.float32),
             kps_size=decode_png(project.images[card.references[0].image]).size,
             reference_images=refs, reference_weights=[r.weight for r in card.references], lora=lora,
-            identity_strength=strength))
+            identity_strength=strength, method=card.identity_method.value, name=card.name))
         regions.append(binding.region)
     if conditions:
         for condition, mask in zip(conditions, binding_masks(regions, size or mask_size(panel))):

@@ -1,8 +1,8 @@
 """Apply character/style conditioning to a diffusers pipeline, and remove it exactly (torch).
 
 `apply_conditioning` loads the adapters a job needs onto the cached base pipeline (IP-Adapter
-for style and appearance, FaceID on SD 1.5 or InstantID + IdentityNet on SDXL, the cards'
-LoRAs), sets per-block / per-character scales and masks, and returns what to call and with
+for style and appearance, FaceID on SD 1.5 or InstantID + IdentityNet on SDXL, or PhotoMaker on
+SDXL for cards that ask for it, the cards' LoRAs), sets per-block / per-character scales and masks, and returns what to call and with
 which extra arguments. `remove_conditioning` unloads all of it so that the base pipeline gives
 bit-identical output again. Adapter weights are cached in memory (see `weights.py`).
 """
@@ -12,7 +12,7 @@ import inspect
 import weakref
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from PIL import Image
 
 from engine.conditioning.mapping import identity_scales, sw_to_scale
 from engine.conditioning.regions import draw_keypoints, place_keypoints, resolve_regions
-from engine.conditioning.types import AdapterFiles, CharacterCondition, StyleCondition
+from engine.conditioning.types import FACE_EMBEDDING_DIM, AdapterFiles, CharacterCondition, StyleCondition
 from engine.conditioning import weights
 from engine.jobs import EngineError, ModelLoadError, ModelNotFoundError
 
@@ -34,7 +34,9 @@ class AppliedConditioning:
 
     Call `pipe` (the base pipeline, or its ControlNet variant for InstantID) with the job's own
     arguments plus `call_kwargs`, the prompt through `prompt()` and `negative()`; then always
-    call `remove_conditioning(applied)`.
+    call `remove_conditioning(applied)`. When `encode_prompt` is set (PhotoMaker), the call takes
+    its result `encode_prompt(text, negative, steps)` instead of the prompt strings, and
+    `on_step_end(index, tensors)` with `step_tensor_inputs` from the step callback.
     """
 
     base: Any
@@ -46,6 +48,9 @@ class AppliedConditioning:
     scale_configs: list = field(default_factory=list)
     lora_names: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    encode_prompt: Optional[Callable[[str, str, int], dict]] = None
+    on_step_end: Optional[Callable[[int, dict], dict]] = None
+    step_tensor_inputs: list[str] = field(default_factory=list)
     _undo: ExitStack = field(default_factory=ExitStack, repr=False)  # run by remove_conditioning
 
     def prompt(self, prompt: str) -> str:
@@ -242,6 +247,8 @@ class _Job:
 def _apply(applied: AppliedConditioning, job: _Job, chars: list[CharacterCondition],
            styles: list[StyleCondition]) -> None:
     """Plan the adapters, then load them and the cards' LoRAs, registering each undo step first."""
+    photomaker_chars = [c for c in chars if c.method == "photomaker"]
+    chars = [c for c in chars if c.method != "photomaker"]
     masks_np, mask_t = _region_masks(chars, job.width, job.height)
     plan = _Plan()
     identity_kind = None
@@ -257,7 +264,8 @@ def _apply(applied: AppliedConditioning, job: _Job, chars: list[CharacterConditi
     if plan.roles:
         applied._undo.callback(_unload_ip_adapters, job.pipe, saved)
         _load_ip_adapters(applied, job.pipe, plan)
-    _load_card_loras(applied, job.pipe, chars, styles, lora_before)
+    extra_weights = _apply_photomaker(applied, job, photomaker_chars) if photomaker_chars else {}
+    _load_card_loras(applied, job.pipe, chars + photomaker_chars, styles, lora_before, extra_weights)
 
     if identity_kind == "instantid" and job.adapters.identitynet is not None:
         _apply_identitynet(applied, job.pipe, chars, plan, masks_np, job.width, job.height, job.cfg, job.adapters)
@@ -288,9 +296,18 @@ def _plan_identity(plan: _Plan, job: _Job, chars: list[CharacterCondition], mask
     """Add the identity adapter (FaceID on SD 1.5, InstantID on SDXL) with the characters' face
     embeddings; returns its kind and each character's (identity, identitynet, appearance) scales."""
     adapters = job.adapters
-    path = adapters.instantid if job.sdxl and adapters.instantid else adapters.faceid
+    methods = {c.method for c in chars} - {"auto"}
+    if len(methods) > 1:
+        raise EngineError("the characters of one panel ask for both InstantID and FaceID: choose one identity "
+                          "method for their cards")
+    method = methods.pop() if methods else ("instantid" if job.sdxl and adapters.instantid else "faceid")
+    if method == "instantid" and not job.sdxl:
+        raise EngineError("InstantID is an SDXL method: choose an SDXL model, or FaceID / auto for the card")
+    path = adapters.instantid if method == "instantid" else adapters.faceid
     if path is None:
-        need = "InstantID (instantid/ip-adapter.bin + ControlNetModel/)" if job.sdxl else "IP-Adapter FaceID (ipadapter/ip-adapter-faceid_sd15.bin)"
+        need = "InstantID (instantid/ip-adapter.bin + ControlNetModel/)" if method == "instantid" \
+            else "IP-Adapter FaceID (ipadapter/ip-adapter-faceid_sd15.bin)" if not job.sdxl \
+            else "IP-Adapter FaceID for SDXL (ipadapter/ip-adapter-faceid_sdxl.bin)"
         raise ModelNotFoundError(f"character cards need {need} in the models folder")
     sd = weights.load_ip_adapter_state_dict(path)
     _check_cross_dim(sd, job.unet, path.name)
@@ -399,17 +416,22 @@ def _unload_ip_adapters(pipe: Any, saved: _SavedComponents) -> None:
 
 
 def _load_card_loras(applied: AppliedConditioning, pipe: Any, chars: list[CharacterCondition],
-                     styles: list[StyleCondition], lora_before: _LoraSnapshot) -> None:
-    """Load the cards' LoRAs, then activate them together with the pipeline's own and FaceID's."""
+                     styles: list[StyleCondition], lora_before: _LoraSnapshot,
+                     extra_weights: Optional[dict[str, float]] = None) -> None:
+    """Load the cards' LoRAs, then activate them together with the pipeline's own, FaceID's and
+    those in ``extra_weights`` (already loaded, e.g. PhotoMaker's) at their weights."""
     loras = [(f"{LORA_PREFIX}char{i}", c.lora) for i, c in enumerate(chars) if c.lora]
     loras += [(f"{LORA_PREFIX}style{i}", s.lora) for i, s in enumerate(styles) if s.lora]
     for name, ref in loras:
         pipe.load_lora_weights(dict(weights.load_lora_state_dict(ref.path)), adapter_name=name)
     applied.lora_names = [name for name, _ in loras]
-    extra = [n for n in _all_adapter_names(pipe) if n.startswith("faceid_") and n not in lora_before.names]
+    extra_weights = extra_weights or {}
+    extra = [n for n in _all_adapter_names(pipe)
+             if (n.startswith("faceid_") or n in extra_weights) and n not in lora_before.names]
     if loras or extra:
         names = lora_before.active + extra + applied.lora_names
-        weights_ = [1.0] * (len(lora_before.active) + len(extra)) + [ref.weight for _, ref in loras]
+        weights_ = [1.0] * len(lora_before.active) + [extra_weights.get(n, 1.0) for n in extra] \
+            + [ref.weight for _, ref in loras]
         pipe.set_adapters(names, adapter_weights=weights_)
         lora_before.restore_scalings()
 
@@ -485,6 +507,72 @@ def _apply_identitynet(applied, pipe, chars, plan, masks_np, width, height, cfg,
     applied.call_kwargs["controlnet_conditioning_scale"] = scale
 
 
+def _apply_photomaker(applied: AppliedConditioning, job: _Job, chars: list[CharacterCondition]) -> dict[str, float]:
+    """Load PhotoMaker's LoRA and set the prompt hooks that fuse each character's stacked ID embedding
+    into its class word from the start-merge step on (MAPPING.md). Returns {adapter: strength}."""
+    from transformers import CLIPImageProcessor
+
+    from engine.conditioning import photomaker as pm
+    from engine.conditioning.mapping import photomaker_schedule
+
+    path, pipe = job.adapters.photomaker, job.pipe
+    if not job.sdxl or not hasattr(pipe, "text_encoder_2"):
+        raise EngineError("PhotoMaker is an SDXL method: choose an SDXL model, or InstantID / FaceID / auto for the card")
+    if path is None:
+        raise ModelNotFoundError("the PhotoMaker identity method needs photomaker-v1.bin or photomaker-v2.bin "
+                                 "in the models folder (photomaker/)")
+    enc, lora = pm.load_id_encoder(path, job.dtype, job.device)
+    width = job.unet.config.cross_attention_dim
+    if enc.text_dim != width:
+        raise ModelLoadError(f"{path.name} was made for a model with text width {enc.text_dim}, but this model has "
+                             f"{width} (SDXL is 2048): PhotoMaker needs an SDXL model")
+    if enc.version == 2 and enc.face_dim != FACE_EMBEDDING_DIM:
+        raise ModelLoadError(f"{path.name} expects face embeddings of {enc.face_dim} values, the face analysis gives 512")
+    proc = CLIPImageProcessor(size=enc.image_size, crop_size=enc.image_size)
+    tokens: list[torch.Tensor] = []
+    for c in chars:
+        weights_ = c.reference_weights
+        ranked = sorted((i for i, w in enumerate(weights_) if w > 0), key=lambda i: -weights_[i])[: pm.MAX_ID_IMAGES]
+        if not ranked:
+            raise EngineError(f"character {c.name or c.card_id}: PhotoMaker needs at least one reference image")
+        images = [c.reference_images[i].convert("RGB") for i in ranked]
+        pix = proc(images=images, return_tensors="pt").pixel_values.to(device=job.device, dtype=job.dtype)
+        face = torch.from_numpy(c.face_embedding) * float(c.face_embedding_norm or 1.0)  # V2: raw recogniser vector
+        with torch.no_grad():
+            tokens.append(enc.encode(pix, face[None].expand(len(images), -1).to(job.device)))
+    strength = max(photomaker_schedule(c.cw, 1)[1] for c in chars)
+    try:
+        pipe.load_lora_weights(dict(lora), adapter_name=pm.LORA_ADAPTER)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path.name}: its LoRA cannot be applied to this model ({str(exc).splitlines()[0][:120]})") \
+            from None
+    cfg = job.cfg
+
+    def encode(text: str, negative: str, steps: int) -> dict:
+        plain, ends = pm.place_class_words(text, [c.name for c in chars])
+        order = sorted(range(len(chars)), key=lambda i: ends[i])
+        pe, npe, pooled, npooled = pipe.encode_prompt(prompt=plain, device=job.device, num_images_per_prompt=1,
+                                                      do_classifier_free_guidance=cfg, negative_prompt=negative or None)
+        expanded, mask = pm.encode_expanded(pipe, plain, [pm.ClassWord(ends[i], tokens[i].shape[0]) for i in order])
+        fused = pm.fuse(enc, expanded.to(pe.dtype), mask.to(pe.device), torch.cat([tokens[i] for i in order]))
+        start = min(photomaker_schedule(c.cw, steps)[0] for c in chars)
+        merged = torch.cat([npe, fused]) if cfg else fused
+
+        def on_step_end(index: int, tensors: dict) -> dict:
+            if index == start - 1:
+                tensors["prompt_embeds"] = merged
+            return tensors
+
+        applied.on_step_end = on_step_end if start > 0 else None
+        return dict(prompt_embeds=fused if start == 0 else pe, negative_prompt_embeds=npe,
+                    pooled_prompt_embeds=pooled, negative_pooled_prompt_embeds=npooled)
+
+    applied.encode_prompt = encode
+    applied.step_tensor_inputs = ["prompt_embeds"]
+    applied.roles.append("photomaker")
+    return {pm.LORA_ADAPTER: strength}
+
+
 def remove_conditioning(applied: AppliedConditioning) -> None:
     """Undo `apply_conditioning`: hooks, IP-Adapters, LoRAs; the base pipeline is as before.
     Every undo step runs even when one fails; then EngineError names the failure."""
@@ -494,3 +582,4 @@ def remove_conditioning(applied: AppliedConditioning) -> None:
         raise EngineError(f"could not fully remove the conditioning: {exc}") from exc
     finally:
         applied.roles, applied.lora_names = [], []
+        applied.encode_prompt = applied.on_step_end = None

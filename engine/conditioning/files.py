@@ -18,7 +18,7 @@ def _encoder_near(path: Path) -> Optional[Path]:
 
 
 def find_adapters(registry: ModelRegistry, arch: Arch) -> AdapterFiles:
-    """The IP-Adapter (+ image encoder), FaceID, InstantID and IdentityNet for `arch`.
+    """The IP-Adapter (+ image encoder), FaceID, InstantID, IdentityNet and PhotoMaker for `arch`.
 
     Files whose architecture could not be read from their header (pickled .bin) are accepted
     for any architecture; a mismatch is reported when the adapter is loaded.
@@ -33,6 +33,7 @@ def find_adapters(registry: ModelRegistry, arch: Arch) -> AdapterFiles:
     inst_file = [m for m in inst if not m.path.is_dir() and fits(m)]
     inst_net = [m for m in inst if m.path.is_dir()]
     encoders = registry.models([ModelKind.IMAGE_ENCODER])
+    photomaker = sorted(registry.models([ModelKind.PHOTOMAKER]), key=lambda m: m.variant, reverse=True)  # V2 first
     ip_path = plain[0].path if plain else None
     encoder = (_encoder_near(ip_path) if ip_path else None) or (encoders[0].path if encoders else None)
     return AdapterFiles(
@@ -41,6 +42,7 @@ def find_adapters(registry: ModelRegistry, arch: Arch) -> AdapterFiles:
         faceid=faceid[0].path if faceid else None,
         instantid=inst_file[0].path if arch is Arch.SDXL and inst_file else None,
         identitynet=inst_net[0].path if arch is Arch.SDXL and inst_net else None,
+        photomaker=photomaker[0].path if arch is Arch.SDXL and photomaker else None,
     )
 
 

@@ -67,6 +67,28 @@ def identity_scales(cw: int, strength: float = 1.0) -> tuple[float, float, float
     return scaled(face), scaled(control), appearance
 
 
+#: PhotoMaker: cw knots -> (fraction of the steps run on the text alone before the ID embedding is
+#: merged in, PhotoMaker's start-merge step; LoRA adapter strength). PhotoMaker's own default is 20 %.
+PHOTOMAKER_KNOTS: tuple[tuple[int, tuple[float, float]], ...] = ((0, (0.50, 0.50)), (100, (0.10, 1.00)))
+
+
+def photomaker_schedule(cw: int, steps: int) -> tuple[int, float]:
+    """(start-merge step, adapter strength) for PhotoMaker at ``cw`` with ``steps`` denoising steps.
+
+    Steps ``start..steps-1`` (0-based) see the fused ID embedding, the earlier ones the plain text
+    embedding; start = floor(fraction · steps), never past the last step. A higher cw merges earlier
+    (more steps with the identity) and loads the adapter stronger: both monotonic (MAPPING.md).
+    """
+    if not 0 <= cw <= 100:
+        raise EngineError(f"cw must be in 0..100, got {cw}")
+    if steps < 1:
+        raise EngineError(f"steps must be at least 1, got {steps}")
+    xs = [k for k, _ in PHOTOMAKER_KNOTS]
+    fraction = _interp(cw, xs, [v[0] for _, v in PHOTOMAKER_KNOTS])
+    strength = round(_interp(cw, xs, [v[1] for _, v in PHOTOMAKER_KNOTS]), 4)
+    return min(steps - 1, int(round(fraction, 6) * steps)), strength
+
+
 def sw_to_scale(sw: int) -> float:
     """Style adapter scale for sw in 0..1000 (default 100 -> 0.65, 1000 -> 1.2)."""
     if not 0 <= sw <= 1000:

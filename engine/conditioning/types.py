@@ -15,6 +15,10 @@ from engine.jobs import EngineError
 
 FACE_EMBEDDING_DIM = 512
 
+#: How a character card conditions an SD 1.5 / SDXL job: ``auto`` keeps the engine's choice (InstantID on
+#: SDXL when installed, else IP-Adapter FaceID); the others ask for one method.
+IDENTITY_METHODS = ("auto", "instantid", "faceid", "photomaker")
+
 
 @dataclass(frozen=True)
 class LoraRef:
@@ -42,7 +46,8 @@ class CharacterCondition:
     adapter when `cw` > 0. `region`: 'L' mask (white = this character), any size; None means
     whole image for a single character, a panel half for two. `identity_strength` multiplies
     the face adapter and IdentityNet scales ("regenerate with stronger identity"; see
-    `identity_scales` and MAPPING.md).
+    `identity_scales` and MAPPING.md). `method`: one of IDENTITY_METHODS; `name`: the card's
+    name, the class word PhotoMaker fuses the identity into when the prompt mentions it.
     """
 
     card_id: str
@@ -56,9 +61,15 @@ class CharacterCondition:
     lora: Optional[LoraRef] = None
     face_embedding_norm: Optional[float] = None
     identity_strength: float = 1.0
+    method: str = "auto"
+    name: str = ""
 
     def __post_init__(self) -> None:
         from engine.conditioning.mapping import IDENTITY_STRENGTH_RANGE
+
+        if self.method not in IDENTITY_METHODS:
+            raise EngineError(f"character {self.card_id}: identity method must be one of "
+                              f"{', '.join(IDENTITY_METHODS)}, got {self.method!r}")
 
         lo, hi = IDENTITY_STRENGTH_RANGE
         if not lo <= float(self.identity_strength) <= hi:
@@ -104,7 +115,8 @@ class CharacterCondition:
 
     @property
     def wants_appearance(self) -> bool:
-        return self.cw > 0 and bool(self.reference_images)
+        """The appearance IP-Adapter applies (PhotoMaker reads the references itself)."""
+        return self.cw > 0 and bool(self.reference_images) and self.method != "photomaker"
 
 
 @dataclass
@@ -129,7 +141,8 @@ class AdapterFiles:
 
     `ip_adapter`: plain or Plus IP-Adapter (style and appearance), `image_encoder`: its CLIP
     vision folder; `faceid`: IP-Adapter FaceID (SD 1.5); `instantid` + `identitynet`: InstantID's
-    ip-adapter file and its ControlNet folder (SDXL).
+    ip-adapter file and its ControlNet folder (SDXL);
+    `photomaker`: PhotoMaker V1/V2 (`photomaker-v1.bin` / `photomaker-v2.bin`, SDXL).
     """
 
     ip_adapter: Optional[Path] = None
@@ -137,6 +150,7 @@ class AdapterFiles:
     faceid: Optional[Path] = None
     instantid: Optional[Path] = None
     identitynet: Optional[Path] = None
+    photomaker: Optional[Path] = None
 
 
 @dataclass

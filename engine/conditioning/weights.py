@@ -50,30 +50,40 @@ def load_ip_adapter_state_dict(path: Path) -> dict[str, dict[str, torch.Tensor]]
         raise ModelLoadError(f"adapter file {path} does not exist")
 
     def build() -> dict:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            try:
-                flat = load_file(str(path))
-            except Exception as exc:  # noqa: BLE001 - corrupt file
-                raise ModelLoadError(f"{path.name} is not a valid .safetensors file ({exc})") from None
-            sd: dict[str, dict[str, torch.Tensor]] = {"image_proj": {}, "ip_adapter": {}}
-            for k, v in flat.items():
-                head, _, rest = k.partition(".")
-                if head in sd:
-                    sd[head][rest] = v
-        elif path.suffix in (".bin", ".pt", ".pth"):
-            try:
-                sd = torch.load(str(path), map_location="cpu", weights_only=True)
-            except Exception as exc:  # noqa: BLE001
-                raise ModelLoadError(f"{path.name} could not be read as tensors only ({exc})") from None
-        else:
+        sd = read_nested(path, ("image_proj", "ip_adapter"))
+        if sd is None:
             raise ModelLoadError(f"{path.name}: adapters must be .safetensors (or .bin)")
         if not isinstance(sd, dict) or not sd.get("image_proj") or not sd.get("ip_adapter"):
             raise ModelLoadError(f"{path.name} is not an IP-Adapter (no image_proj / ip_adapter weights)")
         return sd
 
     return _cached(_key("ip", path), build)
+
+
+def read_nested(path: Path, heads: tuple[str, ...]) -> Any:
+    """A nested ``{head: {key: tensor}}`` state dict from a flat .safetensors (``head.key`` names) or a
+    .bin/.pt/.pth read with ``torch.load(weights_only=True)``; None for any other suffix. A file that
+    cannot be read is one ModelLoadError line naming it."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            flat = load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 - corrupt file
+            raise ModelLoadError(f"{path.name} is not a valid .safetensors file ({exc})") from None
+        sd: dict[str, dict[str, torch.Tensor]] = {h: {} for h in heads}
+        for k, v in flat.items():
+            head, _, rest = k.partition(".")
+            if head in sd:
+                sd[head][rest] = v
+        return sd
+    if path.suffix in (".bin", ".pt", ".pth"):
+        try:
+            return torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - pickled code, truncated or not a torch file
+            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(f"{path.name} could not be read as tensors only ({reason})") from None
+    return None
 
 
 def load_lora_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -173,7 +173,11 @@ class DiffusionBackend:
         self._vae_tiling(pipe, size[0] * size[1] > 2 * native_w * native_h)
         preview_every = self.preview_every
 
+        hooks: dict[str, Any] = {}  # the conditioning's own step hook (PhotoMaker's start-merge step)
+
         def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if hooks.get("on_step_end") is not None:
+                tensors = hooks["on_step_end"](index, tensors)
             if cancel is not None and cancel.is_set():
                 p._interrupt = True
             elif on_step is not None:
@@ -201,12 +205,18 @@ class DiffusionBackend:
                 call.scheduler = pipe.scheduler
             text = applied.prompt(prompt.text) if applied else prompt.text
             negative = applied.negative(prompt.negative) if applied else prompt.negative
+            texts: dict[str, Any] = dict(prompt=text, negative_prompt=negative or None)
+            tensor_inputs = ["latents"]
             try:
                 with torch.inference_mode():
+                    if applied is not None and applied.encode_prompt is not None:
+                        texts = applied.encode_prompt(text, negative, sampling.steps)
+                        hooks["on_step_end"] = applied.on_step_end
+                        tensor_inputs += applied.step_tensor_inputs
                     out = call(
-                        prompt=text, negative_prompt=negative or None, **sizes,
+                        **texts, **sizes,
                         num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
-                        callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"], **extra,
+                        callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=tensor_inputs, **extra,
                         **model.call_defaults, **(applied.call_kwargs if applied else {}), output_type="np",
                     )
             finally:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from app import edits
 from app.document import Document
-from app.project import CharacterCard, Reference, StyleCard
+from app.project import CharacterCard, IdentityMethod, Reference, StyleCard
 from engine.prompt_flags import STYLE_PRESETS
 
 from .. import mime
@@ -25,6 +25,8 @@ from .references import ReferenceRow
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
 LORA_FILTER = "LoRA weights (*.safetensors *.pt *.bin);;All files (*)"
 MODEL_FILTER = "Models (*.safetensors *.ckpt);;All files (*)"
+IDENTITY_METHOD_LABELS = {IdentityMethod.AUTO: "auto", IdentityMethod.INSTANTID: "InstantID",
+                          IdentityMethod.FACEID: "FaceID", IdentityMethod.PHOTOMAKER: "PhotoMaker"}
 
 
 class CardEditor(QDialog):
@@ -86,6 +88,14 @@ class CardEditor(QDialog):
             form.addRow("Description", self.description)
             self.trigger = self._line("trigger", "word that calls the card's LoRA, e.g. aki_tnk")
             form.addRow("Trigger word", self.trigger)
+            self.identity_method = QComboBox()
+            for method, label in IDENTITY_METHOD_LABELS.items():
+                self.identity_method.addItem(label, method.value)
+            self.identity_method.setToolTip("auto: InstantID on SDXL when installed, else IP-Adapter FaceID; "
+                                            "PhotoMaker (SDXL) reads several photos of the person")
+            self.identity_method.activated.connect(
+                lambda _: self._set("identity_method", IdentityMethod(self.identity_method.currentData())))
+            form.addRow("Identity method", self.identity_method)
         else:
             self.preset = QComboBox()
             self.preset.addItem("(none)", None)
@@ -165,6 +175,7 @@ class CardEditor(QDialog):
                 self.description.setPlainText(card.description)
                 self.description.blockSignals(False)
             self._put(self.trigger, card.trigger)
+            self.identity_method.setCurrentIndex(max(0, self.identity_method.findData(card.identity_method.value)))
         else:
             self.preset.setCurrentIndex(max(0, self.preset.findData(card.preset)))
             self._put(self.prompt_suffix, card.prompt_suffix)
