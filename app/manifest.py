@@ -64,8 +64,7 @@ def encode(obj: Any) -> Any:
 
 def project_to_manifest(project: Project) -> dict:
     """The manifest dict of a project (images are listed by key with their pixel size)."""
-    from .image_store import image_header
-    from .images import png_size
+    from .image_store import image_header, png_size
 
     data = encode(dataclasses.replace(project, images={}))
     data.pop("images")

@@ -44,10 +44,10 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from engine.errors import one_line
+from engine.limits import MAX_IMAGE_PIXELS
 
 from . import page_thumbnails
 from .image_store import FileSource, ImageStore, Stored
-from .images import MAX_IMAGE_PIXELS
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .manifest import ManifestError, check_project, manifest_to_project, project_to_manifest
 from .project import Project
