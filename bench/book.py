@@ -342,10 +342,12 @@ def save_change(path: Path, folder: Path) -> tuple[float, float, float]:
     doc = Document(load_project(work), work)
     page = doc.project.pages[len(doc.project.pages) // 2]
     edits.move_items(doc, page.id, [page.balloons[0].id], 2.0, 1.0)
-    save_project(doc.project, work)  # the first save after opening may draw the file's cover again
+    # as the window saves: with the document's page encodings (an older checkout has none)
+    kw = {"encodings": doc.page_encodings} if hasattr(doc, "page_encodings") else {}
+    save_project(doc.project, work, **kw)  # the first save after opening may draw the file's cover again
     edits.move_items(doc, page.id, [page.balloons[0].id], 2.0, 1.0)
     t, cpu = time.perf_counter(), time.process_time()
-    save_project(doc.project, work)
+    save_project(doc.project, work, **kw)
     save_s, cpu_s = time.perf_counter() - t, time.process_time() - cpu
     manifest = json.dumps(project_to_manifest(doc.project), separators=(",", ":")).encode()
     t = time.perf_counter()
