@@ -7,7 +7,9 @@ every output shares one drawing code. :func:`render_page` rasterises a page at a
 from __future__ import annotations
 
 import io
+import struct
 import threading
+import zlib
 from collections import OrderedDict
 from typing import Callable
 
@@ -227,6 +229,33 @@ def qimage_to_png(image: QImage, dpi: float | None = None, level: int = 6) -> by
     buf = io.BytesIO()
     pil.save(buf, format="PNG", compress_level=level, **({"dpi": (dpi, dpi)} if dpi else {}))
     return buf.getvalue()
+
+
+def qimage_to_png_fast(image: QImage, dpi: float | None = None, level: int = 1) -> bytes:
+    """PNG bytes of a QImage for exports: every row with the "Up" filter and zlib at ``level``
+    (about 3× quicker than Pillow's per-row filter choice, for files about 3 % larger); the
+    pixels are read from the image without copies, and numpy and zlib release the GIL, so pages
+    encode in parallel on a thread pool. The dpi is recorded (pHYs) when given."""
+    import numpy as np
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    pixels = np.frombuffer(rgb.constBits(), np.uint8, count=stride * height).reshape(height, stride)[:, :width * 3]
+    rows = np.empty((height, width * 3 + 1), np.uint8)
+    rows[:, 0] = 2  # filter type Up: each byte minus the byte above it (the first row: minus zero)
+    rows[:1, 1:] = pixels[:1]
+    np.subtract(pixels[1:], pixels[:-1], out=rows[1:, 1:])
+    del pixels, rgb
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    out = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))]
+    if dpi:
+        per_metre = int(dpi / 0.0254 + 0.5)  # as Pillow records it
+        out.append(chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)))
+    out += [chunk(b"IDAT", zlib.compress(rows, level)), chunk(b"IEND", b"")]
+    return b"".join(out)
 
 
 def _page(project: Project, page: Page | int | str) -> Page:
