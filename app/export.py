@@ -108,22 +108,17 @@ def check_out(out: str | os.PathLike, project_path: str | os.PathLike | None) ->
 
 
 def _page_pngs(project: Project, selected: list[Page], dpi: float, bleed: bool) -> Iterable[bytes]:
-    """The PNG of each page, in order: each page is rendered and encoded on a thread pool (QPainter
-    draws on QImages in any thread; decoding, numpy and zlib release the GIL), with a bounded number
-    in flight; images are decoded without caching."""
-    ensure_gui()  # the application object exists before any worker draws text
-    check_page_sizes(project, selected, dpi, bleed)
+    """The PNG of each page, in order: pages are rendered here one by one (Pillow decodes the art,
+    letting the pool run meanwhile) and encoded on a thread pool by the quick writer (numpy and zlib
+    release the GIL), with a bounded number in flight; images are decoded without caching."""
     images = uncached_images(project)
     workers = max(1, min(8, os.cpu_count() or 1))
     pending: list[Future[bytes]] = []
-
-    def page_png(page: Page) -> bytes:
-        return qimage_to_png_fast(render_page(project, page, dpi, bleed, images), dpi, PNG_LEVEL)
-
     with ThreadPoolExecutor(workers, thread_name_prefix="export-png") as pool:
         try:
             for page in selected:
-                pending.append(pool.submit(page_png, page))
+                pending.append(pool.submit(qimage_to_png_fast, render_page(project, page, dpi, bleed, images), dpi,
+                                           PNG_LEVEL))
                 if len(pending) > workers:
                     yield pending.pop(0).result()
             while pending:

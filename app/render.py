@@ -99,8 +99,19 @@ def image_rect(panel: Panel, width: int, height: int, placement: Placement | Non
 
 
 def qimage_from_png(png: bytes) -> QImage:
+    """A project image decoded (by Pillow, which lets other threads run meanwhile: Qt's decoder
+    holds Python's lock for the whole decode, stalling the GUI while a helper thread renders)."""
     allow_project_images()
-    image = QImage.fromData(png, "PNG")
+    try:
+        with Image.open(io.BytesIO(png)) as img:
+            img.load()
+            alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+            pil = img.convert("RGBA" if alpha else "RGB")
+    except Exception:  # noqa: BLE001 - any decoder failure is one message
+        raise ValueError("an image of the project could not be decoded") from None
+    fmt = QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888
+    data = pil.tobytes()
+    image = QImage(data, pil.width, pil.height, len(data) // max(1, pil.height), fmt).copy()
     if image.isNull():
         raise ValueError("an image of the project could not be decoded")
     return image
