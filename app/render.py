@@ -98,23 +98,32 @@ def image_rect(panel: Panel, width: int, height: int, placement: Placement | Non
     return QRectF(rect.x, rect.y, rect.w, rect.h)
 
 
-def qimage_from_png(png: bytes) -> QImage:
-    """A project image decoded (by Pillow, which lets other threads run meanwhile: Qt's decoder
-    holds Python's lock for the whole decode, stalling the GUI while a helper thread renders)."""
-    allow_project_images()
+def decode_pixels(png: bytes) -> Image.Image:
+    """A project image decoded to 8-bit RGB or RGBA by Pillow (no Qt: any thread may call it, and
+    other threads run meanwhile; Qt's decoder holds Python's lock for the whole decode)."""
     try:
         with Image.open(io.BytesIO(png)) as img:
             img.load()
             alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-            pil = img.convert("RGBA" if alpha else "RGB")
+            return img.convert("RGBA" if alpha else "RGB")
     except Exception:  # noqa: BLE001 - any decoder failure is one message
         raise ValueError("an image of the project could not be decoded") from None
-    fmt = QImage.Format.Format_RGBA8888 if alpha else QImage.Format.Format_RGB888
-    data = pil.tobytes()
-    image = QImage(data, pil.width, pil.height, len(data) // max(1, pil.height), fmt).copy()
+
+
+def qimage_from_pixels(pixels: Image.Image) -> QImage:
+    """A QImage (its own copy) of what :func:`decode_pixels` gave."""
+    allow_project_images()
+    fmt = QImage.Format.Format_RGBA8888 if pixels.mode == "RGBA" else QImage.Format.Format_RGB888
+    data = pixels.tobytes()
+    image = QImage(data, pixels.width, pixels.height, len(data) // max(1, pixels.height), fmt).copy()
     if image.isNull():
         raise ValueError("an image of the project could not be decoded")
     return image
+
+
+def qimage_from_png(png: bytes) -> QImage:
+    """A project image decoded (by Pillow: see :func:`decode_pixels`)."""
+    return qimage_from_pixels(decode_pixels(png))
 
 
 _DECODED_BUDGET = 512 * 1024 * 1024  # bytes of decoded pixels kept between renders
