@@ -614,7 +614,8 @@ def _thumbnail(project: Project) -> bytes | None:
 
         page = project.pages[0]
         dpi = THUMBNAIL_PX / (max(page.width_mm, page.height_mm) / 25.4)
-        return render.qimage_to_png(render.render_page(project, page, dpi=dpi))
+        return render.qimage_to_png(render.render_page(project, page, dpi=dpi,
+                                                       images=render.reduced_images(project, 2 * THUMBNAIL_PX)))
     except Exception as exc:  # a thumbnail is optional: never let it block a save
         log.warning("project thumbnail skipped: %s", exc)
         return None

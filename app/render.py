@@ -165,6 +165,20 @@ def uncached_images(project: Project) -> ImageSource:
     return lambda key: qimage_from_png(project.images[key])
 
 
+def reduced_images(project: Project, max_side: int) -> ImageSource:
+    """A decoder for small pictures (thumbnails, any thread): each image decoded by Pillow and
+    reduced by a whole factor to at most about ``max_side`` px (the frame an image covers depends on
+    its aspect ratio only), so drawing it is cheap; Qt holds Python's lock while it draws, and a
+    full-size image drawn small stalls the GUI thread. Nothing is cached."""
+    def source(key: str) -> QImage:
+        pixels = decode_pixels(project.images[key])
+        factor = max(pixels.width, pixels.height) // max(1, max_side)
+        if factor >= 2:
+            pixels = pixels.reduce(factor)
+        return qimage_from_pixels(pixels)
+    return source
+
+
 def project_images(project: Project) -> ImageSource:
     """A decoder for the project's image keys (cached across renders)."""
     return lambda key: decoded_image(key, project.images[key])
