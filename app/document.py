@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from .manifest import PageEncodings
 from .project import Balloon, CharacterCard, Page, Panel, Project, StyleCard
 
 PROJECT_ATTRS = ("dpi", "title", "settings")
@@ -48,6 +49,9 @@ class Document(QObject):
         self.undo_limit = max(0, int(undo_limit))
         self.undo_stack.setUndoLimit(self.undo_limit)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        # the pages as saves encode them (pages are replaced, never changed in place: a save after
+        # an edit encodes only the pages the edit replaced)
+        self.page_encodings = PageEncodings()
 
     def set_undo_limit(self, steps: int) -> None:
         """Keep at most ``steps`` undo steps (0: no limit); the oldest are dropped first.
@@ -117,6 +121,7 @@ class Document(QObject):
         self.undo_stack.clear()
         self.undo_stack.setUndoLimit(self.undo_limit)
         self.project = project
+        self.page_encodings = PageEncodings()
         self.path = Path(path) if path else None
         self.record_disk_stamp()
         self.pagesChanged.emit()

@@ -17,7 +17,8 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 from .layout import MM_PER_INCH
 from .project import Page, Project
 from .qtgui import ensure_gui
-from .render import check_page_sizes, paint_page, project_images, px, qimage_to_png, render_page, uncached_images
+from .render import (check_page_sizes, decode_pixels, paint_page, project_images, px, qimage_from_pixels,
+                     qimage_to_png_fast, render_page, uncached_images)
 
 PNG_LEVEL = 1  # exported pages: fast zlib level (level 6 took 77 % of a CBZ export for ~10 % smaller files)
 
@@ -107,22 +108,41 @@ def check_out(out: str | os.PathLike, project_path: str | os.PathLike | None) ->
 
 
 def _page_pngs(project: Project, selected: list[Page], dpi: float, bleed: bool) -> Iterable[bytes]:
-    """The PNG of each page, in order: pages are rendered here one by one and encoded on a thread pool
-    (zlib releases the GIL), with a bounded number in flight; images are decoded without caching."""
-    images = uncached_images(project)
+    """The PNG of each page, in order. Pages are drawn here one by one; the art of the next page is
+    decoded meanwhile on one thread pool (Pillow, no Qt) and each drawn page is encoded on another
+    by the quick writer (numpy and zlib release the GIL), with a bounded number in flight. Images
+    are decoded without caching."""
     workers = max(1, min(8, os.cpu_count() or 1))
     pending: list[Future[bytes]] = []
-    with ThreadPoolExecutor(workers, thread_name_prefix="export-png") as pool:
+    decoding: dict[str, Future] = {}
+
+    def prefetch(page: Page) -> None:
+        for panel in page.panels:
+            key = panel.image
+            if key is not None and key in project.images and key not in decoding:
+                decoding[key] = decoders.submit(decode_pixels, project.images[key])
+
+    def images(key: str):
+        future = decoding.pop(key, None)
+        return qimage_from_pixels(future.result() if future is not None else decode_pixels(project.images[key]))
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="export-png") as pool, \
+            ThreadPoolExecutor(workers, thread_name_prefix="export-decode") as decoders:
         try:
-            for page in selected:
-                pending.append(pool.submit(qimage_to_png, render_page(project, page, dpi, bleed, images), dpi,
-                                           PNG_LEVEL))
+            if selected:
+                prefetch(selected[0])
+            for n, page in enumerate(selected):
+                if n + 1 < len(selected):
+                    prefetch(selected[n + 1])
+                image = render_page(project, page, dpi, bleed, images)
+                pending.append(pool.submit(qimage_to_png_fast, image, dpi, PNG_LEVEL))
+                del image
                 if len(pending) > workers:
                     yield pending.pop(0).result()
             while pending:
                 yield pending.pop(0).result()
         finally:
-            for future in pending:
+            for future in [*pending, *decoding.values()]:
                 future.cancel()
 
 

@@ -252,6 +252,13 @@ class ImageStore(MutableMapping[str, bytes]):
                 self._stored[key] = where
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from the PNG header without decoding pixels."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
 def image_header(images: Mapping[str, bytes], key: str, size: int = PNG_HEADER_BYTES) -> bytes:
     """The first bytes of an image of any mapping, without reading all of a lazy one."""
     if isinstance(images, ImageStore):

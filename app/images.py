@@ -16,6 +16,8 @@ from PIL import Image, UnidentifiedImageError
 from engine.errors import one_line
 from engine.imageops import MAX_IMAGE_PIXELS, upright_8bit
 
+from .image_store import png_size
+
 __all__ = ["MAX_IMAGE_PIXELS", "ImageError", "open_image", "pixel_problem", "image_key", "encode_png",
            "put_image", "decode_png", "png_size"]
 
@@ -109,8 +111,3 @@ def decode_png(png: bytes) -> Image.Image:
     return _decode(png).copy()
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    """(width, height) from the PNG header without decoding pixels."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG image")
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .project import Page, Point, Rect, ReadingOrder, new_id
+from .project import Balloon, Page, Point, Rect, ReadingOrder, new_id
 
 MM_PER_INCH = 25.4
 
@@ -303,3 +303,13 @@ def validate_polygon(points: list[Point], page: Page, min_edge_mm: float = 0.5) 
         if self_intersects(points):  # before the area check: a bow tie's signed areas cancel out
             raise ValueError("the panel's outline would cross itself")
     validate_geometry(points, page)
+
+
+def panel_of_balloon(page: Page, balloon: Balloon) -> str | None:
+    """The id of the topmost panel whose box holds the balloon's centre, or None."""
+    cx, cy = balloon.rect.x + balloon.rect.w / 2, balloon.rect.y + balloon.rect.h / 2
+    for panel in sorted(page.panels, key=lambda p: p.z, reverse=True):
+        box = panel.bbox
+        if box.x <= cx <= box.right and box.y <= cy <= box.bottom:
+            return panel.id
+    return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
 import re
+import threading
 import types
 import typing
 from typing import Any, Callable
@@ -62,16 +64,68 @@ def encode(obj: Any) -> Any:
     return obj
 
 
-def project_to_manifest(project: Project) -> dict:
-    """The manifest dict of a project (images are listed by key with their pixel size)."""
-    from .image_store import image_header
-    from .images import png_size
+def project_to_manifest(project: Project, encodings: PageEncodings | None = None) -> dict:
+    """The manifest dict of a project (images are listed by key with their pixel size); the pages
+    from ``encodings`` when given (see :class:`PageEncodings`)."""
+    from .image_store import image_header, png_size
 
-    data = encode(dataclasses.replace(project, images={}))
+    pages = [e.data for e in encodings.encode(project.pages)] if encodings is not None else None
+    data = encode(dataclasses.replace(project, images={}, pages=[] if pages is not None else project.pages))
+    if pages is not None:
+        data["pages"] = pages
     data.pop("images")
     keys = sorted(project.referenced_images())
     data["images"] = {k: list(png_size(image_header(project.images, k))) for k in keys}
     return {"schema": SCHEMA_VERSION, "app": "panelsmith", **data}
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodedPage:
+    """One page as a save writes it: checked on its own (geometry, ranges), its manifest dict, its
+    JSON text and its thumbnail fingerprint. Shared between saves: never changed."""
+
+    page: Page
+    data: dict
+    text: str
+    fingerprint: str
+
+
+class PageEncodings:
+    """The pages of one document as saves encode them, kept per page object, so that a save after
+    an edit encodes only the pages the edit replaced (a 200-page book: one page, not 200).
+
+    Only for a document whose pages are never changed in place: :class:`app.document.Document`,
+    whose undo commands put new page objects in place of old ones (see ``SnapshotCommand``). Any
+    thread may call :meth:`encode` (a save's writing thread does); the pages of the last call are
+    kept, the others dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[int, EncodedPage] = {}
+
+    def known(self, page: Page) -> bool:
+        """``page`` (this very object) was encoded by an earlier call (so it passed its checks)."""
+        hit = self._known.get(id(page))
+        return hit is not None and hit.page is page
+
+    def encode(self, pages: list[Page]) -> list[EncodedPage]:
+        """Each page encoded (only those not encoded before), once :func:`check_project` passed
+        (given this object, it checks only the pages not encoded before); raises ValueError for a
+        non-finite number."""
+        from .page_thumbnails import fingerprint_encoded
+
+        with self._lock:
+            known = self._known
+            out: list[EncodedPage] = []
+            for page in pages:
+                hit = known.get(id(page))
+                if hit is None or hit.page is not page:
+                    data = encode(page)
+                    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+                    hit = EncodedPage(page, data, text, fingerprint_encoded(data))
+                out.append(hit)
+            self._known = {id(e.page): e for e in out}
+            return out
 
 
 # --- decoding --------------------------------------------------------------------------------------------
@@ -236,8 +290,11 @@ def check_counts(project: Project) -> None:
         raise ManifestError(f"the project is over a limit: {problem}")
 
 
-def check_project(project: Project, image_keys: set[str]) -> None:
-    """Semantic checks: counts, page sizes, geometry, unique ids, card bindings, image references."""
+def check_project(project: Project, image_keys: set[str], checked: PageEncodings | None = None) -> None:
+    """Semantic checks: counts, page sizes, geometry, unique ids, card bindings, image references.
+
+    A page ``checked`` already knows (unchanged since it was encoded) skips the checks that depend
+    on the page alone (:func:`check_page`)."""
     check_counts(project)
     if not 36 <= project.dpi <= 2400:
         raise ManifestError(f"dpi {project.dpi} is out of range (36–2400)")
@@ -257,25 +314,17 @@ def check_project(project: Project, image_keys: set[str]) -> None:
     for p, page in enumerate(project.pages):
         where = f"pages[{p}]"
         unique(page.id, where)
-        _check_page(page, where)
+        if checked is None or not checked.known(page):
+            check_page(page, where)
         for i, panel in enumerate(page.panels):
             pw = f"{where}.panels[{i}]"
             unique(panel.id, pw)
-            _geometry(panel.points, page, pw)
-            if not 0.05 <= panel.placement.scale <= 20:
-                raise ManifestError(f"{pw}.placement.scale {panel.placement.scale} is out of range (0.05–20)")
-            if abs(panel.placement.offset_x) > 10_000 or abs(panel.placement.offset_y) > 10_000:
-                raise ManifestError(f"{pw}.placement offset is absurd")
             for b in panel.characters:
                 if b.card not in char_ids:
                     raise ManifestError(f"{pw} is bound to unknown character card {b.card!r}")
-                if not 0 <= b.weight <= 100:
-                    raise ManifestError(f"{pw}: cw {b.weight} is out of range (0–100)")
             for b in panel.styles:
                 if b.card not in style_ids:
                     raise ManifestError(f"{pw} is bound to unknown style card {b.card!r}")
-                if not 0 <= b.weight <= 1000:
-                    raise ManifestError(f"{pw}: sw {b.weight} is out of range (0–1000)")
             vids = set()
             for v, variant in enumerate(panel.variants):
                 unique(variant.id, f"{pw}.variants[{v}]")
@@ -285,14 +334,7 @@ def check_project(project: Project, image_keys: set[str]) -> None:
             if panel.current is not None and panel.current not in vids:
                 raise ManifestError(f"{pw}.current refers to unknown variant {panel.current!r}")
         for i, balloon in enumerate(page.balloons):
-            bw = f"{where}.balloons[{i}]"
-            unique(balloon.id, bw)
-            _geometry(balloon.rect.points(), page, bw)
-            if balloon.tail is not None:
-                _geometry([balloon.tail, (balloon.tail[0] + 1, balloon.tail[1]), (balloon.tail[0], balloon.tail[1] + 1)],
-                          page, f"{bw}.tail")
-            if not 0.5 <= balloon.font_size <= 500:
-                raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
+            unique(balloon.id, f"{where}.balloons[{i}]")
     for card in [*project.characters, *project.styles]:
         if not -10 <= card.lora_weight <= 10:  # NaN fails too
             raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
@@ -305,13 +347,35 @@ def check_project(project: Project, image_keys: set[str]) -> None:
                 raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
 
 
-def _check_page(page: Page, where: str) -> None:
+def check_page(page: Page, where: str) -> None:
+    """The checks that depend on the page alone: its size and margins, each item's geometry and ranges."""
     if not (1 <= page.width_mm <= 10_000 and 1 <= page.height_mm <= 10_000):
         raise ManifestError(f"{where}: page size {page.width_mm:g} × {page.height_mm:g} mm is absurd")
     for name in ("bleed_mm", "safe_mm", "gutter_mm", "stroke_mm"):
         value = getattr(page, name)
         if not 0 <= value <= 100:
             raise ManifestError(f"{where}.{name} {value:g} is out of range (0–100 mm)")
+    for i, panel in enumerate(page.panels):
+        pw = f"{where}.panels[{i}]"
+        _geometry(panel.points, page, pw)
+        if not 0.05 <= panel.placement.scale <= 20:
+            raise ManifestError(f"{pw}.placement.scale {panel.placement.scale} is out of range (0.05–20)")
+        if abs(panel.placement.offset_x) > 10_000 or abs(panel.placement.offset_y) > 10_000:
+            raise ManifestError(f"{pw}.placement offset is absurd")
+        for b in panel.characters:
+            if not 0 <= b.weight <= 100:
+                raise ManifestError(f"{pw}: cw {b.weight} is out of range (0–100)")
+        for b in panel.styles:
+            if not 0 <= b.weight <= 1000:
+                raise ManifestError(f"{pw}: sw {b.weight} is out of range (0–1000)")
+    for i, balloon in enumerate(page.balloons):
+        bw = f"{where}.balloons[{i}]"
+        _geometry(balloon.rect.points(), page, bw)
+        if balloon.tail is not None:
+            _geometry([balloon.tail, (balloon.tail[0] + 1, balloon.tail[1]), (balloon.tail[0], balloon.tail[1] + 1)],
+                      page, f"{bw}.tail")
+        if not 0.5 <= balloon.font_size <= 500:
+            raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
 
 
 def _geometry(points: list, page: Page, where: str) -> None:

@@ -93,4 +93,5 @@ def render_thumbnail(project: Project, page: Page, height_px: int = THUMB_PX) ->
     from . import render
 
     dpi = height_px / (page.height_mm / 25.4)
-    return render.qimage_to_png(render.render_page(project, page, dpi=dpi))
+    return render.qimage_to_png(render.render_page(project, page, dpi=dpi,
+                                                   images=render.reduced_images(project, 2 * height_px)))

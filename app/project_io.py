@@ -22,11 +22,13 @@ file is not exactly as this process left it. See docs/ARCHITECTURE.md (storage).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import errno
 import io
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import stat
@@ -34,6 +36,7 @@ import struct
 import tempfile
 import threading
 import time
+import uuid
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -44,12 +47,13 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from engine.errors import one_line
+from engine.limits import MAX_IMAGE_PIXELS
 
 from . import page_thumbnails
 from .image_store import FileSource, ImageStore, Stored
-from .images import MAX_IMAGE_PIXELS
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
-from .manifest import ManifestError, check_project, manifest_to_project, project_to_manifest
+from .manifest import (EncodedPage, ManifestError, PageEncodings, check_project, manifest_to_project,
+                       project_to_manifest)
 from .project import Project
 
 log = logging.getLogger(__name__)
@@ -97,7 +101,7 @@ _open_for_write: Callable[[int], IO[bytes]] = lambda fd: os.fdopen(fd, "wb")  # 
 
 
 def save_project(project: Project, path: str | os.PathLike, *, backup: bool = True, thumbnail: bool = True,
-                 attach: bool = True, compact: bool = False) -> Path:
+                 attach: bool = True, compact: bool = False, encodings: PageEncodings | None = None) -> Path:
     """Write ``project`` to ``path`` crash-safely; a full rewrite keeps the previous file as ``<name>.bak``.
 
     A full rewrite goes to a temporary file in the same folder, flushed and fsynced, then renamed
@@ -111,9 +115,10 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
     are copied from it piece by piece, never held whole. With ``attach`` (not for autosaves), the
     store then reads its images from the new file and frees the bytes it held for them.
     This is :func:`snapshot` followed by :meth:`SaveSnapshot.write`; a window takes the snapshot
-    on its thread and writes it on another.
+    on its thread and writes it on another. ``encodings`` (a document's, see
+    :class:`~app.manifest.PageEncodings`) re-encodes only the pages changed since the last save.
     """
-    snap = snapshot(project, path, thumbnail=thumbnail)
+    snap = snapshot(project, path, thumbnail=thumbnail, encodings=encodings)
     written = snap.write(backup=backup, compact=compact)
     if attach and isinstance(project.images, ImageStore):
         project.images.attach(written)
@@ -122,29 +127,70 @@ def save_project(project: Project, path: str | os.PathLike, *, backup: bool = Tr
 
 @dataclass(frozen=True)
 class SaveSnapshot:
-    """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it)."""
+    """Everything a save writes, taken at one moment: later edits do not reach it (any thread may write it).
+
+    ``project`` is a copy of the document's shell: its own page list (the pages themselves shared,
+    never changed in place when ``encodings`` is the document's), its own cards and settings, a
+    copy of the image mapping. Checking and encoding it (only the pages ``encodings`` has not seen)
+    and making the JSON text happen once, on the first thread that asks (the writing one)."""
 
     saved_path: Path
-    data: dict  # the manifest, encoded (a deep copy: JSON text is made from it by the writing thread)
-    keys: tuple[str, ...]
-    images: Any  # a copy of the image mapping (bytes by content hash are immutable)
+    project: Project
+    encodings: PageEncodings
     cover: Project | None  # the first page, for the file's thumbnail
     thumbnails: bool = True  # store the known page thumbnails
+
+    @property
+    def images(self) -> Any:
+        return self.project.images
+
+    @cached_property
+    def _prepared(self) -> tuple[dict, tuple[str, ...], list[EncodedPage]]:
+        """The checked manifest, the referenced image keys, the encoded pages (raises ProjectSaveError)."""
+        project, name = self.project, self.saved_path.name
+        try:
+            # The saver never writes what the loader would refuse: the same checks, before anything is written.
+            keys = sorted(project.referenced_images())
+            missing = [k for k in keys if k not in project.images]
+            if missing:
+                raise ValueError(f"image {missing[0]} is missing from the project")
+            check_project(project, set(project.images), self.encodings)
+            pages = self.encodings.encode(project.pages)
+            data = project_to_manifest(project, self.encodings)  # its pages: those just encoded
+        except UnicodeEncodeError:
+            raise ProjectSaveError(f"could not save {name}: a text holds an invalid character "
+                                   f"(a lone UTF-16 surrogate); nothing was written") from None
+        except (ValueError, TypeError) as exc:
+            raise ProjectSaveError(f"could not save {name}: {exc}") from None
+        return data, tuple(keys), pages
+
+    @property
+    def data(self) -> dict:
+        """The manifest as a dict (shared with later saves: not to be changed)."""
+        return self._prepared[0]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self._prepared[1]
 
     @cached_property
     def _text(self) -> tuple[bytes, dict, str]:
         """The manifest's JSON, the page thumbnails known by fingerprint, the first page's fingerprint."""
         name = self.saved_path.name
+        data, keys, pages = self._prepared
         try:
-            manifest = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"),
-                                  allow_nan=False).encode("utf-8")
+            # each page's JSON text is made once (PageEncodings); the rest of the manifest here
+            mark = f"pages-{uuid.uuid4().hex}"
+            head = json.dumps({**data, "pages": mark}, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            text = head.replace(json.dumps(mark), "[" + ",".join(e.text for e in pages) + "]", 1)
+            manifest = text.encode("utf-8")
             if len(manifest) > MAX_MANIFEST_BYTES:
                 raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
                                  f"the limit is {MAX_MANIFEST_BYTES})")
-            thumbs = _page_thumbnails(self.data["pages"]) if self.thumbnails else {}
-            if len(self.keys) + len(thumbs) + 3 > MAX_ENTRIES:
-                raise ValueError(f"the project holds too many images ({len(self.keys)})")
-            cover_fp = page_thumbnails.fingerprint_encoded(self.data["pages"][0]) if self.cover else ""
+            thumbs = _page_thumbnails([e.fingerprint for e in pages]) if self.thumbnails else {}
+            if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
+                raise ValueError(f"the project holds too many images ({len(keys)})")
+            cover_fp = pages[0].fingerprint if self.cover and pages else ""
         except UnicodeEncodeError:
             raise ProjectSaveError(f"could not save {name}: a text holds an invalid character "
                                    f"(a lone UTF-16 surrogate); nothing was written") from None
@@ -175,29 +221,34 @@ class SaveSnapshot:
         return _write_file(self, self.saved_path, backup)
 
 
-def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True) -> SaveSnapshot:
-    """Check ``project`` and take what a save writes (quick: no image is read, no text made)."""
+def snapshot(project: Project, path: str | os.PathLike, *, thumbnail: bool = True,
+             encodings: PageEncodings | None = None) -> SaveSnapshot:
+    """Take what a save writes. With a document's ``encodings`` (its pages are never changed in
+    place) this is quick (no page encoded, no image read, no text made: the writing thread does
+    that, for the pages no earlier save encoded); without, the project is checked and encoded
+    now, and errors are raised here."""
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    try:
-        # The saver never writes what the loader would refuse: the same checks, before anything is written.
-        keys = sorted(project.referenced_images())
-        missing = [k for k in keys if k not in project.images]
-        if missing:
-            raise ValueError(f"image {missing[0]} is missing from the project")
-        check_project(project, set(project.images))
-        data = project_to_manifest(project)
-    except UnicodeEncodeError:
-        raise ProjectSaveError(f"could not save {path.name}: a text holds an invalid character "
-                               f"(a lone UTF-16 surrogate); nothing was written") from None
-    except (ValueError, TypeError) as exc:
-        raise ProjectSaveError(f"could not save {path.name}: {exc}") from None
     images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
+    shell = dataclasses.replace(project, pages=list(project.pages), images=images,
+                                characters=_clone(project.characters), styles=_clone(project.styles),
+                                settings=_clone(project.settings))
     cover = None
     if thumbnail and project.pages:
         cover = Project(pages=[copy.deepcopy(project.pages[0])], images=images, dpi=project.dpi)
-    return SaveSnapshot(path, data, tuple(keys), images, cover, thumbnail)
+    snap = SaveSnapshot(path, shell, encodings if encodings is not None else PageEncodings(), cover, thumbnail)
+    if encodings is None:
+        snap._text  # noqa: B018 - pages the caller may still change in place: encoded now
+    return snap
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of cards or settings (plain data) by pickling, deepcopy's fallback for what will not pickle."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - e.g. a settings value pickle refuses
+        return copy.deepcopy(value)
 
 
 def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Stored]:
@@ -501,12 +552,10 @@ def _zip_end_at(f: IO[bytes], at: int, size: int) -> int | None:
     return end if f.read(4) == b"PK\x01\x02" else None
 
 
-def _page_thumbnails(pages: list[dict]) -> dict[str, "bytes | Stored"]:
-    """The known thumbnails of the project's pages (as encoded for the manifest), by fingerprint
-    (none are drawn here)."""
+def _page_thumbnails(fingerprints: list[str]) -> dict[str, "bytes | Stored"]:
+    """The known thumbnails of the project's pages (by their fingerprints; none are drawn here)."""
     found: dict[str, bytes | Stored] = {}
-    for page in pages:
-        fp = page_thumbnails.fingerprint_encoded(page)
+    for fp in fingerprints:
         known = page_thumbnails.known(fp)
         if known is not None:
             found[fp] = known
@@ -565,7 +614,8 @@ def _thumbnail(project: Project) -> bytes | None:
 
         page = project.pages[0]
         dpi = THUMBNAIL_PX / (max(page.width_mm, page.height_mm) / 25.4)
-        return render.qimage_to_png(render.render_page(project, page, dpi=dpi))
+        return render.qimage_to_png(render.render_page(project, page, dpi=dpi,
+                                                       images=render.reduced_images(project, 2 * THUMBNAIL_PX)))
     except Exception as exc:  # a thumbnail is optional: never let it block a save
         log.warning("project thumbnail skipped: %s", exc)
         return None

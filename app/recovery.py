@@ -18,6 +18,7 @@ from pathlib import Path
 
 import platformdirs
 
+from .manifest import PageEncodings
 from .project import Project
 from .project_io import ProjectFileError, SaveSnapshot, load_project, snapshot
 
@@ -66,9 +67,11 @@ def write_recovery(project: Project, project_path: str | os.PathLike | None) -> 
     return write_recovery_snapshot(recovery_snapshot(project, project_path), project_path, project.title)
 
 
-def recovery_snapshot(project: Project, project_path: str | os.PathLike | None) -> SaveSnapshot:
-    """What an autosave writes, taken now (quick); :func:`write_recovery_snapshot` may run on any thread."""
-    return snapshot(project, recovery_path(project_path), thumbnail=False)
+def recovery_snapshot(project: Project, project_path: str | os.PathLike | None,
+                      encodings: PageEncodings | None = None) -> SaveSnapshot:
+    """What an autosave writes, taken now (quick with a document's ``encodings``: see
+    :func:`app.project_io.snapshot`); :func:`write_recovery_snapshot` may run on any thread."""
+    return snapshot(project, recovery_path(project_path), thumbnail=False, encodings=encodings)
 
 
 def write_recovery_snapshot(snap: SaveSnapshot, project_path: str | os.PathLike | None, title: str = "") -> Path:

@@ -16,9 +16,8 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFilter, ImageOps
 
 from engine.jobs import Direction, EngineError, OutpaintSpec, PanSpec
+from engine.limits import MAX_IMAGE_PIXELS
 
-#: The most pixels an image may have, anywhere: on the way in, in a project file, as an engine result.
-MAX_IMAGE_PIXELS = 16384 * 16384
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow's own guard: warn above this, refuse above twice
 
 _ORIENTATION = 0x0112

@@ -10,9 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from PIL import Image
-
 if TYPE_CHECKING:
+    from PIL import Image
+
     from engine.conditioning.types import CharacterCondition, StyleCondition
 
 

@@ -51,3 +51,31 @@ def test_pdf_art_is_jpeg_by_default_and_lossless_on_request(tmp_path):
     lossless = export.export_pdf(doc.project, tmp_path / "b.pdf", dpi=72, lossless=True).read_bytes()
     assert b"/DCTDecode" in default
     assert b"/DCTDecode" not in lossless
+
+
+def test_pages_are_encoded_on_the_pool_by_the_quick_writer(tmp_path, monkeypatch):
+    """Each page is encoded on a worker thread by the quick PNG writer (rows filtered with "Up",
+    zlib level 1): Pillow's encoder (three times slower) is never used, and the files decode to
+    the rendered pixels with the dpi recorded."""
+    import threading
+
+    doc = _book(3)
+    expected = [render.qimage_to_pil(render.render_page(doc.project, i, 40, images=render.uncached_images(doc.project)))
+                for i in range(3)]
+    threads = []
+    real = export.qimage_to_png_fast
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    def no_pillow(*args, **kwargs):
+        raise AssertionError("an exported page went through Pillow's PNG encoder")
+    monkeypatch.setattr(export, "qimage_to_png_fast", recording)
+    monkeypatch.setattr(render, "qimage_to_pil", no_pillow)
+    files = export.export_png(doc.project, tmp_path / "out")
+    assert len(threads) == 3 and all(name.startswith("export-png") for name in threads)
+    for path, want in zip(files, expected):
+        with Image.open(path) as got:
+            assert round(got.info["dpi"][0]) == 40
+            assert np.array_equal(np.asarray(got.convert("RGB")), np.asarray(want))

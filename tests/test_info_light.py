@@ -52,3 +52,23 @@ def test_info_with_stored_scores_loads_no_face_code_and_reads_no_image(tmp_path)
     panels = [p for page in info["pages"] for p in page["panels"]]
     assert len(panels) == 6 and all(p["identity"] == [{"card": card, "score": 0.71}] for p in panels)
     assert panels[0]["id"] == first and panels[0]["image"] == {"width": 64, "height": 48}
+
+
+def test_info_imports_no_numpy_pil_or_qt(tmp_path):
+    """``main.py info`` (the entry point a person types) imports the standard library and the
+    document code only: no numpy, no Pillow, no Qt (their imports were most of its time)."""
+    path = tmp_path / "book.comic"
+    _scored_book(path)
+    code = textwrap.dedent(f"""
+        import json, sys
+        sys.argv = ["main.py", "info", {str(path)!r}]
+        import main
+        assert main.main(sys.argv[1:]) == 0
+        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "PIL", "PySide6", "shiboken6",
+                                                                              "scipy", "torch"))))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == []
+    assert len(json.loads("\n".join(lines[:-1]))["pages"]) == 3

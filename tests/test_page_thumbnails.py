@@ -101,3 +101,30 @@ def test_an_edited_page_gets_a_new_thumbnail(qtbot, drawn):
     qtbot.waitUntil(lambda: win.pages_dock.list.item(0).data(Qt_FP()) not in ("", before), timeout=30_000)
     assert win.pages_dock.list.item(0).data(Qt_FP()) == page_thumbnails.fingerprint(doc.project.pages[0])
     win.pages_dock.thumbnailer.wait()
+
+
+def test_thumbnails_draw_reduced_images(monkeypatch):
+    """A page thumbnail draws each panel's art reduced near its size on the thumbnail (drawing a
+    full-size image small holds Python's lock and stalls the GUI thread), in the same place."""
+    from PIL import Image
+
+    from app import render
+
+    doc = Document()
+    page_id = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
+    page = doc.project.page(page_id)
+    edits.add_variant(doc, page.panels[0].id, Image.new("RGB", (1600, 1200), (200, 40, 40)))
+    page = doc.project.page(page_id)
+    sizes, rects = [], []
+    real = render.paint_panel_art
+
+    def recording(painter, panel, image):
+        sizes.append((image.width(), image.height()))
+        rects.append(render.image_rect(panel, image.width(), image.height()))
+        return real(painter, panel, image)
+    monkeypatch.setattr(render, "paint_panel_art", recording)
+    png = page_thumbnails.render_thumbnail(doc.project, page, 150)
+    assert png.startswith(b"\x89PNG") and len(sizes) == 1
+    assert max(sizes[0]) < 2 * 300  # 1600 px reduced by a whole factor to about 300
+    full = render.image_rect(page.panels[0], 1600, 1200)
+    assert abs(rects[0].width() - full.width()) < 0.5 and abs(rects[0].x() - full.x()) < 0.5

@@ -76,7 +76,7 @@ class Autosaver(QObject):
             return False
         index, generation, path = self.doc.undo_stack.index(), self._generation, self.doc.path
         try:
-            snap = recovery.recovery_snapshot(self.doc.project, path)
+            snap = recovery.recovery_snapshot(self.doc.project, path, self.doc.page_encodings)
         except Exception as exc:  # noqa: BLE001 - autosave must never interrupt work
             self.last_error = str(exc)
             return False

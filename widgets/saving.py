@@ -45,7 +45,7 @@ class BackgroundSave(QObject):
         if self.busy():
             return False
         project, index = doc.project, doc.undo_stack.index()
-        snap = snapshot(project, path)
+        snap = snapshot(project, path, encodings=doc.page_encodings)
         lock = ProjectLock(path).acquire()  # one writer at a time (a command line run may hold it)
 
         def finish(written) -> None:

@@ -28,7 +28,7 @@ from .common import release_locks
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="panelsmith", description="Panelsmith: compose comic pages with AI-generated "
                             "panels on your own GPU. Without a subcommand, opens the window (with PROJECT if given).")
-    parser.add_argument("--version", action="version", version=f"panelsmith {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the program's version number and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     register(subparsers)
     generation.register(subparsers)
@@ -37,6 +37,17 @@ def build_parser() -> ArgumentParser:
     models.register(subparsers)
     script.register(subparsers)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``panelsmith <version>`` and exits 0 (the version is looked up only then)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        print(f"panelsmith {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
@@ -126,8 +137,7 @@ def project_info(project) -> dict[str, Any]:
 
     Reads the manifest and each image's PNG header only; scores are those stored with each variant
     when it was generated (face models load only for a panel whose image was never scored)."""
-    from ..image_store import image_header
-    from ..images import png_size
+    from ..image_store import image_header, png_size
     from ..project import SCHEMA_VERSION
 
     pages = []
@@ -164,7 +174,7 @@ def project_info(project) -> dict[str, Any]:
 
 def _balloons_info(page) -> list[dict[str, Any]]:
     """Per balloon: id, kind, text and the panel it sits in (by its centre; null when in none)."""
-    from ..script.builder import panel_of_balloon
+    from ..layout import panel_of_balloon
 
     return [{"id": b.id, "kind": b.kind.value, "text": b.text, "panel": panel_of_balloon(page, b)}
             for b in page.balloons]

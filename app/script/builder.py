@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import layout
+from ..layout import panel_of_balloon
 from ..document import clone
 from ..project import (DEFAULT_CW, Balloon, CardBinding, CharacterCard, Page, Panel, Project, ReadingOrder,
                        new_id)
@@ -288,16 +289,6 @@ def _letter(page: Page, panel: Panel, slot: _Slot, info: dict, replace_all: bool
     new = lettering.place(items, panel.bbox, size_pt, page.reading_order == ReadingOrder.RTL, z0)
     page.balloons += new
     return [b.id for b in new]
-
-
-def panel_of_balloon(page: Page, balloon: Balloon) -> str | None:
-    """The id of the topmost panel whose box holds the balloon's centre, or None."""
-    cx, cy = balloon.rect.x + balloon.rect.w / 2, balloon.rect.y + balloon.rect.h / 2
-    for panel in sorted(page.panels, key=lambda p: p.z, reverse=True):
-        box = panel.bbox
-        if box.x <= cx <= box.right and box.y <= cy <= box.bottom:
-            return panel.id
-    return None
 
 
 def script_panel_at_line(settings: dict, line: int) -> str | None:
