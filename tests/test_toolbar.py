@@ -149,3 +149,21 @@ def test_brush_size_in_the_options_bar_sizes_the_mask_brush(win, qtbot):
     small, large = mask_height(win, panel.id, 6), mask_height(win, panel.id, 40)
     assert win.view.brush_px == 40.0
     assert 4 <= small <= 8 and 36 <= large <= 44
+
+
+def test_a_layout_saved_for_the_old_toolbars_is_not_restored(qtbot):
+    """A window state saved by a Panelsmith with other toolbars (no version) would put the tool-options bar
+    beside the main toolbar, where both overflow at 1366 px: it is ignored."""
+    project = Project(title="Upgrade")
+    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
+    old = open_window(qtbot, Document(project), width=1366, height=768)
+    old.removeToolBarBreak(old.tool_options)
+    assert not old.toolBarBreak(old.tool_options)
+    state = old.saveState()  # without a version, as before
+    old.doc.undo_stack.setClean()
+    old.close()
+    old.settings.setValue("window/state", state)  # over what closing saved
+    win = open_window(qtbot, Document(project), width=1366, height=768)
+    assert win.toolBarBreak(win.tool_options) and win.tool_options.y() > win.main_toolbar.y()
+    win.doc.undo_stack.setClean()
+    win.close()

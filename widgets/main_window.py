@@ -34,6 +34,8 @@ from .settings import (APPLICATION, ORGANISATION, add_recent_file, app_settings,
                        undo_limit)
 
 FILE_FILTER = "Panelsmith comics (*.comic);;All files (*)"
+#: Bumped when the toolbars or docks change, so that a layout saved for the old ones is not restored onto the new.
+WINDOW_STATE_VERSION = 2
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "sample.comic"
 
 
@@ -453,11 +455,11 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, WINDOW_STATE_VERSION)  # a state saved for other toolbars is ignored
 
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(WINDOW_STATE_VERSION))
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
