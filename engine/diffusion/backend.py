@@ -107,6 +107,67 @@ class DiffusionBackend:
         return self._run_family(model, model.pipe("txt2img"), prompt, size, seed, sampling, on_step, cancel, extras,
                                 {}, current=image)
 
+    def animate(self, model: LoadedModel, adapter: ModelInfo, prompt: Prompt, size: tuple[int, int], frames: int,
+                seed: int, sampling: Sampling, init: Optional[Image.Image] = None, strength: float = 0.75,
+                on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
+                extras: JobExtras = NO_EXTRAS) -> list[Image.Image]:
+        """A loop of ``frames`` frames at ``size`` with the motion adapter ``adapter``; ``init`` (the
+        panel's image) makes every frame start from it at ``strength`` (first-frame continuity)."""
+        from engine.diffusion.motion import load_motion_adapter, motion_pipeline
+        from engine.registry import Arch
+
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        if model.family is not None:
+            raise EngineError(f"{model.info.name} cannot animate: motion adapters work with SD 1.5 and SDXL models")
+        continuity = init is not None and model.arch is not Arch.SDXL
+        if init is not None and not continuity:
+            extras.warnings.append("SDXL loops start from the prompt: first-frame continuity needs an SD 1.5 model")
+        if extras.conditions:
+            extras.warnings.append("identity and style references are not applied to loops yet; "
+                                   "trigger words and LoRAs are")
+        key = f"animate:{adapter.path}:{'video' if continuity else 'text'}"
+        pipe = model.pipes.get(key)
+        if pipe is None:
+            for old in [k for k in model.pipes if k.startswith("animate:")]:
+                del model.pipes[old]  # one motion UNet at a time: it is as large as the base UNet
+            pipe = motion_pipeline(model, load_motion_adapter(adapter, model.choice.dtype), continuity)
+            model.pipes[key] = pipe
+        pipe.scheduler = make_scheduler(sampling.scheduler, model.scheduler_config)
+        width, height = size
+        kwargs: dict[str, Any] = dict(height=height, width=width)
+        if continuity:
+            start = init.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+            kwargs.update(video=[start] * frames, strength=strength)
+        else:
+            kwargs.update(num_frames=frames)
+        preview_every = self.preview_every
+
+        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True
+            elif on_step is not None:
+                done = index + 1
+                preview = None
+                latents = tensors.get("latents")
+                if done % preview_every == 0 and latents is not None and latents.ndim == 5:
+                    preview = latents_to_preview(latents[:, :, 0], model.arch)  # the first frame
+                on_step(done, p.num_timesteps, preview)
+            return tensors
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        with self._loras(pipe, extras.loras):
+            with torch.inference_mode():
+                out = pipe(prompt=prompt.text, negative_prompt=prompt.negative or None,
+                           num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
+                           callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"],
+                           output_type="np", **kwargs)
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        video = np.asarray(out.frames)[0]
+        names = [info.name for info, _w in extras.loras]
+        return [to_image(frame, names) for frame in video]
+
     def _run_family(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
                     sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
                     extras: JobExtras, extra: dict, current: Optional[Image.Image] = None) -> Image.Image:
