@@ -52,9 +52,10 @@ def export_loop(project: Project, panel_id: str, fmt: str, out: str | os.PathLik
     return _write(loop_frames(project, panel), panel.motion.fps, fmt, Path(out), project_path)
 
 
-def export_motion_page(project: Project, fmt: str, out: str | os.PathLike, page_index: int = 0,
+def export_motion_page(project: Project, fmt: str, out: str | os.PathLike, page_index: int | None = None,
                        dpi: float | None = None, project_path: str | os.PathLike | None = None) -> Path:
-    """Write page ``page_index`` with its animated panels playing in place as ``fmt`` (webp or mp4).
+    """Write page ``page_index`` (default: the first page with an animated panel) with its animated
+    panels playing in place as ``fmt`` (webp or mp4).
 
     The page plays at the fastest loop's fps for as long as its longest loop; each panel shows
     the frame of its own loop at that moment (loops repeat). ``dpi`` defaults to 96."""
@@ -63,6 +64,8 @@ def export_motion_page(project: Project, fmt: str, out: str | os.PathLike, page_
                           "gif is for one panel's loop (--panel ID)")
     if not project.pages:
         raise ExportError("the project has no pages")
+    if page_index is None:
+        page_index = next((i for i, pg in enumerate(project.pages) if any(p.motion for p in pg.panels)), 0)
     if not 0 <= page_index < len(project.pages):
         raise ExportError(f"page {page_index + 1} does not exist (the project has {len(project.pages)})")
     page = project.pages[page_index]

@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 from engine.jobs import ModelLoadError, ModelNotFoundError
 from engine.registry import SUBFOLDERS, ModelInfo, ModelKind, ModelRegistry, read_safetensors_header
 
-INSTALL_HINT = ("install an AnimateDiff motion adapter (a diffusers MotionAdapter folder such as "
-                "guoyww/animatediff-motion-adapter-v1-5-3, or its .safetensors file) in {folder}/")
+INSTALL_HINT = ("put {what} in {folder}/ (a MotionAdapter folder such as "
+                "guoyww/animatediff-motion-adapter-v1-5-3, or its .safetensors)")
 _PROJ_IN = re.compile(r"^down_blocks\.(\d+)\.motion_modules\.0\.(?:temporal_transformer\.)?proj_in\.weight$")
 
 
@@ -46,17 +46,17 @@ def find_motion_adapter(registry: ModelRegistry, unet_widths: Sequence[int], mod
     else:
         found = registry.models((ModelKind.MOTION_ADAPTER,))
     if not found:
-        raise ModelNotFoundError(f"animating {model_name} needs a motion adapter and none is installed: "
-                                 + INSTALL_HINT.format(folder=folder), detail=registry.help())
+        raise ModelNotFoundError(f"no motion adapter installed to animate {model_name}: "
+                                 + INSTALL_HINT.format(what="an AnimateDiff motion adapter", folder=folder), detail=registry.help())
     widths = tuple(unet_widths)
     for info in found:
         if adapter_widths(info) == widths:
             return info
     names = ", ".join(info.name for info in found)
     family = "SDXL" if len(widths) == 3 else "SD 1.5" if len(widths) == 4 else "this model"
-    raise ModelNotFoundError(f"no motion adapter fits {model_name} (block widths {list(widths)}); {names} "
-                             f"is for another base model: " + INSTALL_HINT.format(folder=folder).replace(
-                                 "an AnimateDiff", f"an {family} AnimateDiff"), detail=registry.help())
+    raise ModelNotFoundError(f"no motion adapter fits {model_name} ({names}: another base model): "
+                             + INSTALL_HINT.format(what=f"an {family} motion adapter", folder=folder),
+                             detail=registry.help())
 
 
 def describe(info: Optional[ModelInfo]) -> str:

@@ -20,10 +20,10 @@ def tiny_motion_unet() -> UNet2DConditionModel:
     )
 
 
-def tiny_adapter(seed: int = 6) -> MotionAdapter:
+def tiny_adapter(seed: int = 6, widths: tuple[int, ...] = WIDTHS, groups: int = 2, heads: int = 4) -> MotionAdapter:
     torch.manual_seed(seed)
-    return MotionAdapter(block_out_channels=WIDTHS, motion_layers_per_block=2, motion_norm_num_groups=2,
-                         motion_num_attention_heads=4, motion_max_seq_length=32)
+    return MotionAdapter(block_out_channels=widths, motion_layers_per_block=2, motion_norm_num_groups=groups,
+                         motion_num_attention_heads=heads, motion_max_seq_length=32)
 
 
 def write_motion_models(root: Path, seed: int = 5) -> Path:
