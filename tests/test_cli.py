@@ -169,7 +169,7 @@ def _subcommands() -> dict:
 
 def test_every_subcommand_is_registered():
     assert set(_subcommands()) == {"new", "info", "export", "doctor", "card", "bind", "generate", "vary", "pan",
-                                       "upscale", "faces", "compare", "swap", "sheet", "train", "models", "script"}
+                                       "upscale", "edit", "animate", "faces", "compare", "swap", "sheet", "train", "models", "script"}
 
 
 def test_info_has_no_identity_without_image_or_characters(capsys, project):
