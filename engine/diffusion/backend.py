@@ -141,20 +141,8 @@ class DiffusionBackend:
             kwargs.update(video=[start] * frames, strength=strength)
         else:
             kwargs.update(num_frames=frames)
-        preview_every = self.preview_every
-
-        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
-            if cancel is not None and cancel.is_set():
-                p._interrupt = True
-            elif on_step is not None:
-                done = index + 1
-                preview = None
-                latents = tensors.get("latents")
-                if done % preview_every == 0 and latents is not None and latents.ndim == 5:
-                    preview = latents_to_preview(latents[:, :, 0], model.arch)  # the first frame
-                on_step(done, p.num_timesteps, preview)
-            return tensors
-
+        step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents[:, :, 0], model.arch)
+                                  if latents.ndim == 5 else None)  # the first frame
         generator = torch.Generator(device="cpu").manual_seed(seed)
         with self._loras(pipe, extras.loras):
             with torch.inference_mode():
@@ -228,19 +216,7 @@ class DiffusionBackend:
             width = height = None
         native_w, native_h = model.native_size
         self._vae_tiling(pipe, size[0] * size[1] > 2 * native_w * native_h)
-        preview_every = self.preview_every
-
-        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
-            if cancel is not None and cancel.is_set():
-                p._interrupt = True
-            elif on_step is not None:
-                done = index + 1
-                preview = None
-                if done % preview_every == 0 and "latents" in tensors:
-                    preview = latents_to_preview(tensors["latents"], model.arch)
-                on_step(done, p.num_timesteps, preview)
-            return tensors
-
+        step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents, model.arch))
         generator = torch.Generator(device="cpu").manual_seed(seed)
         sizes = {} if width is None else dict(width=width, height=height)
         # Conditioning loads weights, so it is applied outside inference mode, and inside the
@@ -274,6 +250,24 @@ class DiffusionBackend:
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         return to_image(out.images[0], [info.name for info, _w in extras.loras])
+
+    def _step_end(self, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
+                  preview_of: Callable[[Any], Optional[Image.Image]]) -> Callable:
+        """A ``callback_on_step_end``: interrupts the pipeline when ``cancel`` is set, else reports the
+        step with a preview (``preview_of(latents)``) every ``preview_every`` steps."""
+        preview_every = self.preview_every
+
+        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True
+            elif on_step is not None:
+                done = index + 1
+                latents = tensors.get("latents")
+                preview = preview_of(latents) if done % preview_every == 0 and latents is not None else None
+                on_step(done, p.num_timesteps, preview)
+            return tensors
+
+        return step_end
 
     def _vae_tiling(self, pipe: Any, large: bool) -> None:
         wanted = self.options.vae_tiling if self.options.vae_tiling is not None else large
