@@ -24,7 +24,7 @@ from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
 from .images import encode_png, image_key
 from .lettering import LETTERING_SETTING, MAX_FONT_PT, MIN_FONT_PT, project_lettering_pt
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
-                    CharacterCard, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
+                    CharacterCard, Motion, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
                     new_id)
 
 
@@ -577,6 +577,27 @@ def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image |
             panel.placement = copy.copy(placement)
     _push_items(doc, page_id, [panel], f"{kind.title()} ×{len(ids)}", images=images)
     return ids
+
+
+def add_loop(doc: Document, panel_id: str, frames: list[Image.Image | bytes], seed: int | None, fps: int,
+             prompt: str, params: dict | None = None, still: int = 0, select: bool = True) -> str:
+    """Add an animated variant (a loop of ``frames`` at ``fps``; ``still`` prints) in one undo step;
+    returns its id. Frames are stored as PNG images by content hash, like every image."""
+    if not frames:
+        raise ValueError("a loop needs at least one frame")
+    if not 0 <= still < len(frames):
+        raise ValueError(f"still frame {still} is not one of the {len(frames)} frames")
+    pngs = [f if isinstance(f, bytes) else encode_png(f) for f in frames]
+    keys = [image_key(png) for png in pngs]
+    page_id, panel = _panel_copy(doc, panel_id)
+    variant = Variant(id=new_id("var"), image=keys[still], kind="animate", seed=seed, prompt=prompt,
+                      created=datetime.now(timezone.utc).isoformat(timespec="seconds"), params=dict(params or {}),
+                      motion=Motion(frames=keys, fps=fps, still=still))
+    panel.variants.append(variant)
+    if select:
+        panel.current = variant.id
+    _push_items(doc, page_id, [panel], "Animate", images=dict(zip(keys, pngs)))
+    return variant.id
 
 
 def pick_variant(doc: Document, panel_id: str, variant_id: str | None) -> None:

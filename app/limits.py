@@ -15,6 +15,8 @@ MAX_BALLOONS_PER_PAGE = 2_000
 MAX_CARDS = 2_000  # character and style cards together
 MAX_VARIANTS_PER_PANEL = 1_000
 MAX_REFERENCES_PER_CARD = 500
+MAX_FRAMES_PER_LOOP = 256  # frames of one motion panel's loop (each an image entry under the limits below)
+MAX_LOOP_FPS = 60
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # manifest.json, uncompressed
 MAX_ENTRY_BYTES = 1024 * 1024 * 1024  # one image entry

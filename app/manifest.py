@@ -18,7 +18,7 @@ import typing
 from typing import Any, Callable
 
 from . import layout, limits
-from .project import SCHEMA_VERSION, Page, Project, Rect
+from .project import SCHEMA_VERSION, Page, Project, Rect, Variant
 
 MAX_DEPTH = 32
 
@@ -278,6 +278,13 @@ def check_raw_counts(data: dict) -> None:
          for card in (data.get(group) if isinstance(data.get(group), list) else [])])
     if problem:
         raise ManifestError(f"the project is over a limit: {problem}")
+    for page in pages:
+        for panel in (_field(page, "panels") if isinstance(_field(page, "panels"), list) else []):
+            for variant in (_field(panel, "variants") if isinstance(_field(panel, "variants"), list) else []):
+                frames = _count(_field(_field(variant, "motion"), "frames"))
+                if frames > limits.MAX_FRAMES_PER_LOOP:
+                    raise ManifestError(f"the project is over a limit: a loop has {frames} frames "
+                                        f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
 
 
 def check_counts(project: Project) -> None:
@@ -331,6 +338,8 @@ def check_project(project: Project, image_keys: set[str], checked: PageEncodings
                 vids.add(variant.id)
                 if variant.image not in image_keys:
                     raise ManifestError(f"{pw}.variants[{v}] refers to missing image {variant.image!r}")
+                if variant.motion is not None:
+                    _check_motion(variant, image_keys, f"{pw}.variants[{v}].motion")
             if panel.current is not None and panel.current not in vids:
                 raise ManifestError(f"{pw}.current refers to unknown variant {panel.current!r}")
         for i, balloon in enumerate(page.balloons):
@@ -345,6 +354,22 @@ def check_project(project: Project, image_keys: set[str], checked: PageEncodings
                 raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
             if not 0 <= ref.face_index < 1000:
                 raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
+
+
+def _check_motion(variant: Variant, image_keys: set[str], where: str) -> None:
+    motion = variant.motion
+    if not 1 <= len(motion.frames) <= limits.MAX_FRAMES_PER_LOOP:
+        raise ManifestError(f"{where}: a loop has {len(motion.frames)} frames "
+                            f"(1–{limits.MAX_FRAMES_PER_LOOP})")
+    if not 1 <= motion.fps <= limits.MAX_LOOP_FPS:
+        raise ManifestError(f"{where}.fps {motion.fps} is out of range (1–{limits.MAX_LOOP_FPS})")
+    if not 0 <= motion.still < len(motion.frames):
+        raise ManifestError(f"{where}.still {motion.still} is not one of its {len(motion.frames)} frames")
+    for f, key in enumerate(motion.frames):
+        if key not in image_keys:
+            raise ManifestError(f"{where}.frames[{f}] refers to missing image {key!r}")
+    if motion.frames[motion.still] != variant.image:
+        raise ManifestError(f"{where}: the still frame is not the variant's image")
 
 
 def check_page(page: Page, where: str) -> None:
@@ -433,6 +458,12 @@ def _migrate_1_to_2(data: dict) -> dict:
     return out
 
 
+def _migrate_2_to_3(data: dict) -> dict:
+    """Schema 3 adds ``motion`` (a loop's frames, fps and still frame) to variants; schema 2 had none,
+    so nothing changes but the version (a Panelsmith that reads only schema 2 refuses a file that may hold loops)."""
+    return {**data, "schema": 3}
+
+
 def _list(value: Any, where: str) -> list:
     if not isinstance(value, list):
         raise ManifestError(f"{where}: expected a list")
@@ -445,7 +476,7 @@ def _obj(value: Any, where: str) -> dict:
     return value
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate(data: dict) -> dict:

@@ -18,7 +18,7 @@ from typing import Iterator
 
 Point = tuple[float, float]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CW_RANGE = (0, 100)
 SW_RANGE = (0, 1000)
 DEFAULT_CW = 100
@@ -112,17 +112,28 @@ class Placement:
 
 
 @dataclass
+class Motion:
+    """A loop (a motion panel): its frames are keys in ``Project.images``, played at ``fps``;
+    ``still`` is the frame that prints, which is also the variant's ``image``."""
+
+    frames: list[str]
+    fps: int = 8
+    still: int = 0
+
+
+@dataclass
 class Variant:
-    """One generated (or imported) image in a panel's history."""
+    """One generated (or imported) image in a panel's history; an animated one holds a ``motion`` loop."""
 
     id: str
     image: str  # key in Project.images
-    kind: str = "generate"  # generate | vary | pan | upscale | import | swap
+    kind: str = "generate"  # generate | vary | pan | upscale | import | swap | animate
     seed: int | None = None
     prompt: str = ""
     favourite: bool = False
     created: str = ""  # ISO 8601
     params: dict = field(default_factory=dict)
+    motion: Motion | None = None
 
 
 @dataclass
@@ -155,6 +166,12 @@ class Panel:
         """Image key of the chosen variant, or None for an empty frame."""
         variant = self.current_variant()
         return variant.image if variant else None
+
+    @property
+    def motion(self) -> Motion | None:
+        """The chosen variant's loop, or None when it is a still."""
+        variant = self.current_variant()
+        return variant.motion if variant else None
 
 
 @dataclass
@@ -333,6 +350,7 @@ class Project:
         keys: set[str] = set()
         for _, panel in self.iter_panels():
             keys.update(v.image for v in panel.variants)
+            keys.update(key for v in panel.variants if v.motion is not None for key in v.motion.frames)
         for card in [*self.characters, *self.styles]:
             keys.update(r.image for r in card.references)
         return keys

@@ -78,6 +78,8 @@ class Engine:
         started = time.perf_counter()
         if request.kind is JobKind.UPSCALE:
             result = self._upscale(request, progress_cb, cancel)
+        elif request.kind is JobKind.ANIMATE:
+            result = self._animate(request, progress_cb, cancel)
         else:
             result = self._diffuse(request, progress_cb, cancel)
         if cancel.is_set():
@@ -253,6 +255,45 @@ class Engine:
             result[top:bottom, left:right] = imageops.blend_into(crop_original, matched, alpha)
             images.append(Image.fromarray(result, "RGB"))
         return images
+
+    # -- animate ---------------------------------------------------------------------------------------
+
+    def _animate(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback],
+                 cancel: threading.Event) -> JobResult:
+        """ANIMATE: one loop of `request.frames` frames (the result's images) with the motion adapter
+        that fits the model (`request.motion_adapter` names one; default: the first that fits)."""
+        from engine.diffusion.backend import JobExtras, Prompt
+        from engine.motion import find_motion_adapter
+
+        info = self.registry.resolve(request.model)
+        if is_reference_family(info.arch.value):
+            raise EngineError(f"{info.name} cannot animate: motion adapters work with SD 1.5 and SDXL models")
+        extras = JobExtras(self._loras(request))
+        extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+        if cancel.is_set():
+            raise JobCancelled("cancelled")
+        model = self.backend.model(info, request.device)
+        adapter = find_motion_adapter(self.registry, model.base.unet.config.block_out_channels, info.name,
+                                      request.motion_adapter)
+        sampling = sampling_for(info.family, request.preset, request.scheduler, request.steps, request.guidance)
+        seed = request.seed if request.seed is not None else random.randrange(2**32)
+        size = self._generate_size(request, model)
+        on_step = None
+        if progress_cb is not None:
+            def on_step(done: int, total: int, preview: Optional[Image.Image]) -> None:
+                progress_cb(JobProgress(request.job_id, done, total, preview))
+
+        strength = request.strength if request.strength is not None else 0.75
+        frames = self._call(self.backend.animate, model, adapter, Prompt(request.prompt, request.negative_prompt),
+                            size, request.frames, seed, sampling, request.init_image, strength, on_step, cancel,
+                            extras)
+        metadata = dict(model=info.name, model_path=str(info.path), arch=model.arch.value, motion_adapter=adapter.name,
+                        scheduler=sampling.scheduler, steps=sampling.steps, guidance=sampling.guidance,
+                        width=size[0], height=size[1], frames=len(frames), fps=request.fps,
+                        continuity=request.init_image is not None, device=model.choice.device,
+                        dtype=model.choice.dtype_name, loras=[(i.name, w) for i, w in extras.loras],
+                        warnings=list(extras.warnings))
+        return JobResult(request.job_id, request, frames, [seed], metadata)
 
     # -- upscale ----------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ class JobKind(enum.Enum):
     OUTPAINT = "outpaint"
     UPSCALE = "upscale"
     EDIT = "edit"
+    ANIMATE = "animate"
 
 
 class Preset(enum.Enum):
@@ -75,6 +76,9 @@ class LoraConditioning:
 Conditioning = Union[LoraConditioning, "CharacterCondition", "StyleCondition"]
 
 
+MAX_FRAMES = 128  # the longest loop one job makes (AnimateDiff's own context is 16 to 32 frames)
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -89,7 +93,9 @@ class GenerationRequest:
     GENERATE with `init_image` makes whole-image variations (img2img, `strength` default 0.6).
     VARY_REGION needs `init_image` + `mask` (white = repaint); OUTPAINT needs `init_image`
     + `outpaint`; EDIT needs `init_image` (the first reference) and `prompt` (the instruction) and a
-    model that can edit (a reference-edit family); UPSCALE needs `init_image` + `scale` or `width`/`height`; its `model` is the
+    model that can edit (a reference-edit family); ANIMATE makes a loop of `frames` frames with an
+    AnimateDiff motion adapter (`init_image`, when given, is the first frame's start: continuity at
+    `strength`, default 0.75) and returns the frames as `images`; UPSCALE needs `init_image` + `scale` or `width`/`height`; its `model` is the
     upscaler (empty: Lanczos), and `refine_strength` (0..1, None: off) adds a tiled img2img refine
     with the generator `refine_model` (`prompt`, `seed`, sampling fields apply to the refine).
     """
@@ -117,6 +123,9 @@ class GenerationRequest:
     refine_strength: Optional[float] = None
     refine_model: str = ""
     device: str = "auto"
+    frames: int = 16  # ANIMATE: frames in the loop
+    fps: int = 8  # ANIMATE: playback speed, stored with the loop
+    motion_adapter: str = ""  # ANIMATE: the motion adapter's name or path ("": the one that fits the model)
     conditioning: list[Conditioning] = field(default_factory=list)
     job_id: str = field(default_factory=new_job_id)
 
@@ -157,7 +166,12 @@ class GenerationRequest:
         for side in (self.width, self.height):
             if side is not None and not 8 <= side <= 16384:
                 raise EngineError(f"image size {side} is out of range (8..16384)")
-        if self.kind is not JobKind.GENERATE and self.init_image is None:
+        if self.kind is JobKind.ANIMATE:
+            if not 2 <= self.frames <= MAX_FRAMES:
+                raise EngineError(f"frames must be between 2 and {MAX_FRAMES}, got {self.frames}")
+            if not 1 <= self.fps <= 60:
+                raise EngineError(f"fps must be between 1 and 60, got {self.fps}")
+        if self.kind not in (JobKind.GENERATE, JobKind.ANIMATE) and self.init_image is None:
             raise EngineError(f"{self.kind.value} needs an input image")
         if self.kind is JobKind.VARY_REGION and self.mask is None:
             raise EngineError("vary region needs a mask (white where to repaint)")

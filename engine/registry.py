@@ -34,6 +34,8 @@ Expected layout of the models folder (subfolder names are hints; files are recog
   controlnet/       ControlNet .safetensors or diffusers folders (config.json + weights)
   instantid/        InstantID ip-adapter.safetensors and ControlNet (IdentityNet) folder
   photomaker/       PhotoMaker photomaker-v1.bin / photomaker-v2.bin (SDXL; read as tensors only)
+  motion_adapters/  AnimateDiff motion adapters: diffusers MotionAdapter folders (config.json + weights)
+                    or .safetensors files (e.g. guoyww/animatediff-motion-adapter-v1-5-3)
   upscale_models/   ESRGAN-style upscalers (.safetensors/.pth; need the optional spandrel package)
   insightface/      face packs as folders of .onnx files (antelopev2/, buffalo_l/) and inswapper_128.onnx"""
 
@@ -51,6 +53,7 @@ class ModelKind(enum.Enum):
     FACE_SWAPPER = "face_swapper"
     IMAGE_ENCODER = "image_encoder"
     PHOTOMAKER = "photomaker"
+    MOTION_ADAPTER = "motion_adapter"
 
 
 class Arch(enum.Enum):
@@ -70,6 +73,7 @@ SUBFOLDERS = {
     ModelKind.IP_ADAPTER: "ipadapter", ModelKind.CONTROLNET: "controlnet", ModelKind.INSTANTID: "instantid",
     ModelKind.UPSCALER: "upscale_models", ModelKind.FACE_PACK: "insightface", ModelKind.FACE_SWAPPER: "insightface",
     ModelKind.IMAGE_ENCODER: "ipadapter", ModelKind.PHOTOMAKER: "photomaker",
+    ModelKind.MOTION_ADAPTER: "motion_adapters",
 }
 
 
@@ -176,6 +180,8 @@ def classify_safetensors(path: Path, header: Optional[dict] = None) -> Optional[
     if _has(keys, "lora_unet_", "lora_te", ".lora_down.", ".lora_A.", ".lora.down", "lora_up"):
         arch = Arch.SDXL if _has(keys, "lora_te2_", "text_encoder_2", "lora_te_2") else Arch.SD15
         return ModelInfo(name, path, ModelKind.LORA, arch, variant="lcm" if "lcm" in name.lower() else "")
+    if _has(keys, "motion_modules.") and not _has(keys, "controlnet_cond_embedding"):
+        return ModelInfo(name, path, ModelKind.MOTION_ADAPTER)
     if _has(keys, "control_model.", "controlnet_cond_embedding", "input_hint_block"):
         return ModelInfo(name, path, ModelKind.CONTROLNET)
     if _has(keys, "conv_first.weight", "model.0.weight", "body.0.rdb1", "upconv1.weight") or hint == "upscale_models":
@@ -329,6 +335,8 @@ def classify_folder(path: Path) -> Optional[ModelInfo]:
             arch = Arch.SDXL if config.get("addition_embed_type") == "text_time" else Arch.SD15
             kind = ModelKind.INSTANTID if _folder_hint(path / "x") == "instantid" else ModelKind.CONTROLNET
             return ModelInfo(path.name, path, kind, arch)
+        if cls == "MotionAdapter":
+            return ModelInfo(path.name, path, ModelKind.MOTION_ADAPTER)
         if "CLIPVisionModelWithProjection" in archs:
             return ModelInfo(path.name, path, ModelKind.IMAGE_ENCODER)
     onnx = sorted(p.name for p in path.glob("*.onnx"))

@@ -51,7 +51,7 @@ def test_new_and_info(tmp_path, capsys, project):
     code, out, err = run(capsys, "info", project)
     assert code == 0
     info = json.loads(out)
-    assert info["schema"] == 2 and len(info["pages"]) == 2
+    assert info["schema"] == 3 and len(info["pages"]) == 2
     page = info["pages"][0]
     assert page["size_mm"] == [210.0, 297.0] and page["id"].startswith("page-")
     assert len(page["panels"]) == 4
@@ -169,7 +169,7 @@ def _subcommands() -> dict:
 
 def test_every_subcommand_is_registered():
     assert set(_subcommands()) == {"new", "info", "export", "doctor", "card", "bind", "generate", "vary", "pan",
-                                       "upscale", "faces", "compare", "swap", "sheet", "train", "models", "script", "edit"}
+                                       "upscale", "edit", "animate", "faces", "compare", "swap", "sheet", "train", "models", "script"}
 
 
 def test_info_has_no_identity_without_image_or_characters(capsys, project):

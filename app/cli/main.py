@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from engine.errors import one_line
 
-from . import faces, generation, models, script, training
+from . import faces, generation, models, motion, script, training
 from .common import ArgumentParser, CliError, card as find_card, command, document, int_in, load, panel as find_panel, save
 from .common import release_locks
 
@@ -32,6 +32,7 @@ def build_parser() -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     register(subparsers)
     generation.register(subparsers)
+    motion.register(subparsers)
     faces.register(subparsers)
     training.register(subparsers)
     models.register(subparsers)
@@ -201,11 +202,25 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .. import export
 
+    from .. import motion_export
+
     project = load(args.path)
-    if args.panel:
+    if args.panel and args.format in motion_export.LOOP_FORMATS:
+        if args.bleed:
+            raise CliError("--panel writes one panel's loop: it takes no --bleed")
+        written = [motion_export.export_loop(project, args.panel, args.format, args.out, project_path=args.path)]
+    elif args.panel:
         if args.format or args.bleed:
-            raise CliError("--panel writes one panel's image: it takes no --format or --bleed")
+            raise CliError("--panel writes one panel's image (or with --format gif, webp or mp4 its loop): "
+                           "it takes no --format png, pdf, cbz or --bleed")
         written = [export.export_panel(project, args.panel, args.out, project_path=args.path)]
+    elif args.format in motion_export.LOOP_FORMATS:
+        if args.format == "gif":
+            raise CliError("gif writes one panel's loop: add --panel ID (a motion page is webp or mp4)")
+        if args.bleed:
+            raise CliError("a motion page takes no --bleed")
+        written = [motion_export.export_motion_page(project, args.format, args.out, dpi=args.dpi,
+                                                    project_path=args.path)]
     else:
         if not args.format:
             raise CliError("choose --format png, pdf or cbz (or --panel ID)")
@@ -287,12 +302,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command(subparsers, "info", cmd_info, "print a project's pages, panels and cards as JSON")
     p.add_argument("path", metavar="PATH")
 
-    p = command(subparsers, "export", cmd_export, "export pages as PNG, PDF or CBZ, or one panel's image")
+    p = command(subparsers, "export", cmd_export, "export pages as PNG, PDF or CBZ, or one panel's image",
+                "Export pages as PNG, PDF or CBZ (animated panels print their still frame), one panel's "
+                "image (--panel ID), one panel's loop (--panel ID --format gif|webp|mp4), or a motion page: "
+                "the first page with its animated panels playing in place (--format webp|mp4).")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", choices=["png", "pdf", "cbz"])
-    p.add_argument("--panel", metavar="ID", help="write this panel's current image at full resolution")
-    p.add_argument("--out", required=True, metavar="OUT", help="folder (png), file (pdf, cbz, --panel)")
-    p.add_argument("--dpi", type=int_in(36, 2400, "--dpi"), metavar="N", help="default: the project's (300)")
+    p.add_argument("--format", choices=["png", "pdf", "cbz", "gif", "webp", "mp4"])
+    p.add_argument("--panel", metavar="ID", help="write this panel's current image at full resolution "
+                   "(with --format gif, webp or mp4: its loop)")
+    p.add_argument("--out", required=True, metavar="OUT", help="folder (png), file (pdf, cbz, gif, webp, mp4, --panel)")
+    p.add_argument("--dpi", type=int_in(36, 2400, "--dpi"), metavar="N",
+                   help="default: the project's (300); a motion page: 96")
     p.add_argument("--bleed", action="store_true", help="include the bleed around the trim")
     p.add_argument("--lossless", action="store_true", help="pdf: keep the art lossless (no JPEG compression)")
 

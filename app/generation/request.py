@@ -240,7 +240,9 @@ def _panel_request(project: Project, panel: Panel, kind: JobKind, flags: PromptF
     _set_fields(request, {**{k: v for k, v in fields.items() if v is not None}, **overrides.extra})
     if request.seed is None:
         request.seed = random.randrange(2**32)
-    if kind is not JobKind.GENERATE:
+    if kind is JobKind.ANIMATE:  # one loop; `extra` may hold init_image (first-frame continuity)
+        request.variants = 1
+    elif kind is not JobKind.GENERATE:
         request.init_image = current_image(project, panel)
         request.aspect_ratio = None
     return request

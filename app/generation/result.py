@@ -14,7 +14,7 @@ from ..placement import placement_after_growth, slide_into_view
 from ..project import Placement
 
 KIND_LABEL = {JobKind.GENERATE: "generate", JobKind.VARY_REGION: "vary", JobKind.OUTPAINT: "pan",
-              JobKind.UPSCALE: "upscale", JobKind.EDIT: "edit"}
+              JobKind.UPSCALE: "upscale", JobKind.EDIT: "edit", JobKind.ANIMATE: "animate"}
 
 
 def variant_kind(request) -> str:
@@ -57,6 +57,13 @@ def apply_result(doc: Document, panel_id: str, result: JobResult, select: bool =
               "guidance": result.metadata.get("guidance", request.guidance),
               "negative_prompt": request.negative_prompt, "warnings": result.metadata.get("warnings")}
     params = {k: v for k, v in params.items() if v not in (None, "", [])}
+    if request.kind is JobKind.ANIMATE:  # one loop: its frames are one variant
+        params["motion_adapter"] = result.metadata.get("motion_adapter")
+        if identity_scores:
+            params["identity"] = identity_scores[0]
+        return [edits.add_loop(doc, panel.id, result.images, result.seeds[0] if result.seeds else None,
+                               int(result.metadata.get("fps", request.fps)), request.prompt, params,
+                               select=select)]
     per_variant = [{"identity": s} for s in identity_scores] if identity_scores else None
     return edits.add_variants(doc, panel.id, list(zip(result.images, result.seeds)),
                               kind=variant_kind(request), prompt=request.prompt, params=params,

@@ -37,7 +37,10 @@ def finish_result(doc: Document, panel_id: str, result: JobResult, select: bool 
     """Score each image's identity against the bound characters, then add it to the history."""
     _, panel = doc.project.find_panel(panel_id)
     scores = []
-    for image in result.images:
+    from engine.jobs import JobKind
+
+    images = result.images[:1] if result.request.kind is JobKind.ANIMATE else result.images  # a loop: its still
+    for image in images:
         try:
             scores.append(consistency.image_identity_scores(doc.project, panel, image.convert("RGB")))
         except Exception as exc:  # noqa: BLE001 - a score is a bonus; never lose a result for it

@@ -111,6 +111,55 @@ class DiffusionBackend:
         return self._run_family(model, model.pipe("txt2img"), prompt, size, seed, sampling, on_step, cancel, extras,
                                 {}, current=image)
 
+    def animate(self, model: LoadedModel, adapter: ModelInfo, prompt: Prompt, size: tuple[int, int], frames: int,
+                seed: int, sampling: Sampling, init: Optional[Image.Image] = None, strength: float = 0.75,
+                on_step: Optional[StepCallback] = None, cancel: Optional[threading.Event] = None,
+                extras: JobExtras = NO_EXTRAS) -> list[Image.Image]:
+        """A loop of ``frames`` frames at ``size`` with the motion adapter ``adapter``; ``init`` (the
+        panel's image) makes every frame start from it at ``strength`` (first-frame continuity)."""
+        from engine.diffusion.motion import load_motion_adapter, motion_pipeline
+        from engine.registry import Arch
+
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        if model.family is not None:
+            raise EngineError(f"{model.info.name} cannot animate: motion adapters work with SD 1.5 and SDXL models")
+        continuity = init is not None and model.arch is not Arch.SDXL
+        if init is not None and not continuity:
+            extras.warnings.append("SDXL loops start from the prompt: first-frame continuity needs an SD 1.5 model")
+        if extras.conditions:
+            extras.warnings.append("identity and style references are not applied to loops yet; "
+                                   "trigger words and LoRAs are")
+        key = f"animate:{adapter.path}:{'video' if continuity else 'text'}"
+        pipe = model.pipes.get(key)
+        if pipe is None:
+            for old in [k for k in model.pipes if k.startswith("animate:")]:
+                del model.pipes[old]  # one motion UNet at a time: it is as large as the base UNet
+            pipe = motion_pipeline(model, load_motion_adapter(adapter, model.choice.dtype), continuity)
+            model.pipes[key] = pipe
+        pipe.scheduler = make_scheduler(sampling.scheduler, model.scheduler_config)
+        width, height = size
+        kwargs: dict[str, Any] = dict(height=height, width=width)
+        if continuity:
+            start = init.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+            kwargs.update(video=[start] * frames, strength=strength)
+        else:
+            kwargs.update(num_frames=frames)
+        step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents[:, :, 0], model.arch)
+                                  if latents.ndim == 5 else None)  # the first frame
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        with self._loras(pipe, extras.loras):
+            with torch.inference_mode():
+                out = pipe(prompt=prompt.text, negative_prompt=prompt.negative or None,
+                           num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
+                           callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"],
+                           output_type="np", **kwargs)
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("cancelled")
+        video = np.asarray(out.frames)[0]
+        names = [info.name for info, _w in extras.loras]
+        return [to_image(frame, names) for frame in video]
+
     def _run_family(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
                     sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
                     extras: JobExtras, extra: dict, current: Optional[Image.Image] = None) -> Image.Image:
@@ -171,23 +220,8 @@ class DiffusionBackend:
             width = height = None
         native_w, native_h = model.native_size
         self._vae_tiling(pipe, size[0] * size[1] > 2 * native_w * native_h)
-        preview_every = self.preview_every
-
         hooks: dict[str, Any] = {}  # the conditioning's own step hook (PhotoMaker's start-merge step)
-
-        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
-            if hooks.get("on_step_end") is not None:
-                tensors = hooks["on_step_end"](index, tensors)
-            if cancel is not None and cancel.is_set():
-                p._interrupt = True
-            elif on_step is not None:
-                done = index + 1
-                preview = None
-                if done % preview_every == 0 and "latents" in tensors:
-                    preview = latents_to_preview(tensors["latents"], model.arch)
-                on_step(done, p.num_timesteps, preview)
-            return tensors
-
+        step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents, model.arch), hooks)
         generator = torch.Generator(device="cpu").manual_seed(seed)
         sizes = {} if width is None else dict(width=width, height=height)
         # Conditioning loads weights, so it is applied outside inference mode, and inside the
@@ -227,6 +261,28 @@ class DiffusionBackend:
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         return to_image(out.images[0], [info.name for info, _w in extras.loras])
+
+    def _step_end(self, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
+                  preview_of: Callable[[Any], Optional[Image.Image]],
+                  hooks: Optional[dict[str, Any]] = None) -> Callable:
+        """A ``callback_on_step_end``: runs ``hooks["on_step_end"]`` when set (a conditioning's own step hook),
+        interrupts the pipeline when ``cancel`` is set, else reports the step with a preview
+        (``preview_of(latents)``) every ``preview_every`` steps."""
+        preview_every = self.preview_every
+
+        def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
+            if hooks and hooks.get("on_step_end") is not None:
+                tensors = hooks["on_step_end"](index, tensors)
+            if cancel is not None and cancel.is_set():
+                p._interrupt = True
+            elif on_step is not None:
+                done = index + 1
+                latents = tensors.get("latents")
+                preview = preview_of(latents) if done % preview_every == 0 and latents is not None else None
+                on_step(done, p.num_timesteps, preview)
+            return tensors
+
+        return step_end
 
     def _vae_tiling(self, pipe: Any, large: bool) -> None:
         wanted = self.options.vae_tiling if self.options.vae_tiling is not None else large

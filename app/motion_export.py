@@ -1,0 +1,166 @@
+"""Animated export: a motion panel's loop as GIF, WebP or MP4, and a motion page (the page with its
+animated panels playing in place) as WebP or MP4. Print formats (PNG, PDF, CBZ) keep the still.
+
+GIF and WebP are written by Pillow, MP4 by PyAV (H.264, yuv420p). Like every export, the file is
+written beside its target and renamed over it when complete: a failure leaves nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from .export import ExportError, _failed, _publish, _temp_beside, _write_bytes, check_out
+from .images import decode_png
+from .project import Page, Panel, Project
+
+LOOP_FORMATS = ("gif", "webp", "mp4")
+PAGE_FORMATS = ("webp", "mp4")
+PAGE_DPI = 96  # a motion page is for screens
+MAX_PAGE_FRAMES = 512
+
+
+def _loop_panel(project: Project, panel_id: str) -> Panel:
+    try:
+        _, panel = project.find_panel(panel_id)
+    except KeyError:
+        raise ExportError(f"no panel {panel_id!r} in the project") from None
+    if panel.motion is None:
+        raise ExportError(f"panel {panel_id} has no loop: animate it first (panelsmith animate PATH --panel "
+                          f"{panel_id})")
+    return panel
+
+
+def loop_frames(project: Project, panel: Panel) -> list[Image.Image]:
+    """The RGB frames of the panel's current loop, all at the first frame's size."""
+    frames = [decode_png(project.images[key]).convert("RGB") for key in panel.motion.frames]
+    size = frames[0].size
+    return [f if f.size == size else f.resize(size, Image.Resampling.LANCZOS) for f in frames]
+
+
+def export_loop(project: Project, panel_id: str, fmt: str, out: str | os.PathLike,
+                project_path: str | os.PathLike | None = None) -> Path:
+    """Write panel ``panel_id``'s loop as ``fmt`` (gif, webp or mp4) to ``out``."""
+    if fmt not in LOOP_FORMATS:
+        raise ExportError(f"a panel's loop is written as {', '.join(LOOP_FORMATS)}, not {fmt}")
+    panel = _loop_panel(project, panel_id)
+    return _write(loop_frames(project, panel), panel.motion.fps, fmt, Path(out), project_path)
+
+
+def export_motion_page(project: Project, fmt: str, out: str | os.PathLike, page_index: int | None = None,
+                       dpi: float | None = None, project_path: str | os.PathLike | None = None) -> Path:
+    """Write page ``page_index`` (default: the first page with an animated panel) with its animated
+    panels playing in place as ``fmt`` (webp or mp4).
+
+    The page plays at the fastest loop's fps for as long as its longest loop; each panel shows
+    the frame of its own loop at that moment (loops repeat). ``dpi`` defaults to 96."""
+    if fmt not in PAGE_FORMATS:
+        raise ExportError(f"a motion page is written as {' or '.join(PAGE_FORMATS)}, not {fmt}; "
+                          "gif is for one panel's loop (--panel ID)")
+    if not project.pages:
+        raise ExportError("the project has no pages")
+    if page_index is None:
+        page_index = next((i for i, pg in enumerate(project.pages) if any(p.motion for p in pg.panels)), 0)
+    if not 0 <= page_index < len(project.pages):
+        raise ExportError(f"page {page_index + 1} does not exist (the project has {len(project.pages)})")
+    page = project.pages[page_index]
+    loops = [p for p in page.panels if p.motion is not None]
+    if not loops:
+        raise ExportError(f"page {page_index + 1} has no animated panel: animate a panel first, "
+                          "or export it as png, pdf or cbz")
+    check_out(Path(out), project_path)
+    fps = max(p.motion.fps for p in loops)
+    seconds = max(len(p.motion.frames) / p.motion.fps for p in loops)
+    count = max(1, min(MAX_PAGE_FRAMES, math.ceil(seconds * fps - 1e-9)))
+    frames = [_page_frame(project, page, loops, index / fps, dpi or PAGE_DPI) for index in range(count)]
+    return _write(frames, fps, fmt, Path(out), project_path)
+
+
+def _page_frame(project: Project, page: Page, loops: list[Panel], t: float, dpi: float) -> Image.Image:
+    from .render import qimage_from_png, qimage_to_pil, render_page
+
+    swap = {}
+    for panel in loops:
+        motion = panel.motion
+        swap[panel.image] = motion.frames[int(t * motion.fps + 1e-9) % len(motion.frames)]
+    images: Callable = lambda key: qimage_from_png(project.images[swap.get(key, key)])  # noqa: E731
+    return qimage_to_pil(render_page(project, page, dpi, False, images)).convert("RGB")
+
+
+def _write(frames: list[Image.Image], fps: int, fmt: str, path: Path,
+           project_path: str | os.PathLike | None) -> Path:
+    check_out(path, project_path)
+    try:
+        if fmt == "mp4":
+            tmp = _write_mp4(frames, fps, path)
+        else:
+            tmp = _write_bytes(path, encode_pillow(frames, fps, fmt))
+        try:
+            _publish([(tmp, path)])
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _failed(path, exc) from None
+    return path
+
+
+def encode_pillow(frames: list[Image.Image], fps: int, fmt: str) -> bytes:
+    """An endless GIF or (lossless) WebP animation of ``frames`` at ``fps``."""
+    buffer = io.BytesIO()
+    duration = round(1000 / fps)
+    if fmt == "gif":
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0,
+                       disposal=1, optimize=False)
+    else:
+        frames[0].save(buffer, format="WEBP", save_all=True, append_images=frames[1:], duration=duration, loop=0,
+                       lossless=True, method=0)
+    return buffer.getvalue()
+
+
+def _write_mp4(frames: list[Image.Image], fps: int, path: Path) -> Path:
+    """An H.264 MP4 (yuv420p, even sides: an odd last row or column is cropped) in a temporary file
+    beside ``path``, fsynced; returns the temporary path."""
+    import av
+
+    width, height = frames[0].size
+    even = (width - width % 2, height - height % 2)
+    if min(even) < 2:
+        raise ExportError(f"the frames are too small for MP4 ({width} × {height} px)")
+    fd, tmp = _temp_beside(path)
+    os.close(fd)
+    try:
+        with av.open(str(tmp), mode="w", format="mp4") as container:
+            stream = container.add_stream(_codec(), rate=fps)
+            stream.width, stream.height = even
+            stream.pix_fmt = "yuv420p"
+            for frame in frames:
+                image = frame if frame.size == even else frame.crop((0, 0, *even))
+                for packet in stream.encode(av.VideoFrame.from_image(image)):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, (OSError, ExportError)) or not isinstance(exc, Exception):
+            raise
+        raise ExportError(f"could not encode {path.name} as MP4: {' '.join(str(exc).split())}") from None
+    return tmp
+
+
+def _codec() -> str:
+    import av
+
+    for name in ("libx264", "h264", "mpeg4"):
+        try:
+            av.codec.Codec(name, "w")
+            return name
+        except Exception:  # noqa: BLE001 - this build of FFmpeg lacks it
+            continue
+    raise ExportError("this PyAV build has no MP4 video encoder (H.264 or MPEG-4)")
