@@ -17,7 +17,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 from .layout import MM_PER_INCH
 from .project import Page, Project
 from .qtgui import ensure_gui
-from .render import (check_page_sizes, decode_pixels, paint_page, project_images, px, qimage_from_pixels,
+from .render import (check_page_sizes, decode_pixels, paint_page, px, qimage_from_pixels,
                      qimage_to_png_fast, render_page, uncached_images)
 
 PNG_LEVEL = 1  # exported pages: fast zlib level (level 6 took 77 % of a CBZ export for ~10 % smaller files)
