@@ -17,6 +17,7 @@ from PIL import Image
 from engine.device import DeviceChoice, DeviceOptions, choose_device
 from engine.diffusion.pipelines import LoadedModel, PipelineCache
 from engine.diffusion.preview import latents_to_preview
+from engine.diffusion.qwen_parts import reference_area
 from engine.diffusion.schedulers import make_scheduler
 from engine.errors import one_line
 from engine.families import cannot_edit_message
@@ -139,6 +140,8 @@ class DiffusionBackend:
                                        "the cards' references were left out")
             else:
                 kwargs[key] = plan.images if family.max_references > 1 else plan.images[0]
+        elif family.needs_image and not extra:
+            kwargs["image"] = [Image.new("RGB", size, (255, 255, 255))]
         self._vae_tiling(pipe, width * height > 2 * model.native_size[0] * model.native_size[1])
 
         def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
@@ -149,7 +152,7 @@ class DiffusionBackend:
             return tensors
 
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), reference_area(pipe, self.options.reference_area):
             out = pipe(generator=generator, callback_on_step_end=step_end,
                        callback_on_step_end_tensor_inputs=["latents"], **kwargs)
         if cancel is not None and cancel.is_set():
