@@ -121,7 +121,7 @@ class CardEditor(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.refs_box)
-        self.add_button = QPushButton("Add Images…")
+        self.add_button = QPushButton("Add Images…", autoDefault=False)  # Return in a field only commits it
         self.add_button.clicked.connect(self.add_from_dialog)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -138,7 +138,7 @@ class CardEditor(QDialog):
         row.addWidget(hint, 1)
         g.addLayout(row)
         g.addWidget(self.notes)
-        close = QPushButton("Close")
+        close = QPushButton("Close", autoDefault=False)
         close.clicked.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
