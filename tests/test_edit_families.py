@@ -205,3 +205,14 @@ def test_zoom_out_keeps_pixels_beyond_the_feather_band(project_path, models_dir,
     assert np.array_equal(after[y + 8:y + h - 8, x + 8:x + w - 8], before[8:-8, 8:-8])
     prefill = np.asarray(outpaint_canvas(Image.fromarray(before), pan_spec(None, None, 2.0))[0])
     assert not np.array_equal(after[:y], prefill[:y])  # the model drew the wider picture around it
+
+
+def test_edit_on_a_comfyui_server_is_one_error_line(project_path, capsys):
+    pid = _with_image(project_path)
+    before = project_path.read_bytes()
+    code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night", "--comfyui",
+                          "http://127.0.0.1:9", "--model", "flux1-kontext-dev.safetensors", "--quiet"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and len(lines[0]) < 300
+    assert "not supported on a ComfyUI server" in lines[0] and "without --comfyui" in lines[0]
+    assert project_path.read_bytes() == before
