@@ -216,3 +216,33 @@ def test_edit_on_a_comfyui_server_is_one_error_line(project_path, capsys):
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and len(lines[0]) < 300
     assert "not supported on a ComfyUI server" in lines[0] and "without --comfyui" in lines[0]
     assert project_path.read_bytes() == before
+
+
+def test_card_lora_is_applied_to_a_reference_family(project_path, models_dir, tmp_path, capsys):
+    from safetensors import safe_open
+
+    from tests.tiny_edit_models import write_flux2_lora
+
+    lora = write_flux2_lora(tmp_path / "loras" / "klein-style.safetensors",
+                            models_dir / "checkpoints" / "tiny-flux2-klein")
+    with safe_open(str(lora), "pt") as f:
+        assert all(k.startswith("transformer.") and ".lora_" in k for k in f.keys())
+    doc = Document(load_project(project_path))
+    pid = doc.project.pages[0].panels[0].id
+    card = edits.add_card(doc, "character", "Aki")
+    edits.attach_lora(doc, card, str(lora), 1.0)
+    edits.update_card(doc, card, trigger="")
+    save_project(doc.project, project_path)
+    generate = ["generate", project_path, "--panel", pid, "--models", models_dir, "--model", "tiny-flux2-klein",
+                "--seed", "5", *FAST]
+    outputs = []
+    for bound in (False, True):
+        if bound:
+            doc = Document(load_project(project_path))
+            edits.bind_card(doc, pid, card, 100)
+            save_project(doc.project, project_path)
+        code, _, err = run(generate, capsys)
+        assert code == 0 and "LoRA" not in err, err
+        outputs.append(image_of(project_path, panel(project_path)))
+    assert not np.array_equal(outputs[0], outputs[1])  # the card's LoRA changed the picture
+    assert panel(project_path).current_variant().prompt == "a girl in a red coat"  # no trigger word: the LoRA alone

@@ -160,3 +160,23 @@ def write_edit_models(root: Path) -> dict[str, Path]:
     ckpt.mkdir(parents=True, exist_ok=True)
     return {"tiny-flux2-klein": write_flux2_klein(ckpt / "tiny-flux2-klein"),
             "tiny-flux-kontext": write_flux_kontext(ckpt / "tiny-flux-kontext")}
+
+
+def write_flux2_lora(path: Path, model_folder: Path, seed: int = 23) -> Path:
+    """A random LoRA on the tiny FLUX.2 klein transformer's attention, in diffusers' key layout
+    (``transformer.<block>.attn.to_q.lora_A.weight``), as Flux2 LoRA trainers write it."""
+    from diffusers import Flux2KleinPipeline, Flux2Transformer2DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    transformer = Flux2Transformer2DModel.from_pretrained(model_folder / "transformer", local_files_only=True)
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"],
+                                       init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in transformer.named_parameters():
+            if "lora_" in name:
+                param.normal_(0.0, 0.5)
+    Flux2KleinPipeline.save_lora_weights(path.parent, transformer_lora_layers=get_peft_model_state_dict(transformer),
+                                         weight_name=path.name, safe_serialization=True)
+    return path

@@ -118,8 +118,6 @@ class DiffusionBackend:
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         family = model.family
-        if extras.loras:
-            extras.warnings.append(f"LoRAs are not applied to {family.label} models yet; they were left out")
         plan = plan_references(family, extras.conditions, current)
         extras.warnings.extend(n for n in plan.notes if n not in extras.warnings)
         width, height = size
@@ -152,12 +150,14 @@ class DiffusionBackend:
             return tensors
 
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        with torch.inference_mode(), reference_area(pipe, self.options.reference_area):
-            out = pipe(generator=generator, callback_on_step_end=step_end,
-                       callback_on_step_end_tensor_inputs=["latents"], **kwargs)
+        # LoRAs load through the family's own diffusers loader (Flux2 / Flux / Qwen-Image LoRA mixins).
+        with self._loras(pipe, extras.loras):
+            with torch.inference_mode(), reference_area(pipe, self.options.reference_area):
+                out = pipe(generator=generator, callback_on_step_end=step_end,
+                           callback_on_step_end_tensor_inputs=["latents"], **kwargs)
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
-        return to_image(out.images[0], [])
+        return to_image(out.images[0], [info.name for info, _w in extras.loras])
 
     def _run(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
              sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
