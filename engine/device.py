@@ -4,20 +4,32 @@ torch is imported inside the functions only, so importing this module stays ligh
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from engine.jobs import EngineError
 
 #: The devices a user can choose (``cuda:N`` picks one GPU where the engine is given a device string).
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Environment variable giving ``DeviceOptions.reference_area`` its default (pixels, e.g. 4096).
+REFERENCE_AREA_ENV = "PANELSMITH_REFERENCE_AREA"
+
+
+def reference_area_from_env() -> Optional[int]:
+    """``$PANELSMITH_REFERENCE_AREA`` as pixels (at least 1024), None when unset or not a number."""
+    value = os.environ.get(REFERENCE_AREA_ENV, "").strip()
+    return max(1024, int(value)) if value.isdigit() else None
 
 
 @dataclass(frozen=True)
 class DeviceOptions:
     """User overrides. `dtype`: auto, fp32, fp16 or bf16. `vae_tiling`: None = when the image is large.
     `memory`: auto, none, model_offload or sequential_offload (engine.memory.MEMORY_MODES); auto picks
-    from the free GPU memory and the model's size. `cpu_offload` is the older switch for model_offload."""
+    from the free GPU memory and the model's size. `cpu_offload` is the older switch for model_offload.
+
+    `reference_area`: pixels at which Qwen-Image-Edit reads each reference image (None: the pipeline's
+    own 1024², default from ``$PANELSMITH_REFERENCE_AREA``); smaller is faster and coarser."""
 
     device: str = "auto"
     dtype: str = "auto"
@@ -25,6 +37,7 @@ class DeviceOptions:
     vae_tiling: Optional[bool] = None
     attention_slicing: bool = False
     memory: str = "auto"
+    reference_area: Optional[int] = field(default_factory=reference_area_from_env)
 
     @property
     def memory_mode(self) -> str:

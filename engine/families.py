@@ -20,6 +20,8 @@ class Family:
     by side into the last one). ``reference_word``: how a prompt names the n-th reference image for
     this model. ``guidance_kwarg``: the call argument the sampling guidance goes to (None: the model
     is guidance-distilled and takes none). ``negative``: whether the pipeline takes a negative prompt.
+    ``needs_image``: the pipeline cannot draw without an input image; with no reference it starts from
+    a white canvas of the output size.
     """
 
     arch: str
@@ -33,6 +35,7 @@ class Family:
     guidance_kwarg: Optional[str] = "guidance_scale"
     negative: bool = True
     can_edit: bool = False
+    needs_image: bool = False
 
     @property
     def licence_line(self) -> str:
@@ -50,7 +53,8 @@ FLUX2_KLEIN = Family(
 QWEN_IMAGE_EDIT = Family(
     "qwen-image-edit", "Qwen-Image-Edit (2509/2511)", "Apache-2.0", True,
     pipelines=dict(txt2img="QwenImageEditPlusPipeline", inpaint="QwenImageEditInpaintPipeline"),
-    max_references=3, reference_word="Picture {n}", guidance_kwarg="true_cfg_scale", can_edit=True)
+    max_references=3, reference_word="Picture {n}", guidance_kwarg="true_cfg_scale", can_edit=True,
+    needs_image=True)
 FLUX_KONTEXT = Family(
     "flux-kontext", "FLUX.1 Kontext [dev]", "FLUX.1 [dev] Non-Commercial License", False,
     pipelines=dict(txt2img="FluxKontextPipeline", inpaint="FluxKontextInpaintPipeline"),

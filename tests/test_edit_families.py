@@ -8,9 +8,11 @@ from PIL import Image
 from app import edits, layout
 from app.cli import main as cli
 from app.document import Document
+from app.generation.request import pan_spec
 from app.images import decode_png, encode_png
 from app.project import Project
 from app.project_io import load_project, save_project
+from engine.imageops import outpaint_canvas
 from engine.registry import Arch, ModelRegistry
 from tests import bands
 from tests.tiny_edit_models import write_edit_models
@@ -170,3 +172,77 @@ def test_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, mod
     far = bands.beyond(inside, 4)
     assert np.array_equal(after[far], before[far])
     assert not np.array_equal(after[inside], before[inside])
+
+
+@pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
+def test_pan_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, capsys):
+    pid = _with_image(project_path)
+    before = image_of(project_path, panel(project_path))
+    code, _, err = run(["pan", project_path, "--panel", pid, "--direction", "left", "--amount", "0.5",
+                        "--models", models_dir, "--model", model, *FAST], capsys)
+    assert code == 0, err
+    after = image_of(project_path, panel(project_path))
+    h, w = before.shape[:2]
+    assert after.shape[0] == h and after.shape[1] > w
+    offset = after.shape[1] - w
+    assert np.array_equal(after[:, offset + 8:], before[:, 8:])  # beyond the 8 px band: the old pixels
+    prefill = np.asarray(outpaint_canvas(Image.fromarray(before), pan_spec("left", 0.5, None))[0])
+    assert not np.array_equal(after[:, :offset], prefill[:, :offset])  # the model drew the new strip
+
+
+@pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
+def test_zoom_out_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, capsys):
+    pid = _with_image(project_path)
+    before = image_of(project_path, panel(project_path))
+    code, _, err = run(["pan", project_path, "--panel", pid, "--zoom-out", "2", "--models", models_dir,
+                        "--model", model, *FAST], capsys)
+    assert code == 0, err
+    p = panel(project_path)
+    after = image_of(project_path, p)
+    h, w = before.shape[:2]
+    assert after.shape[:2] == (2 * h, 2 * w) and p.current_variant().kind == "zoom out"
+    y, x = (after.shape[0] - h) // 2, (after.shape[1] - w) // 2
+    assert np.array_equal(after[y + 8:y + h - 8, x + 8:x + w - 8], before[8:-8, 8:-8])
+    prefill = np.asarray(outpaint_canvas(Image.fromarray(before), pan_spec(None, None, 2.0))[0])
+    assert not np.array_equal(after[:y], prefill[:y])  # the model drew the wider picture around it
+
+
+def test_edit_on_a_comfyui_server_is_one_error_line(project_path, capsys):
+    pid = _with_image(project_path)
+    before = project_path.read_bytes()
+    code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night", "--comfyui",
+                          "http://127.0.0.1:9", "--model", "flux1-kontext-dev.safetensors", "--quiet"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:") and len(lines[0]) < 300
+    assert "not supported on a ComfyUI server" in lines[0] and "without --comfyui" in lines[0]
+    assert project_path.read_bytes() == before
+
+
+def test_card_lora_is_applied_to_a_reference_family(project_path, models_dir, tmp_path, capsys):
+    from safetensors import safe_open
+
+    from tests.tiny_edit_models import write_flux2_lora
+
+    lora = write_flux2_lora(tmp_path / "loras" / "klein-style.safetensors",
+                            models_dir / "checkpoints" / "tiny-flux2-klein")
+    with safe_open(str(lora), "pt") as f:
+        assert all(k.startswith("transformer.") and ".lora_" in k for k in f.keys())
+    doc = Document(load_project(project_path))
+    pid = doc.project.pages[0].panels[0].id
+    card = edits.add_card(doc, "character", "Aki")
+    edits.attach_lora(doc, card, str(lora), 1.0)
+    edits.update_card(doc, card, trigger="")
+    save_project(doc.project, project_path)
+    generate = ["generate", project_path, "--panel", pid, "--models", models_dir, "--model", "tiny-flux2-klein",
+                "--seed", "5", *FAST]
+    outputs = []
+    for bound in (False, True):
+        if bound:
+            doc = Document(load_project(project_path))
+            edits.bind_card(doc, pid, card, 100)
+            save_project(doc.project, project_path)
+        code, _, err = run(generate, capsys)
+        assert code == 0 and "LoRA" not in err, err
+        outputs.append(image_of(project_path, panel(project_path)))
+    assert not np.array_equal(outputs[0], outputs[1])  # the card's LoRA changed the picture
+    assert panel(project_path).current_variant().prompt == "a girl in a red coat"  # no trigger word: the LoRA alone

@@ -112,9 +112,71 @@ def write_flux_kontext(folder: Path, seed: int = 21) -> Path:
     return folder
 
 
+def write_qwen_image_edit(folder: Path, seed: int = 22) -> Path:
+    """A tiny Qwen-Image-Edit Plus folder laid out as the real one (``processor/`` with tokenizer files
+    and ``preprocessor_config.json``), written without torchvision: the processor is saved by hand
+    because transformers' processor wants a video processor, and the special-token ids are read back
+    from the tokenizer into the text encoder's config."""
+    import json
+
+    from diffusers import (AutoencoderKLQwenImage, FlowMatchEulerDiscreteScheduler, QwenImageEditPlusPipeline,
+                           QwenImageTransformer2DModel)
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    torch.manual_seed(seed)
+    tokenizer = byte_level_tokenizer(QWEN_SPECIALS, max_length=1024)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+    config = Qwen2_5_VLConfig(
+        text_config=dict(hidden_size=16, intermediate_size=16, num_hidden_layers=2, num_attention_heads=2,
+                         num_key_value_heads=2, vocab_size=len(tokenizer), rope_theta=1e6,
+                         rope_scaling={"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"},
+                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"]),
+        vision_config=dict(depth=2, hidden_size=16, intermediate_size=16, num_heads=2, out_hidden_size=16),
+        hidden_size=16, vocab_size=len(tokenizer), vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"], image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"], vision_token_id=ids["<|vision_start|>"])
+    text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
+    transformer = QwenImageTransformer2DModel(
+        patch_size=2, in_channels=16, out_channels=4, num_layers=2, attention_head_dim=16, num_attention_heads=3,
+        joint_attention_dim=16, guidance_embeds=False, axes_dims_rope=(8, 4, 4))
+    sensitive(transformer)
+    vae = AutoencoderKLQwenImage(base_dim=24, z_dim=4, dim_mult=[1, 2, 4], num_res_blocks=1,
+                                 temperal_downsample=[False, True], latents_mean=[0.0] * 4, latents_std=[1.0] * 4)
+    pipe = QwenImageEditPlusPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae, text_encoder=text_encoder,
+                                     tokenizer=tokenizer, processor=None, transformer=transformer)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder / "processor")
+    Qwen2VLImageProcessorPil().save_pretrained(folder / "processor")
+    index = json.loads((folder / "model_index.json").read_text())
+    index["processor"] = ["transformers", "Qwen2VLProcessor"]
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
+    return folder
+
+
 def write_edit_models(root: Path) -> dict[str, Path]:
     """The tiny edit-family folders under ``root/checkpoints``: name -> folder."""
     ckpt = root / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
     return {"tiny-flux2-klein": write_flux2_klein(ckpt / "tiny-flux2-klein"),
             "tiny-flux-kontext": write_flux_kontext(ckpt / "tiny-flux-kontext")}
+
+
+def write_flux2_lora(path: Path, model_folder: Path, seed: int = 23) -> Path:
+    """A random LoRA on the tiny FLUX.2 klein transformer's attention, in diffusers' key layout
+    (``transformer.<block>.attn.to_q.lora_A.weight``), as Flux2 LoRA trainers write it."""
+    from diffusers import Flux2KleinPipeline, Flux2Transformer2DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    transformer = Flux2Transformer2DModel.from_pretrained(model_folder / "transformer", local_files_only=True)
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"],
+                                       init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in transformer.named_parameters():
+            if "lora_" in name:
+                param.normal_(0.0, 0.5)
+    Flux2KleinPipeline.save_lora_weights(path.parent, transformer_lora_layers=get_peft_model_state_dict(transformer),
+                                         weight_name=path.name, safe_serialization=True)
+    return path

@@ -20,7 +20,7 @@ from PIL import Image
 from engine import upscale
 from engine.api import Engine, ProgressCallback
 from engine.device import DeviceOptions
-from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobProgress, JobResult, \
+from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobKind, JobProgress, JobResult, \
     LoraConditioning, ModelNotFoundError
 from engine.registry import GENERATORS, Arch, ModelInfo, ModelKind
 from engine.sampling import Sampling, sampling_for
@@ -239,6 +239,11 @@ def native_for(info: ModelInfo) -> tuple[int, int]:
     return (1024, 1024) if info.arch is Arch.SDXL else (512, 512)
 
 
+#: Edit by instruction needs a reference-edit model run by Panelsmith itself.
+EDIT_UNSUPPORTED = ("edit by instruction is not supported on a ComfyUI server yet: run it without --comfyui "
+                    "(a FLUX.2 klein, Qwen-Image-Edit or FLUX.1 Kontext model in the local models folder)")
+
+
 class ComfyEngine(Engine):
     """Runs requests on a :class:`ServerPool`; `run` is thread-safe (one call per job, any number at once)."""
 
@@ -261,6 +266,8 @@ class ComfyEngine(Engine):
 
     def run(self, request: GenerationRequest, progress_cb: Optional[ProgressCallback] = None,
             cancel_event: Optional[threading.Event] = None) -> JobResult:
+        if request.kind is JobKind.EDIT:
+            raise EngineError(EDIT_UNSUPPORTED)
         result = super().run(request, progress_cb, cancel_event)
         result.metadata["engine"] = "comfyui"
         return result

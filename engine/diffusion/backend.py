@@ -17,6 +17,7 @@ from PIL import Image
 from engine.device import DeviceChoice, DeviceOptions, choose_device
 from engine.diffusion.pipelines import LoadedModel, PipelineCache
 from engine.diffusion.preview import latents_to_preview
+from engine.diffusion.qwen_parts import reference_area
 from engine.diffusion.schedulers import make_scheduler
 from engine.errors import one_line
 from engine.families import cannot_edit_message
@@ -170,8 +171,6 @@ class DiffusionBackend:
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         family = model.family
-        if extras.loras:
-            extras.warnings.append(f"LoRAs are not applied to {family.label} models yet; they were left out")
         plan = plan_references(family, extras.conditions, current)
         extras.warnings.extend(n for n in plan.notes if n not in extras.warnings)
         width, height = size
@@ -192,6 +191,8 @@ class DiffusionBackend:
                                        "the cards' references were left out")
             else:
                 kwargs[key] = plan.images if family.max_references > 1 else plan.images[0]
+        elif family.needs_image and not extra:
+            kwargs["image"] = [Image.new("RGB", size, (255, 255, 255))]
         self._vae_tiling(pipe, width * height > 2 * model.native_size[0] * model.native_size[1])
 
         def step_end(p: Any, index: int, _t: Any, tensors: dict) -> dict:
@@ -202,12 +203,14 @@ class DiffusionBackend:
             return tensors
 
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        with torch.inference_mode():
-            out = pipe(generator=generator, callback_on_step_end=step_end,
-                       callback_on_step_end_tensor_inputs=["latents"], **kwargs)
+        # LoRAs load through the family's own diffusers loader (Flux2 / Flux / Qwen-Image LoRA mixins).
+        with self._loras(pipe, extras.loras):
+            with torch.inference_mode(), reference_area(pipe, self.options.reference_area):
+                out = pipe(generator=generator, callback_on_step_end=step_end,
+                           callback_on_step_end_tensor_inputs=["latents"], **kwargs)
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
-        return to_image(out.images[0], [])
+        return to_image(out.images[0], [info.name for info, _w in extras.loras])
 
     def _run(self, model: LoadedModel, pipe: Any, prompt: Prompt, size: tuple[int, int], seed: int,
              sampling: Sampling, on_step: Optional[StepCallback], cancel: Optional[threading.Event],

@@ -22,6 +22,7 @@ from diffusers import (
 )
 
 from engine.device import DeviceChoice, DeviceOptions, place_pipeline
+from engine.diffusion.qwen_parts import load_overrides
 from engine.diffusion.single_file_config import V_PREDICTION_GUIDANCE_RESCALE, config_folder_for, scheduler_overrides
 from engine.diffusion.transformer_files import load_transformer_pipeline
 from engine.errors import one_line
@@ -131,6 +132,7 @@ def load_model(info: ModelInfo, choice: DeviceChoice, options: DeviceOptions,
         # `torch_dtype` works on every supported diffusers; newer ones warn that it is renamed.
         warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
         if info.kind is ModelKind.PIPELINE:
+            kwargs.update(load_overrides(arch.value, info.path, info.path.is_dir()))
             pipe = cls.from_pretrained(str(info.path), **kwargs)
         elif info.kind is ModelKind.CHECKPOINT:
             config = config_folder_for(info.path, arch)

@@ -46,7 +46,7 @@ class IdentityUi(QObject):
         """Open (or raise) the editor of a card."""
         editor = self.editors.get(card_id)
         if editor is None or not editor.isVisible():
-            editor = CardEditor(self.window.doc, card_id, self.faces, self.window)
+            editor = CardEditor(self.window.doc, card_id, self.faces, self.window, models_dir=self._models_dir)
             editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             editor.message.connect(lambda text: self.window.statusBar().showMessage(text, 5000))
             editor.destroyed.connect(lambda _=None, c=card_id: self.editors.pop(c, None))
@@ -55,6 +55,11 @@ class IdentityUi(QObject):
         editor.raise_()
         editor.activateWindow()
         return editor
+
+    def _models_dir(self) -> str | None:
+        """The models folder the window's jobs use (Preferences), read when an editor refreshes."""
+        generation = getattr(self.window, "generation", None)
+        return generation.queue.settings.models_dir if generation is not None else None
 
     def wait(self, msecs: int = -1) -> bool:
         return self.tasks.wait(msecs)

@@ -6,6 +6,7 @@ Every change goes through :mod:`app.edits` as one undo step (typing and spin-box
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from app import edits
 from app.document import Document
+from app.generation.card_model import card_model_line
 from app.project import CharacterCard, IdentityMethod, Reference, StyleCard
 from engine.prompt_flags import STYLE_PRESETS
 
@@ -34,9 +36,11 @@ class CardEditor(QDialog):
 
     message = Signal(str)
 
-    def __init__(self, doc: Document, card_id: str, faces: FaceAnalysis, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, card_id: str, faces: FaceAnalysis, parent: QWidget | None = None,
+                 models_dir: Callable[[], Optional[str]] = lambda: None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.models_dir = models_dir
         self.card_id = card_id
         self.faces = faces
         card = doc.project.card(card_id)
@@ -114,6 +118,11 @@ class CardEditor(QDialog):
         self.lora_weight = QDoubleSpinBox(decimals=2, minimum=-4.0, maximum=4.0, singleStep=0.05)
         self.lora_weight.valueChanged.connect(lambda v: self._set("lora_weight", round(v, 4), merge=True))
         form.addRow("LoRA weight", self.lora_weight)
+        self.model_licence = QLabel(wordWrap=True, objectName="modelLicence",
+                                    textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_licence.setToolTip("The model this card's panels are generated with, and the licence of its "
+                                      "weights (what you may do with the pictures)")
+        form.addRow("Generated with", self.model_licence)
 
         self.refs_box = QWidget()
         self.refs_layout = QVBoxLayout(self.refs_box)
@@ -122,7 +131,7 @@ class CardEditor(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.refs_box)
-        self.add_button = QPushButton("Add Images…")
+        self.add_button = QPushButton("Add Images…", autoDefault=False)  # Return in a field only commits it
         self.add_button.clicked.connect(self.add_from_dialog)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -139,7 +148,7 @@ class CardEditor(QDialog):
         row.addWidget(hint, 1)
         g.addLayout(row)
         g.addWidget(self.notes)
-        close = QPushButton("Close")
+        close = QPushButton("Close", autoDefault=False)
         close.clicked.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -182,11 +191,23 @@ class CardEditor(QDialog):
             self._put(self.negative, card.negative_prompt)
             self._put(self.model, card.model)
         self._put(self.lora, card.lora)
+        self._sync_model_licence(card)
         if abs(self.lora_weight.value() - card.lora_weight) > 1e-9:
             self.lora_weight.blockSignals(True)
             self.lora_weight.setValue(card.lora_weight)
             self.lora_weight.blockSignals(False)
         self._sync_references(card.references)
+
+    def _sync_model_licence(self, card: CharacterCard | StyleCard) -> None:
+        """The model the card's panels use and its licence; a non-commercial licence stands out."""
+        project_dir = self.doc.path.parent if self.doc.path else None
+        key = (self.models_dir(), self.doc.project.settings.get("model"), getattr(card, "model", None), project_dir)
+        if key == getattr(self, "_licence_key", None):  # the models folder is scanned only when this changes
+            return
+        self._licence_key = key
+        line = card_model_line(self.doc.project, card, key[0], project_dir).removeprefix("Model: ")
+        self.model_licence.setText(line)
+        self.model_licence.setStyleSheet("color: #b00020; font-weight: bold;" if "non-commercial" in line else "")
 
     def _sync_references(self, refs: list[Reference]) -> None:
         keys = [r.image for r in refs]

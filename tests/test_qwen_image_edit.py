@@ -1,0 +1,87 @@
+"""Qwen-Image-Edit Plus end to end on a tiny random-weight folder: loaded through the registry without
+torchvision, a bound card's reference changes the picture, vary keeps pixels beyond the feather band.
+
+The pipeline reads references at about 1024² pixels; these tests set the engine option
+``reference_area`` (``$PANELSMITH_REFERENCE_AREA``) to 64², which users leave unset."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import edits
+from app.document import Document
+from app.project_io import load_project, save_project
+from engine.device import REFERENCE_AREA_ENV
+from engine.registry import Arch, ModelRegistry
+from tests import bands
+from tests.test_edit_families import FAST, _solid, _with_image, image_of, panel, project_path, run  # noqa: F401
+from tests.tiny_edit_models import write_qwen_image_edit
+
+MODEL = "tiny-qwen-image-edit"
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("qwen_models")
+    write_qwen_image_edit(root / "checkpoints" / MODEL)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def small_references(monkeypatch):
+    monkeypatch.setenv(REFERENCE_AREA_ENV, str(64 * 64))
+
+
+def test_registry_detects_qwen_image_edit(models_dir):
+    info = ModelRegistry(models_dir).resolve(MODEL)
+    assert info.arch is Arch.QWEN_IMAGE_EDIT and info.licence == "Apache-2.0"
+
+
+def test_reference_area_scales_the_pipeline_sizes_for_one_call_only():
+    from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as plus
+
+    from engine.diffusion.qwen_parts import reference_area
+
+    pipe = object.__new__(plus.QwenImageEditPlusPipeline)
+    with reference_area(pipe, None):
+        assert plus.calculate_dimensions(plus.VAE_IMAGE_SIZE, 1.0) == (1024, 1024)  # users: the pipeline's own
+    with reference_area(pipe, 64 * 64):
+        assert plus.calculate_dimensions(plus.VAE_IMAGE_SIZE, 1.0) == (64, 64)
+        assert plus.calculate_dimensions(plus.CONDITION_IMAGE_SIZE, 1.0) == (32, 32)
+    assert plus.calculate_dimensions(plus.VAE_IMAGE_SIZE, 1.0) == (1024, 1024)
+
+
+def test_bound_card_reference_changes_the_output(project_path, models_dir, capsys):
+    doc = Document(load_project(project_path))
+    pid = doc.project.pages[0].panels[0].id
+    card = edits.add_card(doc, "character", "Mira", [_solid((200, 40, 40))])
+    save_project(doc.project, project_path)
+    outputs = []
+    for bound in (False, True):
+        if bound:
+            doc = Document(load_project(project_path))
+            edits.bind_card(doc, pid, card, 100)
+            save_project(doc.project, project_path)
+        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", MODEL,
+                            "--seed", "3", *FAST], capsys)
+        assert code == 0, err
+        outputs.append(image_of(project_path, panel(project_path)))
+    assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
+
+
+def test_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, tmp_path, capsys):
+    pid = _with_image(project_path)
+    before = image_of(project_path, panel(project_path))
+    mask = Image.new("L", (100, 50), 0)
+    mask.paste(255, (10, 10, 40, 40))
+    mask.save(tmp_path / "mask.png")
+    code, _, err = run(["vary", project_path, "--panel", pid, "--mask", tmp_path / "mask.png", "--prompt", "a hat",
+                        "--feather", "4", "--models", models_dir, "--model", MODEL, *FAST], capsys)
+    assert code == 0, err
+    after = image_of(project_path, panel(project_path))
+    scaled = mask.resize((before.shape[1], before.shape[0]), Image.Resampling.BILINEAR).point(
+        lambda v: 255 if v >= 128 else 0)
+    inside = bands.inside(scaled)
+    far = bands.beyond(inside, 4)
+    assert np.array_equal(after[far], before[far])
+    assert not np.array_equal(after[inside], before[inside])
