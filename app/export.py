@@ -92,6 +92,20 @@ def _failed(out: Path, exc: BaseException) -> ExportError:
     return ExportError(f"could not export {out}: {_reason(exc)}; nothing was written")
 
 
+def write_one(path: Path, write: Callable[[Path], Path]) -> Path:
+    """Publish one file atomically: ``write(path)`` makes a finished temporary file beside ``path``,
+    which then replaces it; on failure nothing is left and the old file stays. Returns ``path``."""
+    try:
+        tmp = write(path)
+        try:
+            _publish([(tmp, path)])
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _failed(path, exc) from None
+    return path
+
+
 def check_out(out: str | os.PathLike, project_path: str | os.PathLike | None) -> None:
     """Refuse an output that is the project file itself (under any spelling, link or hard link)."""
     if project_path is None:
@@ -298,15 +312,7 @@ def export_panel(project: Project, panel_id: str, out: str | os.PathLike,
         raise ExportError(f"panel {panel_id} has no image")
     path = Path(out)
     check_out(path, project_path)
-    try:
-        tmp = _write_bytes(path, project.images[key])
-        try:
-            _publish([(tmp, path)])
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise _failed(path, exc) from None
-    return path
+    return write_one(path, lambda target: _write_bytes(target, project.images[key]))
 
 
 def export(project: Project, fmt: str, out: str | os.PathLike, dpi: float | None = None,

@@ -15,7 +15,7 @@ from typing import Callable
 
 from PIL import Image
 
-from .export import ExportError, _failed, _publish, _temp_beside, _write_bytes, check_out
+from .export import ExportError, _temp_beside, _write_bytes, check_out, write_one
 from .images import decode_png
 from .project import Page, Panel, Project
 
@@ -95,18 +95,9 @@ def _page_frame(project: Project, page: Page, loops: list[Panel], t: float, dpi:
 def _write(frames: list[Image.Image], fps: int, fmt: str, path: Path,
            project_path: str | os.PathLike | None) -> Path:
     check_out(path, project_path)
-    try:
-        if fmt == "mp4":
-            tmp = _write_mp4(frames, fps, path)
-        else:
-            tmp = _write_bytes(path, encode_pillow(frames, fps, fmt))
-        try:
-            _publish([(tmp, path)])
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise _failed(path, exc) from None
-    return path
+    if fmt == "mp4":
+        return write_one(path, lambda target: _write_mp4(frames, fps, target))
+    return write_one(path, lambda target: _write_bytes(target, encode_pillow(frames, fps, fmt)))
 
 
 def encode_pillow(frames: list[Image.Image], fps: int, fmt: str) -> bytes:
