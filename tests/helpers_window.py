@@ -18,12 +18,19 @@ def open_window(qtbot, doc: Document, width: int = 1400, height: int = 950) -> M
     return window
 
 
-def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
-    """Window tests: settings and recovery files in temporary folders, the engine on the CPU over ``models_dir``."""
+def isolate_settings(tmp_path_factory, monkeypatch) -> None:
+    """Window tests: preferences and recovery files in temporary folders, never the user's."""
     from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
     monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+
+
+def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
+    """Window tests: settings and recovery files in temporary folders, the engine on the CPU over ``models_dir``."""
+    from PySide6.QtCore import QSettings
+
+    isolate_settings(tmp_path_factory, monkeypatch)
     s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Panelsmith", "Panelsmith")
     s.setValue("engine/modelsDir", str(models_dir))
     s.setValue("engine/device", "cpu")

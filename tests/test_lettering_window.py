@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from app import edits, layout, lettering
 from app.document import Document
 from app.project import Project, Rect
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_settings, open_window
 from widgets.canvas import Tool
 from widgets.canvas.balloon_item import BalloonItem
 
@@ -23,9 +23,7 @@ SHOTS = os.environ.get("PANELSMITH_SHOTS")  # a folder: save the screenshots the
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

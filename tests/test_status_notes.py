@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
 from PySide6.QtCore import Qt
 
 from app import layout
 from app.document import Document
 from app.project import Project
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_settings, open_window
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
 NOTE = ("Panel 1: note: Aki: no face model pack, so identity comes only from the card's prompt and references; "
@@ -21,9 +20,7 @@ NOTE = ("Panel 1: note: Aki: no face model pack, so identity comes only from the
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolBar
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QToolBar
 from app import edits, layout
 from app.document import Document
 from app.project import Project, Rect
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_settings, open_window
 from widgets.help_menu import LICENCES
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
@@ -25,8 +25,7 @@ NOMOD = Qt.KeyboardModifier.NoModifier
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import edits, layout
 from app.document import Document
 from app.project import Project, Rect
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_settings, open_window
 
 
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch):
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from app.project import Project, Rect
 
 from widgets import mime
 from widgets.canvas import Tool
-from tests.helpers_window import open_window
+from tests.helpers_window import isolate_settings, open_window
 from widgets.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
@@ -27,9 +27,7 @@ NOMOD = Qt.KeyboardModifier.NoModifier
 @pytest.fixture(autouse=True)
 def temp_settings(tmp_path_factory, monkeypatch):
     """Preferences and recovery files go to temporary folders, never the user's."""
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
-    monkeypatch.setenv("PANELSMITH_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+    isolate_settings(tmp_path_factory, monkeypatch)
     yield
 
 
