@@ -35,3 +35,13 @@ def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
     s.setValue("engine/modelsDir", str(models_dir))
     s.setValue("engine/device", "cpu")
     s.sync()
+
+
+def one_page_doc(title: str, template: str = "grid-2x2") -> Document:
+    """A document with one A4 page laid out from ``template`` (nothing to undo)."""
+    from app import layout
+    from app.project import Project
+
+    project = Project(title=title)
+    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], template))
+    return Document(project)

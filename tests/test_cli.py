@@ -14,14 +14,9 @@ from PIL import Image
 
 from app.cli import main as cli
 from app.project_io import load_project
+from tests.helpers_cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_error(capsys, *argv: str, fragment: str = "") -> str:

@@ -17,18 +17,13 @@ from PIL import Image, ImageCms
 from skimage import data as skdata
 
 from app import images, project_io
-from app.cli import generation as cli_generation, main as cli
+from app.cli import generation as cli_generation
 from app.identity import conditions
 from app.images import ImageError, decode_png, open_image
 from app.project_io import load_project
 from engine import imageops
 from tests.image_files import grey16, huge_png, sideways_jpeg, swapped_primaries_icc
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers_cli import run
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,9 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app import edits, layout, lettering
-from app.document import Document
-from app.project import Project, Rect
-from tests.helpers_window import isolate_settings, open_window
-from widgets.canvas import Tool
+from app import edits, lettering
+from app.project import Rect
+from tests.helpers_window import isolate_settings, one_page_doc, open_window
 from widgets.canvas.balloon_item import BalloonItem
 
 LEFT = Qt.MouseButton.LeftButton
@@ -28,12 +26,7 @@ def temp_settings(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def win(qtbot):
-    project = Project(title="Lettering")
-    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
-    window = open_window(qtbot, Document(project))
-    yield window
-    window.doc.undo_stack.setClean()
-    window.close()
+    return open_window(qtbot, one_page_doc("Lettering"))
 
 
 def page(win):

@@ -3,24 +3,17 @@ limit included); larger exports and upscales are refused up front with one line.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from app import edits, export, render
-from app.cli import main as cli
 from app.document import Document
 from app.layout import parse_page_size
 from app.project_io import save_project
 from tests.image_files import solid_rgb_png
+from tests.helpers_cli import run
 
 RED = (220, 20, 20)
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _a3_with_art(art_size: tuple[int, int]) -> tuple[Document, str, str]:

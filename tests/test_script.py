@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from app import edits
-from app.cli import main as cli
 from app.document import Document
 from app.project import BalloonKind, CharacterCard, ReadingOrder
 from app.project_io import load_project, save_project
@@ -21,19 +20,8 @@ from app.script.importer import import_script
 from app.script.parser import MAX_PAGES, ScriptError, decode_script, parse
 from app.project import Rect
 
-from .helpers_script import FOUNTAIN_SCRIPT, FULL_SCRIPT, MARKDOWN_SCRIPT, SPREAD_SCRIPT, long_script
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) < 300, err
-    return lines[0]
+from .helpers_script import FOUNTAIN_SCRIPT, FULL_SCRIPT, MARKDOWN_SCRIPT, SPREAD_SCRIPT
+from tests.helpers_cli import one_error_line, run
 
 
 def cast_doc() -> Document:

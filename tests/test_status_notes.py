@@ -8,10 +8,7 @@ import pytest
 from PySide6.QtTest import QTest
 from PySide6.QtCore import Qt
 
-from app import layout
-from app.document import Document
-from app.project import Project
-from tests.helpers_window import isolate_settings, open_window
+from tests.helpers_window import isolate_settings, one_page_doc, open_window
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
 NOTE = ("Panel 1: note: Aki: no face model pack, so identity comes only from the card's prompt and references; "
@@ -25,12 +22,7 @@ def temp_settings(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def win(qtbot):
-    project = Project(title="Notes")
-    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
-    window = open_window(qtbot, Document(project))
-    yield window
-    window.doc.undo_stack.setClean()
-    window.close()
+    return open_window(qtbot, one_page_doc("Notes"))
 
 
 def test_a_long_note_shows_once_per_run_in_a_dismissible_bar(win, qtbot, monkeypatch):

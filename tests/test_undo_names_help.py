@@ -7,10 +7,9 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import edits, layout
-from app.document import Document
-from app.project import Project, Rect
-from tests.helpers_window import isolate_settings, open_window
+from app import edits
+from app.project import Rect
+from tests.helpers_window import isolate_settings, one_page_doc, open_window
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +19,7 @@ def temp_settings(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def win(qtbot):
-    project = Project(title="Names")
-    project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], "grid-2x2"))
-    doc = Document(project)
+    doc = one_page_doc("Names")
     edits.add_card(doc, "character", "Mara", [Image.new("RGB", (32, 32), "red")])
     doc.undo_stack.clear()
     window = open_window(qtbot, doc)
@@ -76,7 +73,7 @@ def test_undo_names_say_what_changed(win):
 
 
 def test_template_asks_before_dropping_prompts_and_images(win, qtbot):
-    doc, page = win.doc, win.doc.project.pages[0]
+    doc = win.doc
     combo = win.template_combo
     index = combo.findText("grid-3x3")
     combo.activated.emit(index)  # an untouched page: no question

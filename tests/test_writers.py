@@ -14,25 +14,12 @@ from pathlib import Path
 import pytest
 
 from app import edits, export, file_lock, project_io
-from app.cli import main as cli
 from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project_io import load_project, save_project
 from tests.helpers_project import FullDisk, solid_png
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) < 300, err
-    return lines[0]
 
 
 @pytest.fixture
@@ -189,6 +176,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from app import safe_paths  # noqa: E402
+from tests.helpers_cli import one_error_line, run
 
 
 @pytest.fixture
