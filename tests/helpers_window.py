@@ -45,3 +45,19 @@ def one_page_doc(title: str, template: str = "grid-2x2") -> Document:
     project = Project(title=title)
     project.pages.append(layout.new_page(layout.PAGE_SIZES["A4"], template))
     return Document(project)
+
+
+def choose(qtbot, combo, text: str | None = None, data=None) -> None:
+    """Pick an item of ``combo`` as a person does: open its popup and click the item (one ``activated``)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    index = combo.findText(text) if text is not None else combo.findData(data)
+    assert index >= 0, f"{text or data!r} is not in the combo box"
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    model_index = view.model().index(index, combo.modelColumn(), view.rootIndex())
+    view.scrollTo(model_index)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(model_index).center())
+    qtbot.waitUntil(lambda: not view.isVisible())

@@ -15,7 +15,7 @@ from app.document import Document
 from app.project import IdentityMethod, Project, StyleCard
 from engine.prompt_flags import STYLE_PRESETS, parse_prompt
 from widgets.identity.consistency_dock import STRONGER_IDENTITY
-from tests.helpers_window import open_window
+from tests.helpers_window import choose, open_window
 from widgets.main_window import MainWindow
 
 from .test_widgets import temp_settings  # noqa: F401  (autouse fixture: settings in a temp folder)
@@ -152,7 +152,7 @@ def test_reference_with_two_faces_lets_the_user_pick(win, qtbot, two_people, tmp
     editor.close()
 
 
-def test_style_card_editor_and_presets(win):
+def test_style_card_editor_and_presets(win, qtbot):
     assert {"anime", "raw", "manga-ink", "western"} <= set(STYLE_PRESETS)
     assert parse_prompt("x --niji").style == "anime" and parse_prompt("x --style raw").style == "raw"
     menu = win.cards_dock.preset_menu
@@ -170,8 +170,7 @@ def test_style_card_editor_and_presets(win):
     assert editor.preset.currentData() == "manga-ink"
     editor.prompt_suffix.setFocus()
     QTest.keyClicks(editor.prompt_suffix, "heavy blacks")
-    editor.preset.setCurrentIndex(editor.preset.findData("western"))
-    editor.preset.activated.emit(editor.preset.currentIndex())
+    choose(qtbot, editor.preset, data="western")
     card = win.doc.project.card(card.id)
     assert (card.prompt_suffix, card.preset) == ("heavy blacks", "western")
     win.doc.undo_stack.undo()

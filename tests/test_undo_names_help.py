@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import edits
 from app.project import Rect
-from tests.helpers_window import isolate_settings, one_page_doc, open_window
+from tests.helpers_window import choose, isolate_settings, one_page_doc, open_window
 
 
 @pytest.fixture(autouse=True)
@@ -75,18 +75,17 @@ def test_undo_names_say_what_changed(win):
 def test_template_asks_before_dropping_prompts_and_images(win, qtbot):
     doc = win.doc
     combo = win.template_combo
-    index = combo.findText("grid-3x3")
-    combo.activated.emit(index)  # an untouched page: no question
+    choose(qtbot, combo, "grid-3x3")  # an untouched page: no question
     assert len(doc.project.pages[0].panels) == 9
     edits.set_panel_fields(doc, doc.project.pages[0].panels[0].id, prompt="a cat on a roof")
     edits.add_variant(doc, doc.project.pages[0].panels[1].id, Image.new("RGB", (8, 8), "blue"))
     steps = doc.undo_stack.count()
     asked = answer(None)
-    combo.activated.emit(combo.findText("grid-2x2"))
+    choose(qtbot, combo, "grid-2x2")
     assert asked and "1 prompt and 1 image" in asked[0]
     assert len(doc.project.pages[0].panels) == 9 and doc.undo_stack.count() == steps
     asked = answer("Apply grid-2x2")
-    combo.activated.emit(combo.findText("grid-2x2"))
+    choose(qtbot, combo, "grid-2x2")
     assert asked and len(doc.project.pages[0].panels) == 4
 
 
