@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QImage
 
 from app import edits, export, layout, render
 from app.document import Document
@@ -59,19 +60,20 @@ def test_pdf_art_is_jpeg_by_default_and_lossless_on_request(tmp_path):
 
 
 def test_pages_are_encoded_on_the_pool_by_the_quick_writer(tmp_path, monkeypatch):
-    """Each page is encoded on a worker thread by the quick PNG writer (rows filtered with "Up",
-    zlib level 1): Pillow's encoder (three times slower) is never used, and the files decode to
-    the rendered pixels with the dpi recorded."""
+    """Each page is drawn straight into RGB888 and encoded on a worker thread by the quick PNG
+    writer (rows filtered with "Up", deflate level 1): Pillow's encoder (three times slower) is
+    never used, and the files decode to the rendered pixels with the dpi recorded."""
     import threading
 
     doc = _book(3)
     expected = [render.qimage_to_pil(render.render_page(doc.project, i, 40, images=render.uncached_images(doc.project)))
                 for i in range(3)]
-    threads = []
+    threads, formats = [], []
     real = export.qimage_to_png_fast
 
     def recording(*args, **kwargs):
         threads.append(threading.current_thread().name)
+        formats.append(args[0].format())
         return real(*args, **kwargs)
 
     def no_pillow(*args, **kwargs):
@@ -80,6 +82,7 @@ def test_pages_are_encoded_on_the_pool_by_the_quick_writer(tmp_path, monkeypatch
     monkeypatch.setattr(render, "qimage_to_pil", no_pillow)
     files = export.export_png(doc.project, tmp_path / "out")
     assert len(threads) == 3 and all(name.startswith("export-png") for name in threads)
+    assert formats == [QImage.Format.Format_RGB888] * 3  # drawn in the PNG's own layout: nothing to convert
     for path, want in zip(files, expected):
         with Image.open(path) as got:
             assert round(got.info["dpi"][0]) == 40
