@@ -20,7 +20,8 @@ from .qtgui import ensure_gui
 from .render import (check_page_sizes, decode_pixels, paint_page, px, qimage_from_pixels,
                      qimage_to_png_fast, render_page, uncached_images)
 
-PNG_LEVEL = 1  # exported pages: fast deflate level, ISA-L or zlib (zlib 6 took 77 % of a CBZ export for ~10 % smaller files)
+# exported pages: a fast deflate level, ISA-L's or zlib's (zlib 6 took 77 % of a CBZ export for ~10 % smaller files)
+PNG_LEVEL = 1
 
 FORMATS = ("png", "pdf", "cbz")
 #: Raster pages are drawn straight into 24-bit RGB, the PNG's own layout (no conversion before encoding).

@@ -17,8 +17,8 @@ rewritten whole (Save As).
 ``cbz48_cpu_s`` is the export's CPU seconds (all threads); ``--parts cbz1`` adds the same export held to
 one CPU (``cbz48_one_core_s``, ``cbz48_one_core_cpu_s``), the baseline for its use of both cores.
 
-Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--parts open save autosave info ops cbz1]`` (``BOOK_CODE=<checkout>`` runs another
-checkout's code on the same books, for a before/after comparison).
+Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--parts open save autosave info ops cbz1]``
+(``BOOK_CODE=<checkout>`` runs another checkout's code on the same books, for a before/after comparison).
 """
 
 from __future__ import annotations

@@ -126,7 +126,8 @@ def test_pages_are_compressed_by_isal_when_it_is_installed(tmp_path, monkeypatch
     files = export.export_png(doc.project, tmp_path / "out")
     assert calls == [1, 1]
     for index, path in enumerate(files):
-        want = render.qimage_to_pil(render.render_page(doc.project, index, 40, images=render.uncached_images(doc.project)))
+        page = render.render_page(doc.project, index, 40, images=render.uncached_images(doc.project))
+        want = render.qimage_to_pil(page)
         with Image.open(path) as got:
             assert np.array_equal(np.asarray(got.convert("RGB")), np.asarray(want))
 
