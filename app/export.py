@@ -12,7 +12,7 @@ from typing import IO, Callable, Iterable
 from xml.sax.saxutils import escape
 
 from PySide6.QtCore import QMarginsF, QSizeF
-from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 
 from .layout import MM_PER_INCH
 from .project import Page, Project
@@ -20,13 +20,30 @@ from .qtgui import ensure_gui
 from .render import (check_page_sizes, decode_pixels, paint_page, px, qimage_from_pixels,
                      qimage_to_png_fast, render_page, uncached_images)
 
-PNG_LEVEL = 1  # exported pages: fast zlib level (level 6 took 77 % of a CBZ export for ~10 % smaller files)
+# exported pages: a fast deflate level, ISA-L's or zlib's (zlib 6 took 77 % of a CBZ export for ~10 % smaller files)
+PNG_LEVEL = 1
 
 FORMATS = ("png", "pdf", "cbz")
+#: Raster pages are drawn straight into 24-bit RGB, the PNG's own layout (no conversion before encoding).
+PAGE_FORMAT = QImage.Format.Format_RGB888
 
 
 class ExportError(Exception):
     """An export that cannot be done (one-line message)."""
+
+
+class ExportCancelled(ExportError):
+    """The export was cancelled through its progress callback; nothing was written."""
+
+
+#: Called with (pages done, pages in all) before each page and once all are done; a False
+#: return cancels the export (:class:`ExportCancelled`, nothing written).
+Progress = Callable[[int, int], "bool | None"]
+
+
+def _step(progress: Progress | None, done: int, total: int, out: Path) -> None:
+    if progress is not None and progress(done, total) is False:
+        raise ExportCancelled(f"export to {out} cancelled; nothing was written")
 
 
 # --- atomic output ---------------------------------------------------------------------------------------
@@ -121,11 +138,12 @@ def check_out(out: str | os.PathLike, project_path: str | os.PathLike | None) ->
         raise ExportError(f"--out {out} is the project file itself: choose another name")
 
 
-def _page_pngs(project: Project, selected: list[Page], dpi: float, bleed: bool) -> Iterable[bytes]:
-    """The PNG of each page, in order. Pages are drawn here one by one; the art of the next page is
-    decoded meanwhile on one thread pool (Pillow, no Qt) and each drawn page is encoded on another
-    by the quick writer (numpy and zlib release the GIL), with a bounded number in flight. Images
-    are decoded without caching."""
+def _page_pngs(project: Project, selected: list[Page], dpi: float, bleed: bool,
+               before_page: Callable[[int], None] = lambda n: None) -> Iterable[bytes]:
+    """The PNG of each page, in order. Pages are drawn here one by one (``before_page(n)`` first,
+    which may raise to stop); the art of the next page is decoded meanwhile on one thread pool
+    (Pillow, no Qt) and each drawn page is encoded on another by the quick writer (numpy and the
+    compressor release the GIL), with a bounded number in flight. Images are decoded without caching."""
     workers = max(1, min(8, os.cpu_count() or 1))
     pending: list[Future[bytes]] = []
     decoding: dict[str, Future] = {}
@@ -146,9 +164,10 @@ def _page_pngs(project: Project, selected: list[Page], dpi: float, bleed: bool) 
             if selected:
                 prefetch(selected[0])
             for n, page in enumerate(selected):
+                before_page(n)
                 if n + 1 < len(selected):
                     prefetch(selected[n + 1])
-                image = render_page(project, page, dpi, bleed, images)
+                image = render_page(project, page, dpi, bleed, images, PAGE_FORMAT)
                 pending.append(pool.submit(qimage_to_png_fast, image, dpi, PNG_LEVEL))
                 del image
                 if len(pending) > workers:
@@ -173,11 +192,12 @@ def _pages(project: Project, pages: Iterable[int] | None) -> list[Page]:
 
 
 def export_png(project: Project, out_dir: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
-               pages: Iterable[int] | None = None, project_path: str | os.PathLike | None = None) -> list[Path]:
+               pages: Iterable[int] | None = None, project_path: str | os.PathLike | None = None,
+               progress: Progress | None = None) -> list[Path]:
     """Write ``page-001.png``… into ``out_dir`` (created); returns the files written.
 
     Every page goes to a temporary file first; they replace the targets only when all were written,
-    so a failure (a full disk) leaves nothing behind."""
+    so a failure (a full disk) or a cancel (see :data:`Progress`) leaves nothing behind."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} exists and is not a folder")
@@ -189,8 +209,10 @@ def export_png(project: Project, out_dir: str | os.PathLike, dpi: float | None =
         check_out(target, project_path)
     done: list[tuple[Path, Path]] = []
     try:
-        for png, target in zip(_page_pngs(project, selected, dpi, bleed), targets):
+        pngs = _page_pngs(project, selected, dpi, bleed, lambda n: _step(progress, n, len(selected), out))
+        for png, target in zip(pngs, targets):
             done.append((_write_bytes(target, png), target))
+        _step(progress, len(selected), len(selected), out)
         _publish(done)
     except OSError as exc:
         raise _failed(out, exc) from None
@@ -201,8 +223,9 @@ def export_png(project: Project, out_dir: str | os.PathLike, dpi: float | None =
 
 
 def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
-               project_path: str | os.PathLike | None = None) -> Path:
-    """A comic book archive: page PNGs in reading order (names sort) plus a ComicInfo.xml."""
+               project_path: str | os.PathLike | None = None, progress: Progress | None = None) -> Path:
+    """A comic book archive: page PNGs in reading order (names sort) plus a ComicInfo.xml; nothing
+    is left when it fails or is cancelled (see :data:`Progress`)."""
     out = Path(out_file)
     check_out(out, project_path)
     dpi = float(dpi or project.dpi)
@@ -212,7 +235,8 @@ def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None 
         fd, tmp = _temp_beside(out)
         with _open_for_write(fd) as f:
             with zipfile.ZipFile(f, "w") as zf:
-                for i, png in enumerate(_page_pngs(project, selected, dpi, bleed)):
+                pngs = _page_pngs(project, selected, dpi, bleed, lambda n: _step(progress, n, len(selected), out))
+                for i, png in enumerate(pngs):
                     zf.writestr(zipfile.ZipInfo(page_file_name(i, len(selected))), png)  # stored: PNG already
                 info = (f'<?xml version="1.0" encoding="utf-8"?>\n<ComicInfo>\n'
                         f'  <Title>{escape(project.title or out.stem)}</Title>\n'
@@ -220,6 +244,7 @@ def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None 
                         f'  <Manga>{"YesAndRightToLeft" if selected[0].reading_order.value == "rtl" else "No"}</Manga>\n'
                         f'</ComicInfo>\n')
                 zf.writestr("ComicInfo.xml", info, compress_type=zipfile.ZIP_DEFLATED)
+                _step(progress, len(selected), len(selected), out)
             f.flush()
             os.fsync(f.fileno())
         _publish([(tmp, out)])
@@ -233,12 +258,13 @@ def export_cbz(project: Project, out_file: str | os.PathLike, dpi: float | None 
 
 
 def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None = None, bleed: bool = False,
-               project_path: str | os.PathLike | None = None, lossless: bool = False) -> Path:
+               project_path: str | os.PathLike | None = None, lossless: bool = False,
+               progress: Progress | None = None) -> Path:
     """One PDF page per comic page at its physical size (trim, or trim plus bleed).
 
     Pages are drawn as vectors (frames, balloons, text) with the panel images embedded (JPEG, or
     losslessly compressed when ``lossless``); ``dpi`` is the writer's resolution. The PDF is written to a temporary file, checked to be
-    complete, fsynced and renamed: a failure leaves nothing behind.
+    complete, fsynced and renamed: a failure or a cancel (see :data:`Progress`) leaves nothing behind.
     """
     ensure_gui()
     out = Path(out_file)
@@ -258,6 +284,7 @@ def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None 
         writer.setCreator("Panelsmith")
         writer.setTitle(project.title or out.stem)
         for i, page in enumerate(selected):
+            _step(progress, i, len(selected), out)
             box = page.bleed_rect if bleed else page.trim
             layout = QPageLayout(QPageSize(QSizeF(box.w, box.h), QPageSize.Unit.Millimeter, "",
                                            QPageSize.SizeMatchPolicy.ExactMatch),
@@ -275,6 +302,7 @@ def export_pdf(project: Project, out_file: str | os.PathLike, dpi: float | None 
             painter.scale(scale, scale)
             painter.translate(-box.x, -box.y)
             paint_page(painter, project, page, images, bleed=bleed)
+        _step(progress, len(selected), len(selected), out)
         ended = painter.end()
         del writer  # closes the file
         if not ended or not _pdf_complete(tmp):
@@ -316,17 +344,19 @@ def export_panel(project: Project, panel_id: str, out: str | os.PathLike,
 
 
 def export(project: Project, fmt: str, out: str | os.PathLike, dpi: float | None = None,
-           bleed: bool = False, project_path: str | os.PathLike | None = None, lossless: bool = False) -> list[Path]:
+           bleed: bool = False, project_path: str | os.PathLike | None = None, lossless: bool = False,
+           progress: Progress | None = None) -> list[Path]:
     """Export in ``fmt`` (png, pdf or cbz); returns the files written. ``project_path``: the
-    project's file, which the output may not be; ``lossless``: PDF art without JPEG compression."""
+    project's file, which the output may not be; ``lossless``: PDF art without JPEG compression;
+    ``progress``: see :data:`Progress` (a False return cancels, nothing written)."""
     if fmt in ("png", "cbz"):  # raster pages: refuse a dpi too large for the page before writing anything
         check_page_sizes(project, _pages(project, None), float(dpi or project.dpi), bleed)
     if fmt == "png":
-        return export_png(project, out, dpi, bleed, project_path=project_path)
+        return export_png(project, out, dpi, bleed, project_path=project_path, progress=progress)
     if fmt == "pdf":
-        return [export_pdf(project, out, dpi, bleed, project_path=project_path, lossless=lossless)]
+        return [export_pdf(project, out, dpi, bleed, project_path=project_path, lossless=lossless, progress=progress)]
     if fmt == "cbz":
-        return [export_cbz(project, out, dpi, bleed, project_path=project_path)]
+        return [export_cbz(project, out, dpi, bleed, project_path=project_path, progress=progress)]
     raise ExportError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
 
 

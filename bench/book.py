@@ -14,8 +14,11 @@ move of 6 panels × 4 variants as an undo step, and CBZ export of the 48 pages a
 event-loop gaps while the window saves (Ctrl+S's action) after a one-balloon change, appended and
 rewritten whole (Save As).
 
-Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--parts open save autosave info ops]`` (``BOOK_CODE=<checkout>`` runs another
-checkout's code on the same books, for a before/after comparison).
+``cbz48_cpu_s`` is the export's CPU seconds (all threads); ``--parts cbz1`` adds the same export held to
+one CPU (``cbz48_one_core_s``, ``cbz48_one_core_cpu_s``), the baseline for its use of both cores.
+
+Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--parts open save autosave info ops cbz1]``
+(``BOOK_CODE=<checkout>`` runs another checkout's code on the same books, for a before/after comparison).
 """
 
 from __future__ import annotations
@@ -311,9 +314,21 @@ def child_ops(path: str) -> dict:
     return out
 
 
+def child_cbz_one_core(path: str) -> dict:
+    """CBZ export of the book with this process held to one CPU (the baseline for the export's use of
+    both cores): ``cbz48_one_core_s`` and its CPU seconds."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    sys.path.insert(0, str(CODE / "bench"))
+    import book_ops
+
+    out = book_ops.measure_cbz48(path)
+    return {"cbz48_one_core_s": out["cbz48_s"], "cbz48_one_core_cpu_s": out["cbz48_cpu_s"]}
+
+
 def child(kind: str, path: str) -> int:
     out = {"open": child_open, "baseline": child_baseline, "autosave": child_autosave, "save": child_save,
-           "ops": child_ops}[kind](path)
+           "ops": child_ops, "cbz1": child_cbz_one_core}[kind](path)
     print(json.dumps(out))
     return 0
 
@@ -381,14 +396,15 @@ def info_times(path: Path) -> tuple[float, float, float, float]:
     return info_s, time.perf_counter() - t, info_cpu, _children_cpu() - cpu
 
 
-PARTS = ("open", "save", "autosave", "info", "ops")
+PARTS = ("open", "save", "autosave", "info", "ops", "cbz1")  # cbz1: only when asked for
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, nargs="+", default=[48, 200])
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                        help="measure only these (save: save_change*, and the window's save gaps at 48 pages)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS[:-1]),
+                        help="measure only these (save: save_change*, and the window's save gaps at 48 pages; "
+                             "cbz1: the CBZ export held to one CPU, not measured unless asked for)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -431,6 +447,12 @@ def main() -> int:
                 _, ops = in_child("ops", path)
                 ops.pop("cpu_s")
                 result.update(ops)
+                result["cbz48_load_avg_1min"] = round(os.getloadavg()[0], 1)
+            if "cbz1" in parts:
+                _, one = in_child("cbz1", path)
+                one.pop("cpu_s")
+                result.update(one)
+                result["cbz48_one_core_load_avg_1min"] = round(os.getloadavg()[0], 1)
         print(f"{pages} pages: " + ", ".join(f"{k}={v}" for k, v in result.items() if k.startswith(
             (f"open{tag}", f"save_change{tag}"))), file=sys.stderr)
     result["load_avg_1min_end"] = round(os.getloadavg()[0], 1)

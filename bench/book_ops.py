@@ -134,7 +134,8 @@ def measure_cbz48(project_path: str | os.PathLike, out: str | os.PathLike | None
         target = Path(out) if out else Path(tmp) / "book.cbz"
         t, cpu = time.perf_counter(), time.process_time()
         export_cbz(project, target)
-        return {"cbz48_s": round(time.perf_counter() - t, 2), "cbz48_cpu_s": round(time.process_time() - cpu, 2)}
+        return {"cbz48_s": round(time.perf_counter() - t, 2), "cbz48_cpu_s": round(time.process_time() - cpu, 2),
+                "cbz48_mb": round(target.stat().st_size / 1e6, 1)}
 
 
 def build_book(path: str | os.PathLike, pages: int = 48, dpi: int = 300) -> Path:

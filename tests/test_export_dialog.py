@@ -109,3 +109,34 @@ def test_pdf_title_is_the_projects_name(win, qtbot, tmp_path):
     assert title.encode("utf-16-be") in data or title.encode() in data
     assert win.statusBar().currentMessage() == "Exported book.pdf"
     assert QApplication.activeModalWidget() is None
+
+
+def test_export_shows_its_pages_and_cancel_writes_nothing(win, qtbot, tmp_path):
+    """While the pages are written a progress dialog counts them; its Cancel button stops the
+    export: no archive, no temporary file, a status line and no error box."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    target = tmp_path / "book.cbz"
+    seen = []
+
+    def cancel() -> None:
+        progress = getattr(win, "export_progress", None)
+        if progress is None or not progress.isVisible():
+            QTimer.singleShot(5, cancel)
+            return
+        seen.append((progress.labelText(), progress.maximum()))
+        qtbot.mouseClick(progress.findChild(QPushButton), Qt.MouseButton.LeftButton)
+
+    def fill(dialog: ExportDialog) -> None:
+        dialog.format.setCurrentIndex(dialog.format.findData("cbz"))
+        dialog.path.setText(str(target))
+        dialog.dpi.setValue(40)
+        QTimer.singleShot(0, cancel)
+        dialog.accept()
+
+    _run_dialog(win, qtbot, fill)
+    assert seen == [("Page 1 of 3", 3)]
+    assert list(tmp_path.glob("*.cbz*")) == [] and list(tmp_path.glob(".book.cbz*")) == []
+    assert win.statusBar().currentMessage() == "Export cancelled: nothing was written"
+    assert win.export_progress is None and QApplication.activeModalWidget() is None

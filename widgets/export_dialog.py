@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressDialog, QPushButton, QSpinBox,
+                               QWidget)
 
 from app.project import Project
 
@@ -106,3 +108,24 @@ class ExportDialog(QDialog):
     def choice(self) -> ExportChoice:
         return ExportChoice(self.fmt, Path(output_for(self.path.text(), self.fmt)).expanduser(), self.dpi.value(), self.bleed.isChecked(),
                             self.first.value(), self.last.value())
+
+
+class ExportProgress(QProgressDialog):
+    """Pages written so far, with a Cancel button; :meth:`step` is the export's progress callback
+    (app.export.Progress): it shows the count, lets the window paint and returns False once Cancel
+    was pressed."""
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(f"Exporting {what}…", "Cancel", 0, 1, parent)
+        self.setWindowTitle("Export")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumDuration(0)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+
+    def step(self, done: int, total: int) -> bool:
+        self.setMaximum(max(1, total))
+        self.setValue(done)
+        self.setLabelText(f"Page {min(done + 1, total)} of {total}" if done < total else "Finishing…")
+        QApplication.processEvents()
+        return not self.wasCanceled()

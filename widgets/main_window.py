@@ -419,9 +419,10 @@ class MainWindow(QMainWindow):
         return True
 
     def export(self) -> None:
+        from app.export import ExportCancelled
         from app.export import export as export_project
 
-        from .export_dialog import ExportDialog
+        from .export_dialog import ExportDialog, ExportProgress
 
         stem = self.doc.path.stem if self.doc.path else "comic"
         dialog = ExportDialog(self.doc.project, str(Path(self._last_dir()) / f"{stem}.pdf"), self)
@@ -432,15 +433,22 @@ class MainWindow(QMainWindow):
             return
         choice = dialog.choice()
         project = choice.project(self.doc.project, stem if self.doc.path else "Untitled")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self.export_progress = progress = ExportProgress(choice.out.name, self)
+        failed: Exception | None = None
         try:
             out = export_project(project, choice.fmt, choice.out, dpi=choice.dpi, bleed=choice.bleed,
-                                 project_path=self.doc.path)
-        except Exception as exc:  # noqa: BLE001
-            QApplication.restoreOverrideCursor()
-            QMessageBox.critical(self, "Export failed", one_line(exc))
+                                 project_path=self.doc.path, progress=progress.step)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, never a traceback
+            failed = exc
+        finally:
+            progress.close()
+            self.export_progress = None
+        if isinstance(failed, ExportCancelled):
+            self.statusBar().showMessage("Export cancelled: nothing was written", 5000)
             return
-        QApplication.restoreOverrideCursor()
+        if failed is not None:
+            QMessageBox.critical(self, "Export failed", one_line(failed))
+            return
         where = choice.out.name if choice.fmt != "png" else f"{len(out)} pages in {choice.out.name}"
         self.statusBar().showMessage(f"Exported {where}", 5000)
 
