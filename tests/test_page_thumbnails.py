@@ -128,3 +128,45 @@ def test_thumbnails_draw_reduced_images(monkeypatch):
     assert max(sizes[0]) < 2 * 300  # 1600 px reduced by a whole factor to about 300
     full = render.image_rect(page.panels[0], 1600, 1200)
     assert abs(rects[0].width() - full.width()) < 0.5 and abs(rects[0].x() - full.x()) < 0.5
+
+
+def test_the_dock_decodes_art_with_pillow_off_the_gui_thread(qtbot, drawn, monkeypatch):
+    """The dock's thumbnail jobs decode the art with Pillow, which lets the GUI thread run while it
+    decodes (Qt's decoder holds Python's lock for a whole full-size image: 30-200 ms of frozen window)."""
+    from app import render
+
+    decoded: list[bool] = []
+    real = render.decode_pixels
+
+    def spy(png):
+        decoded.append(threading.current_thread() is threading.main_thread())
+        return real(png)
+    monkeypatch.setattr(render, "decode_pixels", spy)
+    win = open_window(qtbot, _book(), height=600)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    assert drawn and len(decoded) >= len(drawn) and not any(decoded)
+
+
+def test_one_move_draws_one_thumbnail_and_the_other_rows_keep_theirs(qtbot, drawn):
+    doc = _book()
+    win = open_window(qtbot, doc, height=600)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    qtbot.wait(50)
+    dock = win.pages_dock
+    rows = dock.visible_rows()
+    assert len(rows) >= 2
+    before = {r: dock.list.item(r).data(Qt_FP()) for r in rows}
+    drawn.clear()
+    page = doc.project.pages[0]
+    edits.move_items(doc, page.id, [page.panels[0].id], 2.0, 1.0)
+    kept: list[bool] = []
+
+    def settled() -> bool:
+        kept.append(all(dock.list.item(r).data(Qt_FP()) == before[r] for r in rows[1:]))
+        return dock.list.item(0).data(Qt_FP()) not in ("", before[0])
+    qtbot.waitUntil(settled, timeout=30_000)
+    dock.thumbnailer.wait()
+    assert [pid for _, pid in drawn] == [page.id]
+    assert all(kept)  # never a placeholder (or a redraw) for the rows the move left alone
