@@ -9,29 +9,14 @@ import pytest
 
 from app import edits, project_io, recovery
 from app.document import Document
-from app.layout import PAGE_SIZES
-from app.project import Balloon, BalloonKind, Rect, new_id
-from app.project_io import load_project, save_project
-from tests.helpers_project import pruned, tiny_png
+from app.project_io import load_project
+from tests.helpers_project import pruned, saved_book, tiny_png
 
 
 @pytest.fixture(autouse=True)
 def recovery_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(recovery.ENV_RECOVERY_DIR, str(tmp_path / "recovery"))
     monkeypatch.setattr(project_io, "APPEND_MIN_BYTES", 0)  # small test files, treated as a real book
-
-
-def _book(path: Path) -> Document:
-    """A saved two-page document with a balloon, reopened from its file (images read from it)."""
-    doc = Document()
-    for _ in range(2):
-        page = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
-        for n, panel in enumerate(doc.project.page(page).panels):
-            edits.add_variant(doc, panel.id, tiny_png(random.Random(n + 10 * len(doc.project.pages)), (120, 90)), seed=n)
-    doc.project.pages[1].balloons.append(Balloon(id=new_id("bal"), kind=BalloonKind.SPEECH,
-                                                 rect=Rect(20, 20, 50, 25), text="Hello", tail=(40, 60)))
-    save_project(doc.project, path)
-    return Document(load_project(path), path)
 
 
 def _move(doc: Document) -> None:
@@ -46,7 +31,7 @@ def _autosave(doc: Document) -> Path:
 
 def test_the_first_autosave_copies_the_saved_file_and_appends_the_change(tmp_path):
     path = tmp_path / "book.comic"
-    doc = _book(path)
+    doc = saved_book(path)
     saved = path.read_bytes()
     _move(doc)
     out = _autosave(doc)
@@ -60,7 +45,7 @@ def test_the_first_autosave_copies_the_saved_file_and_appends_the_change(tmp_pat
 
 def test_later_autosaves_append_only_what_changed(tmp_path):
     path = tmp_path / "book.comic"
-    doc = _book(path)
+    doc = saved_book(path)
     _move(doc)
     out = _autosave(doc)
     first, inode = out.read_bytes(), out.stat().st_ino
@@ -81,7 +66,7 @@ def test_later_autosaves_append_only_what_changed(tmp_path):
 
 def test_an_autosave_cut_short_opens_as_the_one_before(tmp_path):
     path = tmp_path / "book.comic"
-    doc = _book(path)
+    doc = saved_book(path)
     _move(doc)
     out = _autosave(doc)
     before, size = recovery.load_recovery(out), out.stat().st_size
@@ -96,7 +81,7 @@ def test_an_autosave_cut_short_opens_as_the_one_before(tmp_path):
 
 def test_an_autosave_after_the_recovery_file_was_discarded_starts_again(tmp_path):
     path = tmp_path / "book.comic"
-    doc = _book(path)
+    doc = saved_book(path)
     _move(doc)
     _autosave(doc)
     recovery.remove_recovery(path)
