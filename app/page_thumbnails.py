@@ -13,9 +13,13 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Callable
 
 from .image_store import Stored
 from .project import Page, Project
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 THUMB_PX = 150  # height in pixels
 MAX_THUMB_BYTES = 1024 * 1024
@@ -88,10 +92,22 @@ def lookup(fp: str) -> bytes | None:
     return found
 
 
-def render_thumbnail(project: Project, page: Page, height_px: int = THUMB_PX) -> bytes:
-    """Draw ``page`` as the export does, ``height_px`` high, as PNG bytes (any thread)."""
+def render_thumbnail(project: Project, page: Page, height_px: int = THUMB_PX,
+                     decoded: Callable[[str], "PILImage | None"] | None = None) -> bytes:
+    """Draw ``page`` as the export does, ``height_px`` high, as PNG bytes (any thread).
+
+    ``decoded`` gives an image's pixels when they are already decoded (the canvas keeps those of
+    the page it shows): those are only reduced, not decoded again."""
     from . import render
 
     dpi = height_px / (page.height_mm / 25.4)
-    return render.qimage_to_png(render.render_page(project, page, dpi=dpi,
-                                                   images=render.reduced_images(project, 2 * height_px)))
+    max_side = 2 * height_px
+    reduced = render.reduced_images(project, max_side)
+
+    def source(key: str):
+        pixels = decoded(key) if decoded is not None else None
+        if pixels is None:
+            return reduced(key)
+        factor = max(pixels.width, pixels.height) // max(1, max_side)
+        return render.qimage_from_pixels(pixels.reduce(factor) if factor >= 2 else pixels)
+    return render.qimage_to_png(render.render_page(project, page, dpi=dpi, images=source))

@@ -5,22 +5,34 @@ its absolute path, or ``untitled``), with a small JSON sidecar saying which proj
 when it was written. A recovery file is *recoverable* when it is newer than its saved project (or
 the project was never saved). Saving the project discards its recovery file. Plain Python: the
 window drives :func:`write_recovery` from a QTimer.
+
+Autosaves cost what changed, not the book. The first autosave of a project whose images lie in its
+saved file starts from a byte copy of that file (done by the kernel: no image is read or checked
+here, and their checksums travel with them) and appends the changes to it; each later autosave
+appends only what changed since, the way a save appends to its project file (crash-safe: a torn
+tail opens as the last complete version, see :mod:`app.project_io`). Either way the recovery file
+is an ordinary ``.comic`` file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
+from .image_store import FileSource, ImageStore, Stored
 from .manifest import PageEncodings
 from .project import Project
-from .project_io import ProjectFileError, SaveSnapshot, load_project, snapshot
+from . import project_io
+from .project_io import ProjectFileError, ProjectSaveError, SaveSnapshot, load_project, snapshot
 
 ENV_RECOVERY_DIR = "PANELSMITH_RECOVERY_DIR"
 APP_NAME = "Panelsmith"
@@ -74,12 +86,22 @@ def recovery_snapshot(project: Project, project_path: str | os.PathLike | None,
     return snapshot(project, recovery_path(project_path), thumbnail=False, encodings=encodings)
 
 
+_lock = threading.Lock()  # one autosave written at a time (the window's thread and a command's)
+# recovery file → where the images it holds lie in it, as last written: the next autosave appends
+_written: dict[Path, dict[str, Stored]] = {}
+
+
 def write_recovery_snapshot(snap: SaveSnapshot, project_path: str | os.PathLike | None, title: str = "") -> Path:
-    """Write an autosave taken by :func:`recovery_snapshot`, then its sidecar; returns the file."""
+    """Write an autosave taken by :func:`recovery_snapshot`, then its sidecar; returns the file.
+
+    It appends to the recovery file the last autosave wrote, or starts from a copy of the saved
+    project file (see the module's docstring)."""
     folder = recovery_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = snap.saved_path
-    snap.write(backup=False)
+    with _lock:
+        last = _written.pop(target, None)  # a failed write leaves no promise about the file
+        _written[target] = _write(snap, target, project_path, last)
     info = {"project_path": str(Path(project_path).expanduser().absolute()) if project_path else None,
             "saved_at": time.time(), "title": title}
     side = _sidecar(target)
@@ -89,9 +111,95 @@ def write_recovery_snapshot(snap: SaveSnapshot, project_path: str | os.PathLike 
     return target
 
 
+def _write(snap: SaveSnapshot, target: Path, project_path: str | os.PathLike | None,
+           last: dict[str, Stored] | None) -> dict[str, Stored]:
+    images = snap.images
+    if not isinstance(images, ImageStore):
+        return snap.write(backup=False)
+    last = _appendable(last, target)
+    if last is not None:  # point the snapshot at the images the recovery file holds: they stay there
+        images.place({key: where for key, where in last.items() if key in images})
+        return snap.write(backup=False)
+    base = _saved_source(images, project_path)
+    if base is None or base.end < project_io.APPEND_MIN_BYTES:  # a small file is rewritten whole anyway
+        return snap.write(backup=False)
+    return _write_on_copy(snap, target, base)
+
+
+def _appendable(last: dict[str, Stored] | None, target: Path) -> dict[str, Stored] | None:
+    """What the last autosave wrote to ``target``, if the file is still exactly that."""
+    if not last:
+        return None
+    source = next(iter(last.values())).source
+    try:
+        size = os.stat(target).st_size
+    except OSError:
+        return None
+    if source.directory is None or size != source.end or not source.same_file(target):
+        return None
+    return last
+
+
+def _saved_source(images: ImageStore, project_path: str | os.PathLike | None) -> FileSource | None:
+    """The saved project file the images were read from (or last saved to), when there is one."""
+    if not project_path:
+        return None
+    for source in images.sources():
+        if source.directory is not None and source.end > 0 and source.same_file(project_path):
+            try:
+                if os.fstat(source.fd).st_size >= source.end:
+                    return source
+            except OSError:
+                return None
+    return None
+
+
+def _write_on_copy(snap: SaveSnapshot, target: Path, base: FileSource) -> dict[str, Stored]:
+    """Copy the saved file's bytes (up to the end of the zip its images were read with) next to
+    ``target``, append the snapshot's changes to the copy, then rename it over ``target``."""
+    copy = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        _copy_prefix(base, copy)
+        source = FileSource(copy)
+        source.directory, source.end = list(base.directory or []), base.end
+        images = snap.images
+        images.place({key: Stored(source, where.offset, where.size, where.crc) for key in list(images)
+                      if (where := images.stored(key)) is not None and where.source is base})
+        written = dataclasses.replace(snap, saved_path=copy).write(backup=False)
+        os.replace(copy, target)
+    except OSError as exc:
+        raise ProjectSaveError(f"could not autosave to {target.name}: {exc.strerror or exc}") from exc
+    finally:
+        try:
+            copy.unlink()
+        except OSError:
+            pass
+    return written
+
+
+def _copy_prefix(base: FileSource, path: Path) -> None:
+    """The first ``base.end`` bytes of the file ``base`` reads, into a new file at ``path`` (synced)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        done = 0
+        while done < base.end:
+            count = min(base.end - done, 64 << 20)
+            try:
+                n = os.copy_file_range(base.fd, fd, count, done, done)  # in the kernel (a reflink where it can)
+            except (AttributeError, OSError):
+                n = os.pwrite(fd, os.pread(base.fd, min(count, 4 << 20), done), done)
+            if n <= 0:
+                raise OSError(f"the saved file ended {base.end - done} bytes early")
+            done += n
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def remove_recovery(project_path: str | os.PathLike | None) -> None:
     """Discard the recovery file of a project (after a successful save, or a clean close)."""
     target = recovery_path(project_path)
+    _written.pop(target, None)  # not under the lock: never wait for an autosave being written
     for path in (target, _sidecar(target)):
         try:
             path.unlink()

@@ -28,6 +28,22 @@ def tiny_png(rng: random.Random, size: tuple[int, int] | None = None) -> bytes:
     return encode_png(Image.fromarray(pixels, "RGB"))
 
 
+def saved_book(path: Path) -> Document:
+    """A saved two-page document with a balloon, reopened from its file (images read from it)."""
+    from app.project import Balloon, new_id
+    from app.project_io import load_project, save_project
+
+    doc = Document()
+    for _ in range(2):
+        page = edits.add_page(doc, layout.PAGE_SIZES["A4"], "grid-2x2")
+        for n, panel in enumerate(doc.project.page(page).panels):
+            edits.add_variant(doc, panel.id, tiny_png(random.Random(n + 10 * len(doc.project.pages)), (120, 90)), seed=n)
+    doc.project.pages[1].balloons.append(Balloon(id=new_id("bal"), kind=BalloonKind.SPEECH,
+                                                 rect=Rect(20, 20, 50, 25), text="Hello", tail=(40, 60)))
+    save_project(doc.project, path)
+    return Document(load_project(path), path)
+
+
 def solid_png(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
     return encode_png(Image.new("RGB", size, color))
 

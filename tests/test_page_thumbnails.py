@@ -128,3 +128,84 @@ def test_thumbnails_draw_reduced_images(monkeypatch):
     assert max(sizes[0]) < 2 * 300  # 1600 px reduced by a whole factor to about 300
     full = render.image_rect(page.panels[0], 1600, 1200)
     assert abs(rects[0].width() - full.width()) < 0.5 and abs(rects[0].x() - full.x()) < 0.5
+
+
+def test_the_dock_decodes_art_with_pillow_off_the_gui_thread(qtbot, drawn, monkeypatch):
+    """The dock's thumbnail jobs decode the art with Pillow, which lets the GUI thread run while it
+    decodes (Qt's decoder holds Python's lock for a whole full-size image: 30-200 ms of frozen window)."""
+    from app import render
+
+    decoded: list[bool] = []
+    real = render.decode_pixels
+
+    def spy(png):
+        decoded.append(threading.current_thread() is threading.main_thread())
+        return real(png)
+    monkeypatch.setattr(render, "decode_pixels", spy)
+    win = open_window(qtbot, _book(), height=600)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    assert drawn and len(decoded) >= len(drawn) and not any(decoded)
+
+
+def test_one_move_draws_one_thumbnail_and_the_other_rows_keep_theirs(qtbot, drawn):
+    doc = _book()
+    win = open_window(qtbot, doc, height=600)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    qtbot.wait(50)
+    dock = win.pages_dock
+    rows = dock.visible_rows()
+    assert len(rows) >= 2
+    before = {r: dock.list.item(r).data(Qt_FP()) for r in rows}
+    drawn.clear()
+    page = doc.project.pages[0]
+    edits.move_items(doc, page.id, [page.panels[0].id], 2.0, 1.0)
+    kept: list[bool] = []
+
+    def settled() -> bool:
+        kept.append(all(dock.list.item(r).data(Qt_FP()) == before[r] for r in rows[1:]))
+        return dock.list.item(0).data(Qt_FP()) not in ("", before[0])
+    qtbot.waitUntil(settled, timeout=30_000)
+    dock.thumbnailer.wait()
+    assert [pid for _, pid in drawn] == [page.id]
+    assert all(kept)  # never a placeholder (or a redraw) for the rows the move left alone
+
+
+def test_the_shown_pages_thumbnail_reuses_the_canvas_pixels(qtbot, drawn, monkeypatch):
+    """An edit on the page the canvas shows redraws its thumbnail from the pixels the canvas already
+    decoded (only reduced, not decoded again), and it looks the same as one drawn by decoding."""
+    import io
+    import random
+
+    import numpy as np
+    from PIL import Image
+
+    from app import render
+    from tests.helpers_project import tiny_png
+
+    doc = _book()
+    page = doc.project.pages[0]
+    edits.add_variant(doc, page.panels[0].id, tiny_png(random.Random(3), (640, 480)))
+    doc.undo_stack.setClean()
+    win = open_window(qtbot, doc, height=600)
+    key = doc.project.pages[0].panels[0].image
+    qtbot.waitUntil(lambda: win.view.page_scene.pixmaps.decoded(key) is not None, timeout=30_000)
+    _wait_thumbnails(qtbot, win)
+    win.pages_dock.thumbnailer.wait()
+    decoded: list[int] = []
+    real = render.decode_pixels
+    monkeypatch.setattr(render, "decode_pixels", lambda png: decoded.append(len(png)) or real(png))
+    drawn.clear()
+    before = win.pages_dock.list.item(0).data(Qt_FP())
+    page = doc.project.pages[0]
+    edits.move_items(doc, page.id, [page.panels[0].id], 2.0, 1.0)
+    qtbot.waitUntil(lambda: win.pages_dock.list.item(0).data(Qt_FP()) not in ("", before), timeout=30_000)
+    win.pages_dock.thumbnailer.wait()
+    assert [pid for _, pid in drawn] == [page.id] and decoded == []
+    fp = page_thumbnails.fingerprint(doc.project.pages[0])
+    monkeypatch.setattr(render, "decode_pixels", real)
+    shown = np.asarray(Image.open(io.BytesIO(page_thumbnails.lookup(fp))).convert("RGB"), dtype=int)
+    fresh = page_thumbnails.render_thumbnail(doc.project, doc.project.pages[0])
+    again = np.asarray(Image.open(io.BytesIO(fresh)).convert("RGB"), dtype=int)
+    assert shown.shape == again.shape and np.abs(shown - again).max() <= 2

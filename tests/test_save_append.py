@@ -13,10 +13,8 @@ import pytest
 
 from app import edits, project_io
 from app.document import Document
-from app.layout import PAGE_SIZES
-from app.project import Balloon, BalloonKind, Rect, new_id
 from app.project_io import ProjectSaveError, load_project, save_project
-from tests.helpers_project import FullDisk, kill_while_saving, paused_writer, pruned, tiny_png
+from tests.helpers_project import FullDisk, kill_while_saving, paused_writer, pruned, saved_book, tiny_png
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,15 +27,7 @@ def append_small_files(monkeypatch):
 
 def _book(path: Path) -> Document:
     """A saved two-page document with a balloon, reopened from its file (images read from it)."""
-    doc = Document()
-    for _ in range(2):
-        page = edits.add_page(doc, PAGE_SIZES["A4"], "grid-2x2")
-        for n, panel in enumerate(doc.project.page(page).panels):
-            edits.add_variant(doc, panel.id, tiny_png(random.Random(n + 10 * len(doc.project.pages)), (120, 90)), seed=n)
-    doc.project.pages[1].balloons.append(Balloon(id=new_id("bal"), kind=BalloonKind.SPEECH,
-                                                 rect=Rect(20, 20, 50, 25), text="Hello", tail=(40, 60)))
-    save_project(doc.project, path)
-    return Document(load_project(path), path)
+    return saved_book(path)
 
 
 def _change(doc: Document, big_image: bool = True) -> None:

@@ -95,6 +95,7 @@ class Autosaver(QObject):
         return True
 
     def _finished(self, out: Path | None, index: int, generation: int, error: str) -> None:
+        self._future = None  # reported: the helper thread has nothing left to do for it
         if generation != self._generation:  # saved (or another document) meanwhile: it is obsolete
             if out is not None:
                 self._discard_file(out)

@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.cards_dock.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         scene.selectionChanged.connect(self._selection_changed)
         scene.pageShown.connect(self.pages_dock.show_page)
+        self.pages_dock.thumbnailer.decoded = scene.pixmaps.decoded  # the shown page's art: not decoded again
         scene.pageShown.connect(self._sync_page_controls)
         self.pages_dock.pageSelected.connect(scene.set_page)
         doc.pageChanged.connect(self._sync_page_controls)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import logging
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
@@ -24,24 +24,12 @@ def page_thumbnail(project: Project, page: Page, height_px: int = 150) -> QPixma
     return QPixmap.fromImage(render_page(project, page, dpi=dpi))
 
 
-PREVIEW_PX = 256
-
-
-def _preview(png: bytes, longest: int = PREVIEW_PX) -> QImage:
-    """A stored image decoded and shrunk (area-averaged) for a small picture; not cached."""
-    image = QImage.fromData(png)
-    if image.isNull() or max(image.width(), image.height()) <= longest:
-        return image
-    return image.scaled(longest, longest, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-
-
-def draw_page_thumbnail(project: Project, page: Page, height_px: int = page_thumbnails.THUMB_PX) -> bytes:
-    """PNG bytes of ``page`` drawn small from previews of its images (any thread; fills no cache)."""
-    from app import render
-
-    dpi = height_px / (page.height_mm / 25.4)
-    image = render_page(project, page, dpi=dpi, images=lambda key: _preview(project.images[key]))
-    return render.qimage_to_png(image)
+def draw_page_thumbnail(project: Project, page: Page, height_px: int = page_thumbnails.THUMB_PX,
+                        decoded: Callable[[str], Any] | None = None) -> bytes:
+    """PNG bytes of ``page`` drawn small (any thread; fills no cache). Its images are decoded and
+    reduced by Pillow, which lets the GUI thread run meanwhile (Qt's decoder holds Python's lock for a
+    whole decode: 30-200 ms a full-size image); those ``decoded`` already has are only reduced."""
+    return page_thumbnails.render_thumbnail(project, page, height_px, decoded)
 
 
 class _Signals(QObject):
@@ -49,9 +37,10 @@ class _Signals(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, project: Project, page: Page, fp: str, signals: _Signals) -> None:
+    def __init__(self, project: Project, page: Page, fp: str, signals: _Signals,
+                 decoded: Callable[[str], Any] | None = None) -> None:
         super().__init__()
-        self.project, self.page, self.fp, self.signals = project, page, fp, signals
+        self.project, self.page, self.fp, self.signals, self.decoded = project, page, fp, signals, decoded
 
     def run(self) -> None:
         try:
@@ -60,7 +49,7 @@ class _Job(QRunnable):
                 from app import lettering
 
                 lettering.bundled_families()  # the fonts, registered on this thread
-                png = draw_page_thumbnail(self.project, self.page)
+                png = draw_page_thumbnail(self.project, self.page, decoded=self.decoded)
                 page_thumbnails.remember(self.fp, png)
             self.signals.drawn.emit(self.fp, png)
         except Exception as exc:  # noqa: BLE001 - a thumbnail is optional
@@ -85,6 +74,8 @@ class PageThumbnailer(QObject):
         self._signals.drawn.connect(self._drawn)
         self._pending: set[str] = set()
         self._pixmaps: dict[str, QPixmap] = {}
+        # image key → its full-size pixels when already decoded (the canvas's), for any thread
+        self.decoded: Callable[[str], Any] | None = None
 
     def cached(self, fp: str) -> QPixmap | None:
         return self._pixmaps.get(fp)
@@ -94,9 +85,11 @@ class PageThumbnailer(QObject):
         if pix is not None or fp in self._pending:
             return pix
         self._pending.add(fp)
+        # pages are immutable values (edits replace them): the job shares the page; the image
+        # mapping is copied (shallow) because undo may drop images while the job draws
         images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
-        shell = Project(pages=[copy.deepcopy(page)], images=images, dpi=project.dpi)
-        self.pool.start(_Job(shell, shell.pages[0], fp, self._signals))
+        shell = Project(pages=[page], images=images, dpi=project.dpi)
+        self.pool.start(_Job(shell, shell.pages[0], fp, self._signals, self.decoded))
         return None
 
     def cancel_pending(self) -> None:

@@ -127,6 +127,12 @@ class PixmapCache(QObject):
         """Scaled copies being made off the GUI thread."""
         return len(self._pending)
 
+    def decoded(self, key: str) -> Image.Image | None:
+        """The full-size pixels of ``key`` if they are at hand (decoded for the canvas), else None;
+        any thread may ask (page thumbnails of the page shown then decode nothing)."""
+        with self._lock:
+            return self._sources.get(key)
+
     def _source(self, key: str, data: bytes) -> Image.Image:
         with self._lock:
             image = self._sources.get(key)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from app.document import Document
-from app.project import Page, ReadingOrder
+from app.project import Balloon, Page, Panel, ReadingOrder
 
 from . import style
 from .badges import BadgeStripItem
@@ -34,6 +34,7 @@ class PageScene(QGraphicsScene):
         self.page_id = ""
         self.items_by_id: dict[str, CanvasItem] = {}
         self.page_item: PageItem | None = None
+        self._project = doc.project  # the project the items were made for (a new one: rebuilt)
         self.show_order = False
         self.corner_mode = False  # Edit Corners: selected panels show a handle per corner
         self._order_items: list[OrderNumberItem] = []
@@ -74,11 +75,11 @@ class PageScene(QGraphicsScene):
             if not pages:
                 self.rebuild(keep_selection=False)
         else:
-            self.rebuild()
+            self.update_page()
 
     def _on_page_changed(self, page_id: str) -> None:
         if page_id == self.page_id:
-            self.rebuild()
+            self.update_page()
 
     def _on_cards_changed(self) -> None:
         for item in self.items_by_id.values():
@@ -100,6 +101,61 @@ class PageScene(QGraphicsScene):
 
     # --- building ------------------------------------------------------------------------------
 
+    def update_page(self) -> None:
+        """Show the page as it is now, keeping the items of panels and balloons the edit left alone
+        (their cached pictures too) and patching the others; a new project or page is rebuilt."""
+        page = self.page
+        if page is None or self.page_item is None or self._project is not self.doc.project:
+            self.rebuild()
+            return
+        models = [*page.panels, *page.balloons]
+        ids = {m.id for m in models}
+        for item_id in [i for i in self.items_by_id if i not in ids]:
+            self.removeItem(self.items_by_id.pop(item_id))
+        if self.page_item.page is not page:
+            self.page_item.set_page(page)
+        ordered: list[CanvasItem] = []
+        for model in models:
+            item = self.items_by_id.get(model.id)
+            if isinstance(model, Balloon):
+                if not isinstance(item, BalloonItem):
+                    item = self._add_balloon(model)
+                elif item.balloon is not model:
+                    item.set_balloon(model)
+            elif not isinstance(item, PanelItem):
+                item = self._add_panel(model, page.stroke_mm)
+            elif item.panel is not model or item.stroke_mm != page.stroke_mm:
+                item.set_panel(model, page.stroke_mm)
+            ordered.append(item)
+        for below, above in zip(ordered, ordered[1:]):  # items of equal z: stacked in the page's order
+            below.stackBefore(above)
+        self._set_scene_rect(page)
+        self._update_order()
+
+    def _add_panel(self, panel: Panel, stroke_mm: float) -> PanelItem:
+        old = self.items_by_id.pop(panel.id, None)
+        if old is not None:
+            self.removeItem(old)
+        item = PanelItem(panel, stroke_mm, self.doc.project, self.pixmaps)
+        item.set_corner_mode(self.corner_mode)
+        item.set_jobs(self.panel_jobs.get(panel.id))
+        self.addItem(item)
+        self.items_by_id[panel.id] = item
+        return item
+
+    def _add_balloon(self, balloon: Balloon) -> BalloonItem:
+        old = self.items_by_id.pop(balloon.id, None)
+        if old is not None:
+            self.removeItem(old)
+        item = BalloonItem(balloon)
+        self.addItem(item)
+        self.items_by_id[balloon.id] = item
+        return item
+
+    def _set_scene_rect(self, page: Page) -> None:
+        margin = max(page.width_mm, page.height_mm) * 0.25
+        self.setSceneRect(QRectF(-margin, -margin, page.width_mm + 2 * margin, page.height_mm + 2 * margin))
+
     def rebuild(self, keep_selection: bool = True) -> None:
         selected = set(self.selected_ids()) if keep_selection else set()
         for item in self.items_by_id.values():
@@ -112,22 +168,16 @@ class PageScene(QGraphicsScene):
         if page is None:
             self._update_order()
             return
+        self._project = self.doc.project
         self.page_item = PageItem(page)
         self.addItem(self.page_item)
         for panel in page.panels:
-            item = PanelItem(panel, page.stroke_mm, self.doc.project, self.pixmaps)
-            item.set_corner_mode(self.corner_mode)
-            item.set_jobs(self.panel_jobs.get(panel.id))
-            self.addItem(item)
-            self.items_by_id[panel.id] = item
+            self._add_panel(panel, page.stroke_mm)
         for balloon in page.balloons:
-            item = BalloonItem(balloon)
-            self.addItem(item)
-            self.items_by_id[balloon.id] = item
+            self._add_balloon(balloon)
         for item_id in selected & set(self.items_by_id):
             self.items_by_id[item_id].setSelected(True)
-        margin = max(page.width_mm, page.height_mm) * 0.25
-        self.setSceneRect(QRectF(-margin, -margin, page.width_mm + 2 * margin, page.height_mm + 2 * margin))
+        self._set_scene_rect(page)
         self._update_order()
 
     def _update_order(self) -> None:

@@ -36,6 +36,7 @@ class ConsistencyDock(QDockWidget):
         self.scores = scores
         self.page_id = ""
         self.rows: list[dict] = []  # panel, card, score (None while computing), flagged
+        self._shown: tuple | None = None  # (rows, threshold) the table shows
         self.threshold = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05,
                                         value=scores.threshold)
         self.threshold.setToolTip("Panels whose character scores below this are flagged "
@@ -111,7 +112,11 @@ class ConsistencyDock(QDockWidget):
         return rows
 
     def refresh(self) -> None:
-        self.rows = self._collect()
+        rows = self._collect()
+        if (rows, self.scores.threshold) == self._shown:  # e.g. a move or a balloon: nothing to lay out again
+            return
+        self._shown = (rows, self.scores.threshold)
+        self.rows = rows
         table = self.table
         table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
