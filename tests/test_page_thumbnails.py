@@ -128,3 +128,37 @@ def test_thumbnails_draw_reduced_images(monkeypatch):
     assert max(sizes[0]) < 2 * 300  # 1600 px reduced by a whole factor to about 300
     full = render.image_rect(page.panels[0], 1600, 1200)
     assert abs(rects[0].width() - full.width()) < 0.5 and abs(rects[0].x() - full.x()) < 0.5
+
+
+def test_thumbnails_are_drawn_after_the_canvas_first_frame(qtbot, drawn, monkeypatch):
+    """Opening a book paints the canvas first: no page thumbnail starts before its first frame."""
+    from PySide6.QtCore import QEvent, QObject, QThreadPool
+
+    from widgets.main_window import MainWindow
+
+    order: list[str] = []
+    real_start = QThreadPool.start
+
+    def start(pool, job, *args):
+        if isinstance(job, thumbnails._Job):
+            order.append("thumbnail")
+        return real_start(pool, job, *args)
+    monkeypatch.setattr(QThreadPool, "start", start)
+
+    class PaintSpy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                order.append("paint")
+            return False
+
+    win = MainWindow(_book())
+    qtbot.addWidget(win, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    spy = PaintSpy()
+    win.view.viewport().installEventFilter(spy)
+    win.resize(1400, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_thumbnails(qtbot, win)
+    assert "paint" in order and "thumbnail" in order
+    assert order.index("paint") < order.index("thumbnail")
+    win.pages_dock.thumbnailer.wait()

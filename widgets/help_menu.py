@@ -3,8 +3,6 @@ models and fonts Panelsmith uses."""
 
 from __future__ import annotations
 
-import html
-import tomllib
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -32,6 +30,8 @@ License 1.1, icon designs CC BY 4.0 (Fonticons, Inc.).</p>
 
 
 def version() -> str:
+    import tomllib
+
     try:
         return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     except (OSError, KeyError, ValueError):
@@ -40,6 +40,8 @@ def version() -> str:
 
 def shortcuts_html(window: QMainWindow) -> str:
     """A table of every action of ``window`` that has a shortcut, sorted by name."""
+    import html
+
     rows: dict[str, str] = {}
     for action in window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]

@@ -62,10 +62,13 @@ class _Job(QRunnable):
                 lettering.bundled_families()  # the fonts, registered on this thread
                 png = draw_page_thumbnail(self.project, self.page)
                 page_thumbnails.remember(self.fp, png)
-            self.signals.drawn.emit(self.fp, png)
         except Exception as exc:  # noqa: BLE001 - a thumbnail is optional
             log.warning("page thumbnail not drawn: %s", exc)
-            self.signals.drawn.emit(self.fp, b"")
+            png = b""
+        try:
+            self.signals.drawn.emit(self.fp, png)
+        except RuntimeError:  # the window (and its dock) closed meanwhile
+            pass
 
 
 class PageThumbnailer(QObject):
@@ -85,6 +88,7 @@ class PageThumbnailer(QObject):
         self._signals.drawn.connect(self._drawn)
         self._pending: set[str] = set()
         self._pixmaps: dict[str, QPixmap] = {}
+        self._held: list[_Job] | None = None  # jobs waiting for :meth:`release`
 
     def cached(self, fp: str) -> QPixmap | None:
         return self._pixmaps.get(fp)
@@ -96,11 +100,28 @@ class PageThumbnailer(QObject):
         self._pending.add(fp)
         images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
         shell = Project(pages=[copy.deepcopy(page)], images=images, dpi=project.dpi)
-        self.pool.start(_Job(shell, shell.pages[0], fp, self._signals))
+        job = _Job(shell, shell.pages[0], fp, self._signals)
+        if self._held is not None:
+            self._held.append(job)
+        else:
+            self.pool.start(job)
         return None
+
+    def hold(self) -> None:
+        """Queue new drawings without starting them (the window's first frame comes first)."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Start the drawings queued since :meth:`hold`, and any later ones at once."""
+        held, self._held = self._held or [], None
+        for job in held:
+            self.pool.start(job)
 
     def cancel_pending(self) -> None:
         self.pool.clear()
+        if self._held:
+            self._held.clear()
         self._pending.clear()
 
     def _drawn(self, fp: str, png: bytes) -> None:
