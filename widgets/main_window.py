@@ -99,7 +99,8 @@ class MainWindow(QMainWindow):
         self.pages_dock = PagesDock(self.doc, self)
         self.pages_dock.thumbnailer.hold()  # page thumbnails are drawn after the canvas's first frame
         self.first_frame.later(self.pages_dock.thumbnailer.release)
-        self.cards_dock = CardsDock(self.doc, self)
+        self.cards_dock = CardsDock(self.doc, self, hold_icons=True)  # the cards' pictures also come after it
+        self.first_frame.later(self.cards_dock.icons.release)
         self.props_dock = PanelPropertiesDock(self.doc, self)
         self.variants_dock = VariantsDock(self.doc, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.pages_dock)

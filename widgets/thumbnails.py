@@ -138,17 +138,95 @@ class PageThumbnailer(QObject):
         return self.pool.waitForDone(ms)
 
 
+def _icon_image(png: bytes, size: int) -> QImage:
+    """A square, centre-cropped ``size`` × ``size`` copy of an encoded image (any thread); null if unreadable."""
+    image = QImage.fromData(png)
+    if image.isNull():
+        return image
+    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                         Qt.TransformationMode.SmoothTransformation)
+    x, y = (image.width() - size) // 2, (image.height() - size) // 2
+    return image.copy(x, y, size, size)
+
+
 def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | None:
     """A square, centre-cropped thumbnail of a stored image."""
     if not key or key not in project.images:
         return None
-    image = QImage.fromData(project.images[key])
-    if image.isNull():
+    image = _icon_image(project.images[key], size)
+    return None if image.isNull() else QPixmap.fromImage(image)
+
+
+class _IconSignals(QObject):
+    drawn = Signal(str, int, QImage)  # image key, size, icon (null: unreadable)
+
+
+class _IconJob(QRunnable):
+    def __init__(self, key: str, png: bytes, size: int, signals: _IconSignals) -> None:
+        super().__init__()
+        self.key, self.png, self.size, self.signals = key, png, size, signals
+
+    def run(self) -> None:
+        image = _icon_image(self.png, self.size)
+        try:
+            self.signals.drawn.emit(self.key, self.size, image)
+        except RuntimeError:  # the dock closed meanwhile
+            pass
+
+
+class ImageIcons(QObject):
+    """:func:`image_icon` by image key, drawn on a worker thread (a decode of the full image each) and
+    kept: :meth:`icon` answers at once when known, else emits ``ready(key, size, pixmap)`` later.
+    Between :meth:`hold` and :meth:`release` the drawings wait (the window's first frame comes first)."""
+
+    ready = Signal(str, int, QPixmap)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._signals = _IconSignals()
+        self._signals.drawn.connect(self._drawn)
+        self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self._held: list[_IconJob] | None = None
+
+    def icon(self, project: Project, key: str | None, size: int) -> QPixmap | None:
+        """The icon of ``key`` if drawn already (None: being drawn, or no such image)."""
+        if not key or key not in project.images:
+            return None
+        ck = (key, size)
+        if ck in self._pixmaps:
+            return self._pixmaps[ck]
+        if ck not in self._pending:
+            self._pending.add(ck)
+            job = _IconJob(key, project.images[key], size, self._signals)
+            if self._held is not None:
+                self._held.append(job)
+            else:
+                self.pool.start(job)
         return None
-    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                         Qt.TransformationMode.SmoothTransformation)
-    x, y = (image.width() - size) // 2, (image.height() - size) // 2
-    return QPixmap.fromImage(image.copy(x, y, size, size))
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for job in held:
+            self.pool.start(job)
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self.pool.waitForDone(ms)
+
+    def _drawn(self, key: str, size: int, image: QImage) -> None:
+        self._pending.discard((key, size))
+        pix = None if image.isNull() else QPixmap.fromImage(image)
+        if len(self._pixmaps) > 256:
+            self._pixmaps.pop(next(iter(self._pixmaps)))
+        self._pixmaps[(key, size)] = pix
+        if pix is not None:
+            self.ready.emit(key, size, pix)
 
 
 def initials_icon(name: str, size: int = 96) -> QPixmap:
