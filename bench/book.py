@@ -12,7 +12,8 @@ last line is JSON with (at least) the keys ``open48_s``, ``open48_baseline_s``, 
 move of 6 panels × 4 variants as an undo step, and CBZ export of the 48 pages at 300 dpi, from
 ``bench/book_ops.py``); ``save48_max_gap_ms`` / ``save48_full_max_gap_ms`` are the longest
 event-loop gaps while the window saves (Ctrl+S's action) after a one-balloon change, appended and
-rewritten whole (Save As).
+rewritten whole (Save As). Before the openings the measured checkout's modules are byte-compiled,
+as an installed app's are (``open_byte_compiled``): the bare window's modules are compiled too.
 
 Run: ``.venv/bin/python bench/book.py [--pages 48 200] [--parts open save autosave info ops]`` (``BOOK_CODE=<checkout>`` runs another
 checkout's code on the same books, for a before/after comparison).

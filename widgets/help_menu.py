@@ -22,7 +22,7 @@ its own permissively licensed face detector and identity score.</p>
 <h3>Fonts</h3>
 <p><b>Comic Neue</b>, the bundled lettering font: SIL Open Font License 1.1
 (resources/fonts/ComicNeue-LICENSE.txt).</p>
-<p><b>Font Awesome Free 6</b>, the toolbar icons (drawn by qtawesome, MIT licence): icon font SIL Open Font
+<p><b>Font Awesome Free 6</b>, the toolbar icons (the font file shipped with qtawesome, MIT licence): icon font SIL Open Font
 License 1.1, icon designs CC BY 4.0 (Fonticons, Inc.).</p>
 <h3>Panelsmith</h3>
 <p>Built on Qt for Python (PySide6, LGPLv3), Pillow and, for generation, PyTorch and diffusers.</p>
