@@ -35,3 +35,16 @@ def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
     s.setValue("engine/modelsDir", str(models_dir))
     s.setValue("engine/device", "cpu")
     s.sync()
+
+
+def record_paints(widget, events: list) -> None:
+    """Append ``"paint"`` to ``events`` whenever ``widget`` paints (for what must come after the first frame)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintRecorder(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                events.append("paint")
+            return False
+
+    widget.installEventFilter(PaintRecorder(widget))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 
 from PIL import Image
-from PySide6.QtCore import QEvent, QObject, QSize
+from PySide6.QtCore import QSize
 
 from app import edits
 from app.document import Document
 from widgets import thumbnails
 from widgets.docks.cards import CARD_ICON_PX
 from widgets.main_window import MainWindow
+
+from .helpers_window import record_paints
 
 
 def test_card_pictures_are_drawn_after_the_first_frame_off_the_gui_thread(qtbot, monkeypatch):
@@ -28,16 +30,9 @@ def test_card_pictures_are_drawn_after_the_first_frame_off_the_gui_thread(qtbot,
         return real(png, size)
     monkeypatch.setattr(thumbnails, "_icon_image", spy)
 
-    class PaintSpy(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802
-            if event.type() == QEvent.Type.Paint:
-                order.append("paint")
-            return False
-
     win = MainWindow(doc)
     qtbot.addWidget(win, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    spy_filter = PaintSpy()
-    win.view.viewport().installEventFilter(spy_filter)
+    record_paints(win.view.viewport(), order)
     item = win.cards_dock.lists["character"].item(0)
     initials = item.icon().pixmap(QSize(CARD_ICON_PX, CARD_ICON_PX)).toImage()
     win.show()

@@ -12,7 +12,7 @@ from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project_io import load_project, save_project
 from tests.helpers_project import solid_png
-from tests.helpers_window import open_window
+from tests.helpers_window import open_window, record_paints
 from widgets import thumbnails
 
 PAGES = 30
@@ -132,7 +132,7 @@ def test_thumbnails_draw_reduced_images(monkeypatch):
 
 def test_thumbnails_are_drawn_after_the_canvas_first_frame(qtbot, drawn, monkeypatch):
     """Opening a book paints the canvas first: no page thumbnail starts before its first frame."""
-    from PySide6.QtCore import QEvent, QObject, QThreadPool
+    from PySide6.QtCore import QThreadPool
 
     from widgets.main_window import MainWindow
 
@@ -145,16 +145,9 @@ def test_thumbnails_are_drawn_after_the_canvas_first_frame(qtbot, drawn, monkeyp
         return real_start(pool, job, *args)
     monkeypatch.setattr(QThreadPool, "start", start)
 
-    class PaintSpy(QObject):
-        def eventFilter(self, obj, event):  # noqa: N802
-            if event.type() == QEvent.Type.Paint:
-                order.append("paint")
-            return False
-
     win = MainWindow(_book())
     qtbot.addWidget(win, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    spy = PaintSpy()
-    win.view.viewport().installEventFilter(spy)
+    record_paints(win.view.viewport(), order)
     win.resize(1400, 600)
     win.show()
     qtbot.waitExposed(win)

@@ -71,6 +71,38 @@ class _Job(QRunnable):
             pass
 
 
+class HeldPool(QThreadPool):
+    """A thread pool whose jobs can be held back: between :meth:`hold` and :meth:`release` they wait
+    (the window's first frame comes first)."""
+
+    def __init__(self, parent: QObject | None = None, threads: int = 1) -> None:
+        super().__init__(parent)
+        self.setMaxThreadCount(threads)
+        self._held: list[QRunnable] | None = None
+
+    def submit(self, job: QRunnable) -> None:
+        if self._held is not None:
+            self._held.append(job)
+        else:
+            self.start(job)
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Start the jobs held since :meth:`hold`, and any later ones at once."""
+        held, self._held = self._held or [], None
+        for job in held:
+            self.start(job)
+
+    def drop(self) -> None:
+        """Forget the jobs not started yet (held or queued)."""
+        self.clear()
+        if self._held:
+            self._held.clear()
+
+
 class PageThumbnailer(QObject):
     """Page thumbnails by fingerprint: from memory, the project file, or drawn on a worker thread.
 
@@ -82,13 +114,12 @@ class PageThumbnailer(QObject):
 
     def __init__(self, parent: QObject | None = None, threads: int = 1) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads)
+        self.pool = HeldPool(self, threads)
         self._signals = _Signals()
         self._signals.drawn.connect(self._drawn)
         self._pending: set[str] = set()
         self._pixmaps: dict[str, QPixmap] = {}
-        self._held: list[_Job] | None = None  # jobs waiting for :meth:`release`
+        self.hold, self.release = self.pool.hold, self.pool.release
 
     def cached(self, fp: str) -> QPixmap | None:
         return self._pixmaps.get(fp)
@@ -100,28 +131,11 @@ class PageThumbnailer(QObject):
         self._pending.add(fp)
         images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
         shell = Project(pages=[copy.deepcopy(page)], images=images, dpi=project.dpi)
-        job = _Job(shell, shell.pages[0], fp, self._signals)
-        if self._held is not None:
-            self._held.append(job)
-        else:
-            self.pool.start(job)
+        self.pool.submit(_Job(shell, shell.pages[0], fp, self._signals))
         return None
 
-    def hold(self) -> None:
-        """Queue new drawings without starting them (the window's first frame comes first)."""
-        if self._held is None:
-            self._held = []
-
-    def release(self) -> None:
-        """Start the drawings queued since :meth:`hold`, and any later ones at once."""
-        held, self._held = self._held or [], None
-        for job in held:
-            self.pool.start(job)
-
     def cancel_pending(self) -> None:
-        self.pool.clear()
-        if self._held:
-            self._held.clear()
+        self.pool.drop()
         self._pending.clear()
 
     def _drawn(self, fp: str, png: bytes) -> None:
@@ -177,19 +191,18 @@ class _IconJob(QRunnable):
 class ImageIcons(QObject):
     """:func:`image_icon` by image key, drawn on a worker thread (a decode of the full image each) and
     kept: :meth:`icon` answers at once when known, else emits ``ready(key, size, pixmap)`` later.
-    Between :meth:`hold` and :meth:`release` the drawings wait (the window's first frame comes first)."""
+    Between :meth:`hold` and :meth:`release` the drawings wait (see :class:`HeldPool`)."""
 
     ready = Signal(str, int, QPixmap)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.pool = HeldPool(self)
         self._signals = _IconSignals()
         self._signals.drawn.connect(self._drawn)
         self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
         self._pending: set[tuple[str, int]] = set()
-        self._held: list[_IconJob] | None = None
+        self.hold, self.release = self.pool.hold, self.pool.release
 
     def icon(self, project: Project, key: str | None, size: int) -> QPixmap | None:
         """The icon of ``key`` if drawn already (None: being drawn, or no such image)."""
@@ -200,21 +213,8 @@ class ImageIcons(QObject):
             return self._pixmaps[ck]
         if ck not in self._pending:
             self._pending.add(ck)
-            job = _IconJob(key, project.images[key], size, self._signals)
-            if self._held is not None:
-                self._held.append(job)
-            else:
-                self.pool.start(job)
+            self.pool.submit(_IconJob(key, project.images[key], size, self._signals))
         return None
-
-    def hold(self) -> None:
-        if self._held is None:
-            self._held = []
-
-    def release(self) -> None:
-        held, self._held = self._held or [], None
-        for job in held:
-            self.pool.start(job)
 
     def wait(self, ms: int = 30_000) -> bool:
         return self.pool.waitForDone(ms)
