@@ -13,8 +13,6 @@ import socket
 import time
 from pathlib import Path
 
-import filelock
-
 WAIT_S = 3.0
 
 
@@ -47,6 +45,8 @@ class ProjectLock:
     def __init__(self, project: str | os.PathLike, wait_s: float | None = None) -> None:
         self.project = Path(project)
         self.wait_s = WAIT_S if wait_s is None else wait_s
+        import filelock  # imported on first use: a window that never saves does not load it
+
         self._lock = filelock.FileLock(str(lock_path(project)), timeout=self.wait_s, thread_local=False)
 
     @property
@@ -54,6 +54,8 @@ class ProjectLock:
         return self._lock.is_locked
 
     def acquire(self) -> "ProjectLock":
+        import filelock
+
         try:
             self._lock.acquire(timeout=self.wait_s)
         except filelock.Timeout:

@@ -14,9 +14,11 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from engine.errors import one_line
-from engine.imageops import MAX_IMAGE_PIXELS, upright_8bit
+from engine.limits import MAX_IMAGE_PIXELS
 
 from .image_store import png_size
+
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # as engine.imageops sets it, before any project image is decoded
 
 __all__ = ["MAX_IMAGE_PIXELS", "ImageError", "open_image", "pixel_problem", "image_key", "encode_png",
            "put_image", "decode_png", "png_size"]
@@ -47,6 +49,8 @@ def open_image(source: str | os.PathLike | bytes, *, alpha: bool = False, what: 
     :data:`MAX_IMAGE_PIXELS` before any pixel is decoded. Errors are :class:`ImageError` with one line
     naming the file as ``label`` (default: ``what`` and the path).
     """
+    from engine.imageops import upright_8bit  # numpy: imported on first use, not at window start
+
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = label or what
         stream = io.BytesIO(source)

@@ -139,6 +139,32 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
+_SHAPES: dict[Any, tuple[Any, tuple]] = {}
+_DECODE_FIELDS: dict[type, tuple[tuple[str, Any, bool], ...]] = {}
+
+
+def _shape(tp: Any) -> tuple[Any, tuple]:
+    """``(typing.get_origin(tp), typing.get_args(tp))``, worked out once per type."""
+    try:
+        return _SHAPES[tp]
+    except KeyError:
+        shape = _SHAPES[tp] = (typing.get_origin(tp), typing.get_args(tp))
+        return shape
+    except TypeError:  # an unhashable annotation
+        return typing.get_origin(tp), typing.get_args(tp)
+
+
+def _decode_fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """A dataclass's fields as (name, type, required), worked out once per class."""
+    plan = _DECODE_FIELDS.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        plan = _DECODE_FIELDS[cls] = tuple(
+            (f.name, hints[f.name], f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            for f in dataclasses.fields(cls))
+    return plan
+
+
 def _type_name(tp: Any) -> str:
     if tp is float:
         return "a number"
@@ -162,9 +188,12 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
     """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``."""
     if depth > MAX_DEPTH:
         raise ManifestError(f"{where}: nested too deeply")
-    origin = typing.get_origin(tp)
+    if tp is str and type(value) is str:  # the most common leaves first
+        return _text(value, where)
+    if tp is float and type(value) is float and math.isfinite(value):
+        return value
+    origin, args = _shape(tp)
     if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
         real = [a for a in args if a is not type(None)]
@@ -206,23 +235,21 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise ManifestError(f"{where}: expected a list, got {_short(value)}")
-        (item,) = typing.get_args(tp)
+        (item,) = args
         return [decode(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if origin is tuple:
-        args = typing.get_args(tp)
         if not isinstance(value, list) or len(value) != len(args):
             raise ManifestError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
         return tuple(decode(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ManifestError(f"{where}: expected an object, got {_short(value)}")
-        hints = _hints(tp)
         kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                kwargs[f.name] = decode(hints[f.name], value[f.name], f"{where}.{f.name}", depth + 1)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ManifestError(f"{where}: missing {f.name!r}")
+        for name, hint, required in _decode_fields(tp):
+            if name in value:
+                kwargs[name] = decode(hint, value[name], f"{where}.{name}", depth + 1)
+            elif required:
+                raise ManifestError(f"{where}: missing {name!r}")
         return tp(**kwargs)
     raise ManifestError(f"{where}: unsupported type {tp!r}")
 

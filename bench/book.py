@@ -12,7 +12,8 @@ last line is JSON with (at least) the keys ``open48_s``, ``open48_baseline_s``, 
 move of 6 panels × 4 variants as an undo step, and CBZ export of the 48 pages at 300 dpi, from
 ``bench/book_ops.py``); ``save48_max_gap_ms`` / ``save48_full_max_gap_ms`` are the longest
 event-loop gaps while the window saves (Ctrl+S's action) after a one-balloon change, appended and
-rewritten whole (Save As).
+rewritten whole (Save As). Before the openings the measured checkout's modules are byte-compiled,
+as an installed app's are (``open_byte_compiled``): the bare window's modules are compiled too.
 
 ``cbz48_cpu_s`` is the export's CPU seconds (all threads); ``--parts cbz1`` adds the same export held to
 one CPU (``cbz48_one_core_s``, ``cbz48_one_core_cpu_s``), the baseline for its use of both cores.
@@ -363,6 +364,16 @@ def _children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
+def byte_compile() -> None:
+    """Byte-compile the measured checkout's modules, as installing the app does (pip writes the
+    ``.pyc`` files): run with ``PYTHONDONTWRITEBYTECODE=1``, a checkout would otherwise compile its
+    ~120 modules from source at every start, which the bare window (compiled site-packages) never does."""
+    import compileall
+
+    for part in ("app", "engine", "widgets"):
+        compileall.compile_dir(str(CODE / part), quiet=1)
+
+
 def in_child(kind: str, path: Path) -> tuple[float, dict]:
     """Wall time of a fresh process doing ``kind`` (interpreter start included on both sides); the
     child's CPU seconds are added to its figures as ``cpu_s`` (this machine is shared: CPU time is
@@ -439,6 +450,8 @@ def main() -> int:
         path = build(pages)
         tag = str(pages)
         if "open" in parts:
+            byte_compile()
+            result["open_byte_compiled"] = True
             base_s, base = in_child("baseline", path)
             open_s, opened = in_child("open", path)
             result[f"open{tag}_s"] = round(open_s, 3)

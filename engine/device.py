@@ -10,6 +10,9 @@ from typing import Any, Optional
 
 from engine.jobs import EngineError
 
+#: Environment variable with the user's choice to keep face analysis on the CPU (read by engine.faces).
+FACES_ON_CPU_ENV = "PANELSMITH_FACES_ON_CPU"
+
 #: The devices a user can choose (``cuda:N`` picks one GPU where the engine is given a device string).
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Environment variable giving ``DeviceOptions.reference_area`` its default (pixels, e.g. 4096).

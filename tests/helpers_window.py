@@ -61,3 +61,16 @@ def choose(qtbot, combo, text: str | None = None, data=None) -> None:
     view.scrollTo(model_index)
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(model_index).center())
     qtbot.waitUntil(lambda: not view.isVisible())
+
+
+def record_paints(widget, events: list) -> None:
+    """Append ``"paint"`` to ``events`` whenever ``widget`` paints (for what must come after the first frame)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintRecorder(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                events.append("paint")
+            return False
+
+    widget.installEventFilter(PaintRecorder(widget))

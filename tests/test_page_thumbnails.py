@@ -12,7 +12,7 @@ from app.document import Document
 from app.layout import PAGE_SIZES
 from app.project_io import load_project, save_project
 from tests.helpers_project import solid_png
-from tests.helpers_window import open_window
+from tests.helpers_window import open_window, record_paints
 from widgets import thumbnails
 
 PAGES = 30
@@ -209,3 +209,30 @@ def test_the_shown_pages_thumbnail_reuses_the_canvas_pixels(qtbot, drawn, monkey
     fresh = page_thumbnails.render_thumbnail(doc.project, doc.project.pages[0])
     again = np.asarray(Image.open(io.BytesIO(fresh)).convert("RGB"), dtype=int)
     assert shown.shape == again.shape and np.abs(shown - again).max() <= 2
+
+
+def test_thumbnails_are_drawn_after_the_canvas_first_frame(qtbot, drawn, monkeypatch):
+    """Opening a book paints the canvas first: no page thumbnail starts before its first frame."""
+    from PySide6.QtCore import QThreadPool
+
+    from widgets.main_window import MainWindow
+
+    order: list[str] = []
+    real_start = QThreadPool.start
+
+    def start(pool, job, *args):
+        if isinstance(job, thumbnails._Job):
+            order.append("thumbnail")
+        return real_start(pool, job, *args)
+    monkeypatch.setattr(QThreadPool, "start", start)
+
+    win = MainWindow(_book())
+    qtbot.addWidget(win, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    record_paints(win.view.viewport(), order)
+    win.resize(1400, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_thumbnails(qtbot, win)
+    assert "paint" in order and "thumbnail" in order
+    assert order.index("paint") < order.index("thumbnail")
+    win.pages_dock.thumbnailer.wait()

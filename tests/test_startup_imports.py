@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", "transformers", "safetensors",
          "insightface", "cv2", "dlib", "engine.diffusion", "engine.faces.builtin", "engine.faces.insight",
          "engine.faces.swap", "engine.training.trainer", "engine.conditioning.apply", "engine.comfyui.backend",
-         "engine.hub", "engine.api", "engine.upscale")
+         "engine.hub", "engine.api", "engine.upscale",
+         # the window's own start: icons without qtawesome/qtpy (which star-import every Qt class), no file
+         # lock, process pool or page-setup dialog until they are used
+         "qtawesome", "qtpy", "filelock", "concurrent.futures.process", "widgets.page_setup", "app.script.builder",
+         # numpy comes with the first job, face analysis or image import (engine.faces, the conditions, imageops)
+         "numpy", "engine.faces", "engine.conditioning", "engine.imageops")
 
 START = """
 import json, sys

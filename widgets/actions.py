@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFontComboBox, QHBoxLa
 from app import layout
 from app.project import BalloonKind
 
-from . import page_setup
+from . import icons
 from .canvas import Tool
 
 if TYPE_CHECKING:
@@ -105,6 +105,13 @@ def _push_button(action: QAction, text: str) -> QPushButton:
     return button
 
 
+def _page_setup():
+    """:mod:`widgets.page_setup`, imported when its dialog first opens (not at window start)."""
+    from . import page_setup
+
+    return page_setup
+
+
 def build(w: "MainWindow") -> None:
     """Create ``w.act_*`` actions, then place them and the controllers' actions in the menu bar, the
     toolbars, the Panel dock and the context menus."""
@@ -117,9 +124,9 @@ def build(w: "MainWindow") -> None:
 def _create_actions(w: "MainWindow") -> None:
     view, doc, gen = w.view, w.doc, w.generation
     SK = QKeySequence.StandardKey
-    w.act_new = _action(w, "&New…", lambda: page_setup.open_new_comic(w), SK.New,
+    w.act_new = _action(w, "&New…", lambda: _page_setup().open_new_comic(w), SK.New,
                         "Start a new comic: page size, pages, template, bleed, safe area, dpi, reading direction")
-    w.act_page_setup = _action(w, "Page &Setup…", lambda: page_setup.open_page_setup(w), None,
+    w.act_page_setup = _action(w, "Page &Setup…", lambda: _page_setup().open_page_setup(w), None,
                                "Size, bleed, safe area, gutter, dpi and reading direction of this page (or all "
                                "pages), and the project's lettering size")
     w.act_open = _action(w, "&Open…", lambda: w.open_file(), SK.Open, "Open a .comic project")
@@ -270,12 +277,10 @@ PAN_ICONS = {"left": "arrow-left", "right": "arrow-right", "up": "arrow-up", "do
 
 
 def icon(name: str, widget: QWidget):
-    """A Font Awesome 6 Free solid icon (qtawesome) drawn in the palette's text colours."""
-    import qtawesome
-
+    """A Font Awesome 6 Free solid icon (qtawesome's font) drawn in the palette's text colours."""
     palette = widget.palette()
-    return qtawesome.icon(f"fa6s.{name}", color=palette.color(palette.ColorRole.ButtonText),
-                          color_disabled=palette.color(palette.ColorGroup.Disabled, palette.ColorRole.ButtonText))
+    return icons.solid_icon(name, palette.color(palette.ColorRole.ButtonText),
+                            palette.color(palette.ColorGroup.Disabled, palette.ColorRole.ButtonText))
 
 
 def name_shortcut(action: QAction) -> None:

@@ -3,8 +3,6 @@ models and fonts Panelsmith uses."""
 
 from __future__ import annotations
 
-import html
-import tomllib
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -24,7 +22,7 @@ its own permissively licensed face detector and identity score.</p>
 <h3>Fonts</h3>
 <p><b>Comic Neue</b>, the bundled lettering font: SIL Open Font License 1.1
 (resources/fonts/ComicNeue-LICENSE.txt).</p>
-<p><b>Font Awesome Free 6</b>, the toolbar icons (drawn by qtawesome, MIT licence): icon font SIL Open Font
+<p><b>Font Awesome Free 6</b>, the toolbar icons (the font file shipped with qtawesome, MIT licence): icon font SIL Open Font
 License 1.1, icon designs CC BY 4.0 (Fonticons, Inc.).</p>
 <h3>Panelsmith</h3>
 <p>Built on Qt for Python (PySide6, LGPLv3), Pillow and, for generation, PyTorch and diffusers.</p>
@@ -32,6 +30,8 @@ License 1.1, icon designs CC BY 4.0 (Fonticons, Inc.).</p>
 
 
 def version() -> str:
+    import tomllib
+
     try:
         return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     except (OSError, KeyError, ValueError):
@@ -40,6 +40,8 @@ def version() -> str:
 
 def shortcuts_html(window: QMainWindow) -> str:
     """A table of every action of ``window`` that has a shortcut, sorted by name."""
+    import html
+
     rows: dict[str, str] = {}
     for action in window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -46,6 +47,39 @@ def new_project() -> Project:
     return project
 
 
+class FirstFrame(QObject):
+    """Runs callbacks once ``widget`` has painted for the first time (work the first frame does not need)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self._widget: QWidget | None = widget
+        self._callbacks: list[Callable[[], None]] = []
+        widget.installEventFilter(self)
+
+    @property
+    def painted(self) -> bool:
+        return self._widget is None
+
+    def later(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after the first frame (at once when it was painted already)."""
+        if self.painted:
+            callback()
+        else:
+            self._callbacks.append(callback)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if obj is self._widget and event.type() == QEvent.Type.Paint:
+            self._widget.removeEventFilter(self)
+            self._widget = None
+            QTimer.singleShot(0, self._run)
+        return False
+
+    def _run(self) -> None:
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+
 class MainWindow(QMainWindow):
     def __init__(self, doc: Document | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,8 +95,12 @@ class MainWindow(QMainWindow):
         self.destroyed.connect(lambda *_: scene.blockSignals(True))
         self.clipboard = CanvasClipboard(self.view)  # Cut/Copy/Paste/Duplicate (widgets/clipboard.py)
         self.setDockNestingEnabled(True)
+        self.first_frame = FirstFrame(self.view.viewport())
         self.pages_dock = PagesDock(self.doc, self)
-        self.cards_dock = CardsDock(self.doc, self)
+        self.pages_dock.thumbnailer.hold()  # page thumbnails are drawn after the canvas's first frame
+        self.first_frame.later(self.pages_dock.thumbnailer.release)
+        self.cards_dock = CardsDock(self.doc, self, hold_icons=True)  # the cards' pictures also come after it
+        self.first_frame.later(self.cards_dock.icons.release)
         self.props_dock = PanelPropertiesDock(self.doc, self)
         self.variants_dock = VariantsDock(self.doc, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.pages_dock)

@@ -51,10 +51,45 @@ class _Job(QRunnable):
                 lettering.bundled_families()  # the fonts, registered on this thread
                 png = draw_page_thumbnail(self.project, self.page, decoded=self.decoded)
                 page_thumbnails.remember(self.fp, png)
-            self.signals.drawn.emit(self.fp, png)
         except Exception as exc:  # noqa: BLE001 - a thumbnail is optional
             log.warning("page thumbnail not drawn: %s", exc)
-            self.signals.drawn.emit(self.fp, b"")
+            png = b""
+        try:
+            self.signals.drawn.emit(self.fp, png)
+        except RuntimeError:  # the window (and its dock) closed meanwhile
+            pass
+
+
+class HeldPool(QThreadPool):
+    """A thread pool whose jobs can be held back: between :meth:`hold` and :meth:`release` they wait
+    (the window's first frame comes first)."""
+
+    def __init__(self, parent: QObject | None = None, threads: int = 1) -> None:
+        super().__init__(parent)
+        self.setMaxThreadCount(threads)
+        self._held: list[QRunnable] | None = None
+
+    def submit(self, job: QRunnable) -> None:
+        if self._held is not None:
+            self._held.append(job)
+        else:
+            self.start(job)
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Start the jobs held since :meth:`hold`, and any later ones at once."""
+        held, self._held = self._held or [], None
+        for job in held:
+            self.start(job)
+
+    def drop(self) -> None:
+        """Forget the jobs not started yet (held or queued)."""
+        self.clear()
+        if self._held:
+            self._held.clear()
 
 
 class PageThumbnailer(QObject):
@@ -68,14 +103,14 @@ class PageThumbnailer(QObject):
 
     def __init__(self, parent: QObject | None = None, threads: int = 1) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads)
+        self.pool = HeldPool(self, threads)
         self._signals = _Signals()
         self._signals.drawn.connect(self._drawn)
         self._pending: set[str] = set()
         self._pixmaps: dict[str, QPixmap] = {}
         # image key → its full-size pixels when already decoded (the canvas's), for any thread
         self.decoded: Callable[[str], Any] | None = None
+        self.hold, self.release = self.pool.hold, self.pool.release
 
     def cached(self, fp: str) -> QPixmap | None:
         return self._pixmaps.get(fp)
@@ -89,11 +124,11 @@ class PageThumbnailer(QObject):
         # mapping is copied (shallow) because undo may drop images while the job draws
         images = project.images.copy() if isinstance(project.images, ImageStore) else dict(project.images)
         shell = Project(pages=[page], images=images, dpi=project.dpi)
-        self.pool.start(_Job(shell, shell.pages[0], fp, self._signals, self.decoded))
+        self.pool.submit(_Job(shell, shell.pages[0], fp, self._signals, self.decoded))
         return None
 
     def cancel_pending(self) -> None:
-        self.pool.clear()
+        self.pool.drop()
         self._pending.clear()
 
     def _drawn(self, fp: str, png: bytes) -> None:
@@ -110,17 +145,81 @@ class PageThumbnailer(QObject):
         return self.pool.waitForDone(ms)
 
 
+def _icon_image(png: bytes, size: int) -> QImage:
+    """A square, centre-cropped ``size`` × ``size`` copy of an encoded image (any thread); null if unreadable."""
+    image = QImage.fromData(png)
+    if image.isNull():
+        return image
+    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                         Qt.TransformationMode.SmoothTransformation)
+    x, y = (image.width() - size) // 2, (image.height() - size) // 2
+    return image.copy(x, y, size, size)
+
+
 def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | None:
     """A square, centre-cropped thumbnail of a stored image."""
     if not key or key not in project.images:
         return None
-    image = QImage.fromData(project.images[key])
-    if image.isNull():
+    image = _icon_image(project.images[key], size)
+    return None if image.isNull() else QPixmap.fromImage(image)
+
+
+class _IconSignals(QObject):
+    drawn = Signal(str, int, QImage)  # image key, size, icon (null: unreadable)
+
+
+class _IconJob(QRunnable):
+    def __init__(self, key: str, png: bytes, size: int, signals: _IconSignals) -> None:
+        super().__init__()
+        self.key, self.png, self.size, self.signals = key, png, size, signals
+
+    def run(self) -> None:
+        image = _icon_image(self.png, self.size)
+        try:
+            self.signals.drawn.emit(self.key, self.size, image)
+        except RuntimeError:  # the dock closed meanwhile
+            pass
+
+
+class ImageIcons(QObject):
+    """:func:`image_icon` by image key, drawn on a worker thread (a decode of the full image each) and
+    kept: :meth:`icon` answers at once when known, else emits ``ready(key, size, pixmap)`` later.
+    Between :meth:`hold` and :meth:`release` the drawings wait (see :class:`HeldPool`)."""
+
+    ready = Signal(str, int, QPixmap)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = HeldPool(self)
+        self._signals = _IconSignals()
+        self._signals.drawn.connect(self._drawn)
+        self._pixmaps: dict[tuple[str, int], QPixmap | None] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self.hold, self.release = self.pool.hold, self.pool.release
+
+    def icon(self, project: Project, key: str | None, size: int) -> QPixmap | None:
+        """The icon of ``key`` if drawn already (None: being drawn, or no such image)."""
+        if not key or key not in project.images:
+            return None
+        ck = (key, size)
+        if ck in self._pixmaps:
+            return self._pixmaps[ck]
+        if ck not in self._pending:
+            self._pending.add(ck)
+            self.pool.submit(_IconJob(key, project.images[key], size, self._signals))
         return None
-    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                         Qt.TransformationMode.SmoothTransformation)
-    x, y = (image.width() - size) // 2, (image.height() - size) // 2
-    return QPixmap.fromImage(image.copy(x, y, size, size))
+
+    def wait(self, ms: int = 30_000) -> bool:
+        return self.pool.waitForDone(ms)
+
+    def _drawn(self, key: str, size: int, image: QImage) -> None:
+        self._pending.discard((key, size))
+        pix = None if image.isNull() else QPixmap.fromImage(image)
+        if len(self._pixmaps) > 256:
+            self._pixmaps.pop(next(iter(self._pixmaps)))
+        self._pixmaps[(key, size)] = pix
+        if pix is not None:
+            self.ready.emit(key, size, pix)
 
 
 def initials_icon(name: str, size: int = 96) -> QPixmap:

@@ -32,8 +32,8 @@ from typing import Any, Optional
 from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from engine.device import FACES_ON_CPU_ENV
 from engine.errors import one_line
-from engine.faces.api import FACES_ON_CPU_ENV
 from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
 from engine.registry import ModelRegistry
 

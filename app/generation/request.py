@@ -16,7 +16,6 @@ from typing import Any
 
 from PIL import Image
 
-from engine import faces as face_api
 from engine.jobs import (Direction, EngineError, GenerationRequest, JobKind, ModelNotFoundError, OutpaintSpec, PanSpec,
                          Preset, ZoomOutSpec)
 from engine.prompt_flags import STYLE_PRESETS, PromptFlags, apply_flags, parse_prompt
@@ -117,6 +116,8 @@ def _flags(panel: Panel, overrides: Overrides) -> PromptFlags:
 
 def face_backends(models_dir: str | Path | None) -> tuple[str, ...]:
     """The face analyses a bound card's references need: dlib always, insightface with a face pack."""
+    from engine import faces as face_api  # numpy: imported on first use
+
     if models_dir and face_api.find_pack(models_dir):
         return face_cache.BUILTIN, face_cache.INSIGHTFACE
     return (face_cache.BUILTIN,)

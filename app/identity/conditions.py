@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
 
-from engine import faces as face_api
-from engine.conditioning import CharacterCondition, CharacterReference, LoraRef, StyleCondition, resolve_regions
 from engine.jobs import EngineError, LoraConditioning
 
 from ..images import decode_png, encode_png, open_image
@@ -17,10 +15,15 @@ from ..project import CharacterCard, Panel, Project, StyleCard
 from ..safe_paths import default_models_dir, resolve_named
 from .faces import BUILTIN, INSIGHTFACE, card_embeddings
 
+if TYPE_CHECKING:  # numpy and the engine's conditions are imported where a job is built, not at window start
+    from engine.conditioning import CharacterCondition, CharacterReference, LoraRef, StyleCondition
+
 
 def _lora(project_dir: Path | None, path: str | None, weight: float,
           models_dir: str | Path | None = None) -> LoraRef | None:
     """A card's LoRA, confined to the project's folder and the models folder (app.safe_paths)."""
+    from engine.conditioning import LoraRef
+
     if not path:
         return None
     p = resolve_named(path, project_dir, models_dir or default_models_dir(), models_subfolders=("loras",))
@@ -62,6 +65,10 @@ def binding_masks(regions: list[list[float] | None], size: tuple[int, int]) -> l
     """Masks for the characters of one panel: none for a lone character without a region;
     otherwise non-overlapping masks, the characters without a region sharing the rest in halves
     (as the engine's ``default_halves``/``resolve_regions`` do)."""
+    import numpy as np
+
+    from engine.conditioning import resolve_regions
+
     if len(regions) == 1 and regions[0] is None:
         return [None]
     user = [None if r is None else region_mask(r, size) for r in regions]
@@ -80,6 +87,11 @@ def character_conditions(project: Project, panel: Panel, models_dir: str | Path 
     each character's region (its binding's, or a panel half when two share the panel) becomes a
     mask of ``size`` (default: the panel's aspect ratio, 1024 px on the long side).
     """
+    import numpy as np
+
+    from engine import faces as face_api
+    from engine.conditioning import CharacterCondition
+
     conditions: list[CharacterCondition] = []
     regions: list[list[float] | None] = []
     notes: list[str] = []
@@ -140,6 +152,8 @@ def card_face_crop(project: Project, card: CharacterCard) -> Image.Image | None:
 def character_references(project: Project, panel: Panel) -> list[CharacterReference]:
     """The bound character cards as references for a reference-edit model (FLUX.2 klein,
     Qwen-Image-Edit, FLUX.1 Kontext): face crop, full references and name; no face pack needed."""
+    from engine.conditioning import CharacterReference
+
     out = []
     for binding in panel.characters:
         card = project.card(binding.card)
@@ -153,6 +167,8 @@ def character_references(project: Project, panel: Panel) -> list[CharacterRefere
 
 def style_conditions(project: Project, panel: Panel, project_dir: Path | None = None,
                      models_dir: str | Path | None = None) -> list[StyleCondition]:
+    from engine.conditioning import StyleCondition
+
     out = []
     for binding in panel.styles:
         card = project.card(binding.card)
@@ -189,6 +205,8 @@ def _read_reference_files(refs: list, base_dir: Path | None,
 
 
 def _has_pack(models_dir: str | Path | None) -> bool:
+    from engine import faces as face_api
+
     return bool(models_dir and face_api.find_pack(models_dir))
 
 
@@ -210,6 +228,11 @@ def prompt_reference_conditions(flags, models_dir: str | Path | None, base_dir: 
     ``cref_faces`` holds the insightface analysis of each ``--cref`` image (as written in the
     prompt → FaceCache dict); nothing is analysed here, a missing one raises EngineError.
     """
+    import numpy as np
+
+    from engine import faces as face_api
+    from engine.conditioning import CharacterCondition, StyleCondition
+
     conditions: list[CharacterCondition | StyleCondition] = []
     notes: list[str] = []
     if flags.sref:

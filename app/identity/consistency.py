@@ -6,14 +6,11 @@ import copy
 
 from PIL import Image
 
-from engine import faces as face_api
+from engine.limits import IDENTITY_THRESHOLD
 
 from ..images import decode_png
 from ..project import CharacterCard, Panel, Project
 from .faces import BUILTIN, card_embeddings
-
-
-IDENTITY_THRESHOLD = face_api.IDENTITY_THRESHOLD
 
 
 def image_identity_scores(project: Project, panel: Panel, image: Image.Image) -> list[dict]:
@@ -27,6 +24,8 @@ def image_identity_scores(project: Project, panel: Panel, image: Image.Image) ->
     chars = [c for c in chars if isinstance(c, CharacterCard)]
     if not chars:
         return []
+    from engine import faces as face_api  # numpy and the recognizer: imported on first use
+
     found = face_api.analyze(image, backend=face_api.builtin_backend())
     table = []
     for card in chars:

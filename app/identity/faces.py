@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-
-from engine import faces as face_api
+from typing import TYPE_CHECKING
 
 from ..document import Document
 from ..images import decode_png
 from ..project import CharacterCard, Project, Reference, StyleCard
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BUILTIN = "builtin"
 INSIGHTFACE = "insightface"
@@ -32,6 +32,8 @@ class FaceCache:
 
     @staticmethod
     def from_faces(found: list) -> "FaceCache":
+        import numpy as np
+
         return FaceCache(len(found), [{"bbox": [float(v) for v in f.bbox],
                                        "kps": [[float(x), float(y)] for x, y in f.kps_array],
                                        "det_score": float(f.det_score),
@@ -40,6 +42,8 @@ class FaceCache:
 
 
 def _analyze(project: Project, ref: Reference, backend: str, models_dir: str | Path | None) -> FaceCache:
+    from engine import faces as face_api  # numpy and the detectors: imported on first use
+
     image = decode_png(project.images[ref.image]).convert("RGB")
     if backend == BUILTIN:
         found = face_api.analyze(image, backend=face_api.builtin_backend())
@@ -136,6 +140,8 @@ def _ref_face(cache: FaceCache, ref: Reference) -> dict | None:
 def card_embeddings(project: Project, card: CharacterCard, backend: str,
                     models_dir: str | Path | None = None) -> tuple[list[np.ndarray], list[float], list[dict]]:
     """Embeddings (with reference weights and the faces) of a card's references that show a face."""
+    import numpy as np
+
     embs, weights, found = [], [], []
     for ref in card.references:
         face = _ref_face(reference_faces(project, ref, backend, models_dir), ref)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.device import FACES_ON_CPU_ENV  # with the device choices: readable without numpy
 from engine.imageops import to_rgb_array
 from .score import IDENTITY_THRESHOLD, score_identity
 from .types import Face, FaceBackend, FaceSelectionError, IdentityScore
@@ -29,9 +30,6 @@ def builtin_backend() -> FaceBackend:
 
             _builtin = BuiltinBackend()
         return _builtin
-
-
-FACES_ON_CPU_ENV = "PANELSMITH_FACES_ON_CPU"
 
 
 def faces_on_cpu() -> bool:

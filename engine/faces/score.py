@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .types import IdentityScore
+from engine.limits import IDENTITY_THRESHOLD as IDENTITY_THRESHOLD  # with the shared limits: readable without numpy
 
-#: Score at or above which a face counts as the reference's identity (distance <= 0.5).
-IDENTITY_THRESHOLD = 0.5
+from .types import IdentityScore
 
 
 def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -30,15 +30,17 @@ SOURCE_BUDGET = 32_000_000  # pixels of decoded sources kept for re-scaling
 
 
 def area_scale(image: Image.Image, width: int, height: int) -> QImage:
-    """``image`` resized to ``width`` × ``height`` by area averaging (a box filter), as a QImage."""
-    rgba = image.resize((width, height), Image.Resampling.BOX)
+    """``image`` (RGB or RGBA) resized to ``width`` × ``height`` by area averaging (a box filter), as a QImage."""
+    small = image.resize((width, height), Image.Resampling.BOX)
+    rgba = small if small.mode == "RGBA" else small.convert("RGBA")  # opaque: the same pixels as scaling RGBA
     return QImage(rgba.tobytes(), width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
 
 
 def decode(data: bytes) -> Image.Image:
+    """A stored image decoded as RGB (opaque) or RGBA; an opaque one gets its alpha after scaling."""
     with Image.open(io.BytesIO(data)) as img:
         img.load()
-        return img.convert("RGBA")
+        return img if img.mode in ("RGB", "RGBA") else img.convert("RGBA")
 
 
 class PixmapCache(QObject):

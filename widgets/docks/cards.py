@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QListView,
                                QListWidget, QListWidgetItem, QMenu, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -15,7 +15,7 @@ from app.document import Document
 from engine.prompt_flags import STYLE_PRESETS
 
 from .. import mime
-from ..thumbnails import image_icon, initials_icon
+from ..thumbnails import ImageIcons, initials_icon
 
 
 class CardList(QListWidget):
@@ -59,6 +59,8 @@ class CardList(QListWidget):
             self.imagesDropped.emit(paths)
 
 
+CARD_ICON_PX = 64
+ICON_KEY_ROLE = Qt.ItemDataRole.UserRole + 16  # the image key a card's icon shows
 PRESET_TITLES = {"anime": "Anime (--niji)", "manga-ink": "Manga Ink (black and white)",
                  "western": "Western Comic Colour", "raw": "Raw (no style)"}
 
@@ -67,7 +69,8 @@ class CardsDock(QDockWidget):
     message = Signal(str)
     editRequested = Signal(str)  # card id: open its editor (double-click, context menu)
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None, hold_icons: bool = False) -> None:
+        """``hold_icons``: the reference pictures wait for ``self.icons.release()`` (initials meanwhile)."""
         super().__init__("Card Library", parent)
         self.setObjectName("CardsDock")
         self.doc = doc
@@ -107,6 +110,10 @@ class CardsDock(QDockWidget):
         layout.addWidget(self.tabs)
         layout.addLayout(buttons)
         self.setWidget(body)
+        self.icons = ImageIcons(self)  # reference pictures decoded off the GUI thread, kept by image key
+        self.icons.ready.connect(self._icon_ready)
+        if hold_icons:
+            self.icons.hold()
         doc.cardsChanged.connect(self.rebuild)
         doc.imagesChanged.connect(self.rebuild)
         self.rebuild()
@@ -118,13 +125,24 @@ class CardsDock(QDockWidget):
             lst.clear()
             for card in cards:
                 key = card.references[0].image if card.references else None
-                pix = image_icon(project, key, 64) or initials_icon(card.name, 64)
+                pix = self.icons.icon(project, key, CARD_ICON_PX) or initials_icon(card.name, CARD_ICON_PX)
                 item = QListWidgetItem(QIcon(pix), card.name)
                 item.setData(Qt.ItemDataRole.UserRole, card.id)
+                item.setData(ICON_KEY_ROLE, key)
                 refs = len(card.references)
                 item.setToolTip(f"{card.name} — {kind}, {refs} reference image{'s' if refs != 1 else ''}\n"
                                 "Drag onto a panel to bind")
                 lst.addItem(item)
+
+    def _icon_ready(self, key: str, size: int, pix: QPixmap) -> None:
+        """A reference picture was drawn: it replaces the initials on the cards showing it."""
+        if size != CARD_ICON_PX:
+            return
+        for lst in self.lists.values():
+            for row in range(lst.count()):
+                item = lst.item(row)
+                if item.data(ICON_KEY_ROLE) == key:
+                    item.setIcon(QIcon(pix))
 
     def create_from_files(self, kind: str, paths: list[str]) -> str | None:
         """A new card named after the first file, with every readable image as a reference."""

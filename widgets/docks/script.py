@@ -12,9 +12,6 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QListWidget, QL
                                QPlainTextEdit, QSplitter, QTextEdit, QVBoxLayout, QWidget)
 
 from app.document import Document
-from app.script.builder import SETTINGS_KEY, script_panel_at_line
-from app.script.importer import has_script, import_script
-from app.script.parser import read_script_file
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -65,15 +62,27 @@ class ScriptDock(QDockWidget):
         self.setWidget(split)
         doc.projectChanged.connect(self.refresh)
         doc.pagesChanged.connect(self.refresh)
-        self.refresh()
+        self._stale = True  # filled when first shown (app.script is imported then, not at window start)
 
     # --- what is shown ------------------------------------------------------------------------
 
     def meta(self) -> dict:
+        from app.script.builder import SETTINGS_KEY
+
         meta = self.doc.project.settings.get(SETTINGS_KEY)
         return meta if isinstance(meta, dict) else {}
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        if self._stale:
+            self.refresh()
+        super().showEvent(event)
+
     def refresh(self) -> None:
+        """Show the project's script, problems and summary (while the dock is hidden: when it shows)."""
+        if self.isHidden():
+            self._stale = True
+            return
+        self._stale = False
         meta = self.meta()
         text = meta.get("text", "")
         if text != self._shown_text:
@@ -152,6 +161,8 @@ class ScriptDock(QDockWidget):
 
     def go_to_line(self, line: int) -> None:
         """Show the panel whose script lines hold ``line``."""
+        from app.script.builder import script_panel_at_line
+
         panel_id = script_panel_at_line(self.doc.project.settings, line)
         if panel_id is None:
             return
@@ -166,6 +177,9 @@ class ScriptDock(QDockWidget):
 
     def import_file(self, path: str | Path) -> dict | None:
         """Import (or, when the book came from a script, update from) ``path``; errors in a message box."""
+        from app.script.importer import has_script, import_script
+        from app.script.parser import read_script_file
+
         try:
             text = read_script_file(path)
             update = has_script(self.doc)
@@ -173,8 +187,8 @@ class ScriptDock(QDockWidget):
         except ValueError as exc:
             QMessageBox.warning(self, "Import Script", " ".join(str(exc).split()))
             return None
-        self.refresh()
         self.show()
+        self.refresh()
         self.raise_()
         verb = "Updated" if summary["update"] else "Imported"
         names = f"; no card for {', '.join(summary['unknown_names'])}" if summary["unknown_names"] else ""

@@ -1,0 +1,34 @@
+"""Canvas images: an opaque image is decoded and area-scaled as RGB, then given its alpha; the same pixels."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from PySide6.QtGui import QImage
+
+from widgets.canvas import pixmaps
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _scaled_as_rgba(data: bytes, width: int, height: int) -> QImage:
+    """The reference: the whole image converted to RGBA first, then area-averaged."""
+    rgba = Image.open(io.BytesIO(data)).convert("RGBA").resize((width, height), Image.Resampling.BOX)
+    return QImage(rgba.tobytes(), width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+
+
+def test_opaque_images_stay_rgb_until_scaled_and_give_the_same_pixels(qapp):
+    pixels = np.random.default_rng(7).integers(0, 256, (120, 97, 4), dtype=np.uint8)
+    opaque = _png(Image.fromarray(pixels[..., :3], "RGB"))
+    sources = [opaque, _png(Image.fromarray(pixels, "RGBA")), _png(Image.fromarray(pixels[..., 0], "L")),
+               _png(Image.fromarray(pixels[..., :3], "RGB").convert("P"))]
+    assert pixmaps.decode(opaque).mode == "RGB"  # no full-size RGBA copy of an opaque image
+    for data in sources:
+        for width, height in ((40, 50), (97, 13)):
+            assert pixmaps.area_scale(pixmaps.decode(data), width, height) == _scaled_as_rgba(data, width, height)
