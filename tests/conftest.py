@@ -1,4 +1,5 @@
-"""Shared test set-up: offscreen Qt, and no test may leave an engine worker thread running."""
+"""Shared test set-up: offscreen Qt, preferences and recovery files never the user's, and no test may
+leave an engine worker thread running."""
 from __future__ import annotations
 
 import os
@@ -20,3 +21,12 @@ def no_running_worker_threads():
         thread.quit()
         thread.wait(10000)
     assert not running, f"test left {len(running)} engine worker thread(s) running: call worker.stop()"
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """Every test reads and writes preferences (window layout included) and recovery files in its own
+    temporary folders, so what one test (or the user) saved never changes another's window."""
+    from tests.helpers_window import isolate_settings
+
+    isolate_settings(tmp_path_factory, monkeypatch)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.document import Document
-from widgets.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from widgets.main_window import MainWindow
 
 
 def open_window(qtbot, doc: Document, width: int = 1400, height: int = 950) -> MainWindow:
     """A shown, exposed window on ``doc``, fitted to its page; closed by qtbot without the
     unsaved-changes question (so a failing test never leaves a modal box open)."""
+    from widgets.main_window import MainWindow
+
     window = MainWindow(doc)
     qtbot.addWidget(window, before_close_func=lambda w: w.doc.undo_stack.setClean())
     window.resize(width, height)

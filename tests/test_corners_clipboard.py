@@ -14,7 +14,7 @@ from app.project import Project, Rect
 from widgets.main_window import MainWindow
 from widgets.canvas.panel_item import PanelItem
 
-from .test_widgets import click, drag, make_doc, page, temp_settings, vp, win  # noqa: F401 - fixtures
+from .test_widgets import click, drag, make_doc, page, vp, win  # noqa: F401 - fixtures
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier

@@ -12,15 +12,10 @@ from PySide6.QtWidgets import QApplication
 from app import edits, layout
 from app.document import Document
 from app.project import Project
-from tests.helpers_window import isolate_settings, open_window
+from tests.helpers_window import open_window
 from widgets.export_dialog import ExportDialog, output_for
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
-
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from widgets.identity.consistency_dock import STRONGER_IDENTITY
 from tests.helpers_window import choose, open_window
 from widgets.main_window import MainWindow
 
-from .test_widgets import temp_settings  # noqa: F401  (autouse fixture: settings in a temp folder)
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier

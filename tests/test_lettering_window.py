@@ -11,17 +11,12 @@ from PySide6.QtTest import QTest
 
 from app import edits, lettering
 from app.project import Rect
-from tests.helpers_window import isolate_settings, one_page_doc, open_window
+from tests.helpers_window import one_page_doc, open_window
 from widgets.canvas.balloon_item import BalloonItem
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 SHOTS = os.environ.get("PANELSMITH_SHOTS")  # a folder: save the screenshots there to look at them
-
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

@@ -8,16 +8,11 @@ import pytest
 from PySide6.QtTest import QTest
 from PySide6.QtCore import Qt
 
-from tests.helpers_window import isolate_settings, one_page_doc, open_window
+from tests.helpers_window import one_page_doc, open_window
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
 NOTE = ("Panel 1: note: Aki: no face model pack, so identity comes only from the card's prompt and references; "
         "put an insightface pack in the models folder")
-
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

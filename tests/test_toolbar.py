@@ -15,17 +15,12 @@ from PySide6.QtWidgets import QApplication, QToolBar
 from app import edits, layout
 from app.document import Document
 from app.project import Project, Rect
-from tests.helpers_window import isolate_settings, open_window
+from tests.helpers_window import open_window
 from widgets.help_menu import LICENCES
 
 SHOTS = os.environ.get("PANELSMITH_SHOTS")
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
-
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    isolate_settings(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture

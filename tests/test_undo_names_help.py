@@ -9,12 +9,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import edits
 from app.project import Rect
-from tests.helpers_window import choose, isolate_settings, one_page_doc, open_window
-
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    isolate_settings(tmp_path_factory, monkeypatch)
+from tests.helpers_window import choose, one_page_doc, open_window
 
 
 @pytest.fixture

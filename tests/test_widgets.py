@@ -17,18 +17,12 @@ from app.project import Project, Rect
 
 from widgets import mime
 from widgets.canvas import Tool
-from tests.helpers_window import isolate_settings, open_window
+from tests.helpers_window import open_window
 from widgets.main_window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path_factory, monkeypatch):
-    """Preferences and recovery files go to temporary folders, never the user's."""
-    isolate_settings(tmp_path_factory, monkeypatch)
-    yield
 
 
 def make_doc() -> Document:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import edits
 
-from .test_widgets import drag, make_doc, page, send_drop, temp_settings, vp, win  # noqa: F401 - fixtures
+from .test_widgets import drag, make_doc, page, send_drop, vp, win  # noqa: F401 - fixtures
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
