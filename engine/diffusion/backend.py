@@ -60,16 +60,19 @@ class _Conditioned:
     steps: int
     hooks: dict[str, Any]
 
-    def texts(self, prompt: Prompt) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    def texts(self, prompt: Prompt, strength: Optional[float] = None) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
         """(the prompt arguments, the step callback's tensor inputs, the conditioning's own call arguments);
-        called in inference mode (PhotoMaker encodes its fused prompt here and sets its step hook)."""
+        called in inference mode (PhotoMaker encodes its fused prompt here and sets its step hook, its
+        start-merge step counted in the steps the pipeline runs: img2img and inpaint at ``strength`` run
+        the last ``int(steps · strength)`` of them)."""
         applied = self.applied
         if applied is None:
             return dict(prompt=prompt.text, negative_prompt=prompt.negative or None), ["latents"], {}
         text, negative = applied.prompt(prompt.text), applied.negative(prompt.negative)
         if applied.encode_prompt is None:
             return dict(prompt=text, negative_prompt=negative or None), ["latents"], applied.call_kwargs
-        texts = applied.encode_prompt(text, negative, self.steps)
+        steps = self.steps if strength is None else max(1, min(int(self.steps * strength), self.steps))
+        texts = applied.encode_prompt(text, negative, steps)
         self.hooks["on_step_end"] = applied.on_step_end
         return texts, ["latents", *applied.step_tensor_inputs], applied.call_kwargs
 
@@ -174,7 +177,7 @@ class DiffusionBackend:
         # (the motion UNet repeats the image embeds for each frame).
         with self._loras(pipe, extras.loras), self._conditioned(pipe, extras, size, sampling, hooks) as call:
             with torch.inference_mode():
-                texts, tensor_inputs, call_kwargs = call.texts(prompt)
+                texts, tensor_inputs, call_kwargs = call.texts(prompt, kwargs.get("strength"))
                 out = call.pipe(**texts, num_inference_steps=sampling.steps, guidance_scale=sampling.guidance,
                                 generator=generator, callback_on_step_end=step_end,
                                 callback_on_step_end_tensor_inputs=tensor_inputs, output_type="np", **kwargs,
@@ -253,7 +256,7 @@ class DiffusionBackend:
         sizes = {} if width is None else dict(width=width, height=height)
         with self._loras(pipe, extras.loras), self._conditioned(pipe, extras, size, sampling, hooks) as call:
             with torch.inference_mode():
-                texts, tensor_inputs, call_kwargs = call.texts(prompt)
+                texts, tensor_inputs, call_kwargs = call.texts(prompt, extra.get("strength"))
                 out = call.pipe(
                     **texts, **sizes,
                     num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
