@@ -407,3 +407,61 @@ def test_a_card_without_the_face_pack_gets_the_stills_note_on_a_loop(motion_mode
         notes[kind] = prepared.notes
     assert notes[JobKind.ANIMATE] == notes[JobKind.GENERATE]
     assert any("no face model pack" in n and "insightface" in n for n in notes[JobKind.ANIMATE])
+
+
+# --- webtoon motion pages: a phone-like viewport scrolls the page while the loops play in place ---------------
+
+def _webtoon(path):
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["webtoon"], "4-tier")
+    top = doc.project.pages[0].panels[0].id
+    rng = np.random.default_rng(8)
+    frames = [Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)) for _ in range(3)]
+    edits.add_loop(doc, top, frames, seed=1, fps=6, prompt="rain", still=0)
+    edits.add_variants(doc, doc.project.pages[0].panels[3].id, [(Image.new("RGB", (40, 40), (20, 90, 200)), 1)],
+                       kind="import", prompt="")
+    save_project(doc.project, path)
+    return path
+
+
+def test_webtoon_motion_page_scrolls_top_to_bottom(tmp_path, capsys):
+    import math
+
+    from app.render import qimage_to_pil, render_page
+
+    path = _webtoon(tmp_path / "strip.comic")
+    project = load_project(path)
+    still = np.asarray(qimage_to_pil(render_page(project, 0, 36)).convert("RGB"))
+    width, height = still.shape[1], still.shape[0]
+    assert (width, height) == (300, 1200)  # 800 x 3200 px at 96 dpi, here at 36
+    view = round(width * 16 / 9)  # a phone held upright
+    travel = height - view
+    count = math.ceil(max(3 / 6, travel / (view / 3)) * 6)  # a third of the viewport a second, 6 fps
+    out = tmp_path / "strip.webp"
+    code, _, err = run(["export", path, "--format", "webp", "--dpi", "36", "--out", out], capsys)
+    assert code == 0, err
+    with Image.open(out) as image:
+        assert image.size == (width, view) and image.n_frames == count
+        image.seek(0)
+        first = np.asarray(image.convert("RGB"))
+        image.seek(1)
+        second = np.asarray(image.convert("RGB"))
+        image.seek(count - 1)
+        last = np.asarray(image.convert("RGB"))
+    assert np.array_equal(first, still[:view])  # the top, the loop on its still frame
+    assert np.array_equal(last, still[height - view:])  # the bottom
+    # one frame later: scrolled on evenly, and the loop plays in place (only its panel differs from the still)
+    moved = round(travel / (count - 1))
+    rows = np.nonzero((second != still[moved:moved + view]).any(axis=(1, 2)))[0]
+    box = project.pages[0].panels[0].bbox
+    assert rows.size and rows.min() >= box.y * 36 / 25.4 - moved - 1 and rows.max() <= (box.y + box.h) * 36 / 25.4 - moved + 1
+    out = tmp_path / "strip.mp4"
+    code, _, err = run(["export", path, "--format", "mp4", "--dpi", "36", "--out", out], capsys)
+    assert code == 0, err
+    with av.open(str(out)) as container:
+        decoded = [frame.to_ndarray(format="rgb24").astype(int) for frame in container.decode(video=0)]
+    even = view - view % 2
+    assert len(decoded) == count and decoded[0].shape == (even, width, 3)
+    top, bottom = still[:even].astype(int), still[height - view:height - view + even].astype(int)
+    assert np.abs(decoded[0] - top).mean() < 0.5 * np.abs(decoded[0] - bottom).mean()
+    assert np.abs(decoded[-1] - bottom).mean() < 0.5 * np.abs(decoded[-1] - top).mean()
