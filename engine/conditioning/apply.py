@@ -576,7 +576,7 @@ def _apply_photomaker(applied: AppliedConditioning, job: _Job, chars: list[Chara
     def encode(text: str, negative: str, steps: int) -> dict:
         plain, ends = pm.place_class_words(text, [c.name for c in chars])
         order = sorted(range(len(chars)), key=lambda i: ends[i])
-        pe, npe, pooled, npooled = pipe.encode_prompt(prompt=plain, device=job.device, num_images_per_prompt=1,
+        pe, npe, pooled, npooled = pipe.encode_prompt(prompt=plain, device=job.device,
                                                       do_classifier_free_guidance=cfg, negative_prompt=negative or None)
         expanded, mask = pm.encode_expanded(pipe, plain, [pm.ClassWord(ends[i], tokens[i].shape[0]) for i in order])
         fused = pm.fuse(enc, expanded.to(pe.dtype), mask.to(pe.device), torch.cat([tokens[i] for i in order]))
