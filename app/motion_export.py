@@ -1,6 +1,13 @@
 """Animated export: a motion panel's loop as GIF, WebP or MP4, and a motion page (the page with its
 animated panels playing in place) as WebP or MP4. Print formats (PNG, PDF, CBZ) keep the still.
 
+A webtoon page (the webtoon preset, or any page at least twice as tall as wide) does not fit a screen:
+its motion page is a phone-like viewport (the page's width, 9:16) that scrolls from the top of the page
+to its bottom at an even speed while the loops play in place. The speed is a third of the viewport's
+height a second (about three seconds to read a screenful) and the video lasts at least as long as the
+longest loop; when that would pass ``MAX_PAGE_FRAMES`` the scroll is faster instead. Other pages are
+shown whole, as before.
+
 GIF and WebP are written by Pillow, MP4 by PyAV (H.264, yuv420p). Like every export, the file is
 written beside its target and renamed over it when complete: a failure leaves nothing.
 """
@@ -23,6 +30,8 @@ LOOP_FORMATS = ("gif", "webp", "mp4")
 PAGE_FORMATS = ("webp", "mp4")
 PAGE_DPI = 96  # a motion page is for screens
 MAX_PAGE_FRAMES = 512
+VIEWPORT_ASPECT = 16 / 9  # a webtoon page's viewport: height / width, as a phone held upright
+SCROLL_VIEWPORTS_PER_SECOND = 1 / 3  # the scroll speed on a webtoon page, in viewport heights a second
 
 
 def _loop_panel(project: Project, panel_id: str) -> Panel:
@@ -76,20 +85,73 @@ def export_motion_page(project: Project, fmt: str, out: str | os.PathLike, page_
     check_out(Path(out), project_path)
     fps = max(p.motion.fps for p in loops)
     seconds = max(len(p.motion.frames) / p.motion.fps for p in loops)
-    count = max(1, min(MAX_PAGE_FRAMES, math.ceil(seconds * fps - 1e-9)))
-    frames = [_page_frame(project, page, loops, index / fps, dpi or PAGE_DPI) for index in range(count)]
+    dpi = dpi or PAGE_DPI
+    view = scroll_viewport(page, dpi)
+    if view is None:
+        count = max(1, min(MAX_PAGE_FRAMES, math.ceil(seconds * fps - 1e-9)))
+        frames = [_page_frame(project, page, loops, index / fps, dpi) for index in range(count)]
+    else:
+        (width, height), travel = view
+        scroll = travel / (SCROLL_VIEWPORTS_PER_SECOND * height)
+        count = max(2, min(MAX_PAGE_FRAMES, math.ceil(max(seconds, scroll) * fps - 1e-9)))
+        frames = [_viewport_frame(project, page, loops, index / fps, dpi, (width, height),
+                                  round(travel * index / (count - 1)))
+                  for index in range(count)]
     return _write(frames, fps, fmt, Path(out), project_path)
 
 
-def _page_frame(project: Project, page: Page, loops: list[Panel], t: float, dpi: float) -> Image.Image:
-    from .render import qimage_from_png, qimage_to_pil, render_page
+def scroll_viewport(page: Page, dpi: float) -> tuple[tuple[int, int], int] | None:
+    """((width, height) of the viewport, how far it scrolls, in pixels at ``dpi``) for a webtoon page whose
+    height passes the viewport's; None for a page shown whole."""
+    from .render import page_pixel_size
+
+    if page.size_name != "webtoon" and page.height_mm < 2 * page.width_mm:
+        return None
+    width, height = page_pixel_size(page, dpi)
+    view = min(height, round(width * VIEWPORT_ASPECT))
+    return ((width, view), height - view) if height > view else None
+
+
+def _loop_images(project: Project, loops: list[Panel], t: float) -> Callable:
+    """The page's image source at ``t`` seconds: each animated panel shows its loop's frame then."""
+    from .render import qimage_from_png
 
     swap = {}
     for panel in loops:
         motion = panel.motion
         swap[panel.image] = motion.frames[int(t * motion.fps + 1e-9) % len(motion.frames)]
-    images: Callable = lambda key: qimage_from_png(project.images[swap.get(key, key)])  # noqa: E731
-    return qimage_to_pil(render_page(project, page, dpi, False, images)).convert("RGB")
+    return lambda key: qimage_from_png(project.images[swap.get(key, key)])
+
+
+def _page_frame(project: Project, page: Page, loops: list[Panel], t: float, dpi: float) -> Image.Image:
+    from .render import qimage_to_pil, render_page
+
+    return qimage_to_pil(render_page(project, page, dpi, False, _loop_images(project, loops, t))).convert("RGB")
+
+
+def _viewport_frame(project: Project, page: Page, loops: list[Panel], t: float, dpi: float, size: tuple[int, int],
+                    top: int) -> Image.Image:
+    """The ``size`` window of the page rendered at ``dpi`` whose top edge is ``top`` px below the page's:
+    the same pixels as the whole page's render cropped there (a whole-pixel shift), drawn alone."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from .layout import MM_PER_INCH
+    from .qtgui import ensure_gui
+    from .render import check_page_sizes, paint_page, qimage_to_pil
+
+    ensure_gui()
+    check_page_sizes(project, [page], dpi)
+    image = QImage(size[0], size[1], QImage.Format.Format_RGB32)
+    image.fill(QColor(Qt.GlobalColor.white))
+    painter = QPainter(image)
+    try:
+        painter.translate(0, -top)
+        painter.scale(dpi / MM_PER_INCH, dpi / MM_PER_INCH)
+        paint_page(painter, project, page, _loop_images(project, loops, t), bleed=False)
+    finally:
+        painter.end()
+    return qimage_to_pil(image).convert("RGB")
 
 
 def _write(frames: list[Image.Image], fps: int, fmt: str, path: Path,

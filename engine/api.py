@@ -262,6 +262,7 @@ class Engine:
                  cancel: threading.Event) -> JobResult:
         """ANIMATE: one loop of `request.frames` frames (the result's images) with the motion adapter
         that fits the model (`request.motion_adapter` names one; default: the first that fits)."""
+        from engine.conditioning import find_adapters, has_conditioning, suggested_guidance
         from engine.diffusion.backend import JobExtras, Prompt
         from engine.motion import find_motion_adapter
 
@@ -269,13 +270,18 @@ class Engine:
         if is_reference_family(info.arch.value):
             raise EngineError(f"{info.name} cannot animate: motion adapters work with SD 1.5 and SDXL models")
         extras = JobExtras(self._loras(request))
-        extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+        if has_conditioning(request):  # the cards condition a loop as they condition a still
+            extras.conditions = [c for c in request.conditioning if not isinstance(c, LoraConditioning)]
+            extras.adapters = find_adapters(self.registry, info.arch)
         if cancel.is_set():
             raise JobCancelled("cancelled")
         model = self.backend.model(info, request.device)
         adapter = find_motion_adapter(self.registry, model.base.unet.config.block_out_channels, info.name,
                                       request.motion_adapter)
-        sampling = sampling_for(info.family, request.preset, request.scheduler, request.steps, request.guidance)
+        guidance = request.guidance
+        if guidance is None and extras.conditions:
+            guidance = suggested_guidance(request, info.arch, info.family)
+        sampling = sampling_for(info.family, request.preset, request.scheduler, request.steps, guidance)
         seed = request.seed if request.seed is not None else random.randrange(2**32)
         size = self._generate_size(request, model)
         on_step = None

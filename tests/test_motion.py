@@ -291,3 +291,177 @@ def test_hostile_loop_manifest_is_refused_with_one_line(animated, tmp_path, chan
 def test_schema_2_projects_migrate():
     project = manifest_to_project({"schema": 2, "pages": [], "characters": [], "styles": []}, {})
     assert project.pages == []
+
+
+# --- identity on loops: the cards' IP-Adapter / FaceID embeds on every frame, as for stills -----------------
+
+@pytest.fixture(scope="module")
+def identity_motion_models(motion_models, tmp_path_factory):
+    """The motion models plus IP-Adapter FaceID, a plain IP-Adapter with its image encoder, and a face pack."""
+    import shutil
+
+    from diffusers import UNet2DConditionModel
+
+    from tests.faces_tiny_models import write_pack
+    from tests.helpers_conditioning import write_faceid, write_image_encoder, write_ip_adapter
+
+    root = tmp_path_factory.mktemp("motion-identity")
+    for folder in ("checkpoints", "motion_adapters"):
+        shutil.copytree(motion_models / folder, root / folder)
+    unet = UNet2DConditionModel.from_pretrained(root / "checkpoints" / "tiny-motion-sd" / "unet")
+    (root / "ipadapter").mkdir()
+    write_faceid(root / "ipadapter" / "ip-adapter-faceid_sd15.safetensors", unet)
+    write_ip_adapter(root / "ipadapter" / "ip-adapter_sd15.safetensors", unet)
+    write_image_encoder(root / "ipadapter" / "image_encoder")
+    write_pack(root / "insightface")
+    return root
+
+
+def _card_doc():
+    from tests.faces_tiny_models import squares_image
+
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["A4"], "splash")
+    pid = doc.project.pages[0].panels[0].id
+    edits.set_panel_fields(doc, pid, prompt="a portrait by the sea")
+    cards = [edits.add_card(doc, "character", name, [Image.fromarray(squares_image([cell], pattern_seed=seed))])
+             for name, cell, seed in (("Mira", (5, 5), 2), ("Juno", (9, 3), 7))]
+    return doc, pid, cards
+
+
+def test_a_bound_card_conditions_the_loop_and_unbinding_gives_the_plain_loop(identity_motion_models):
+    from engine.conditioning import CharacterCondition
+
+    models = identity_motion_models
+    engine = Engine(models, DeviceOptions(device="cpu"))
+    doc, pid, (mira, juno) = _card_doc()
+
+    def loop():
+        prepared = prepare(doc, pid, Overrides.of(JobKind.ANIMATE, {"model": "tiny-motion-sd", "steps": 2, "frames": 2,
+                                                                     "seed": 4, "device": "cpu"},
+                                                  models_dir=models, registry=engine.registry))
+        result = engine.run(prepared.request)
+        conds = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
+        return conds, result.metadata["warnings"], np.stack([np.asarray(f) for f in result.images])
+
+    try:
+        conds, warnings, plain = loop()
+        assert not conds and plain.shape[0] == 2
+        edits.bind_card(doc, pid, mira, 100)  # FaceID on the face, the IP-Adapter on the full reference
+        [cond], warnings, with_mira = loop()
+        assert cond.card_id == mira and cond.wants_appearance and not warnings
+        assert not np.array_equal(with_mira, plain)
+        edits.unbind_card(doc, pid, mira)
+        edits.bind_card(doc, pid, juno, 0)  # FaceID alone, another face
+        [cond], warnings, with_juno = loop()
+        assert cond.card_id == juno and not cond.wants_appearance and not warnings
+        assert not np.array_equal(with_juno, plain) and not np.array_equal(with_juno, with_mira)
+        edits.unbind_card(doc, pid, juno)
+        conds, _, again = loop()
+        assert not conds and np.array_equal(again, plain)  # the motion pipeline is back to its base, bit for bit
+        assert engine.loads == 1
+    finally:
+        engine.close()
+
+
+def test_faceid_lora_lands_on_the_same_layers_of_a_loop_as_of_a_still(identity_motion_models):
+    """A motion UNet lists its temporal attention among the spatial layers: FaceID's LoRA (numbered by a
+    still UNet's layers) must go to the spatial layers a still gets, with the same weights."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    from engine.conditioning import AdapterFiles, CharacterCondition
+    from engine.conditioning.apply import apply_conditioning, remove_conditioning
+    from engine.diffusion.motion import load_motion_adapter, motion_pipeline
+    from engine.registry import Arch
+
+    models = identity_motion_models
+    still = StableDiffusionPipeline.from_pretrained(models / "checkpoints" / "tiny-motion-sd", safety_checker=None)
+    loaded = type("Loaded", (), {"base": still, "arch": Arch.SD15,
+                                 "choice": type("Choice", (), {"device": "cpu", "dtype": torch.float32})()})()
+    adapter = load_motion_adapter(classify_path(models / "motion_adapters" / "tiny-mm"), torch.float32)
+    moving = motion_pipeline(loaded, adapter, continuity=False)
+    files = AdapterFiles(faceid=models / "ipadapter" / "ip-adapter-faceid_sd15.safetensors")
+    cond = CharacterCondition("c1", np.random.default_rng(0).normal(size=512), cw=0)
+
+    def lora_weights(pipe):
+        applied = apply_conditioning(pipe, [cond], width=64, height=64, guidance=5.0, adapters=files)
+        try:
+            return {name: param.detach().clone() for name, param in pipe.unet.named_parameters() if "lora_" in name}
+        finally:
+            remove_conditioning(applied)
+
+    on_still, on_loop = lora_weights(still), lora_weights(moving)
+    assert on_still and not any("motion_modules" in name for name in on_loop)
+    assert on_still.keys() == on_loop.keys()
+    assert all(torch.equal(on_still[name], on_loop[name]) for name in on_still)
+
+
+def test_a_card_without_the_face_pack_gets_the_stills_note_on_a_loop(motion_models):
+    doc, pid, (mira, _juno) = _card_doc()
+    edits.bind_card(doc, pid, mira, 50)
+    notes = {}
+    for kind in (JobKind.GENERATE, JobKind.ANIMATE):
+        prepared = prepare(doc, pid, Overrides.of(kind, {"model": "tiny-motion-sd"}, models_dir=motion_models))
+        assert not any(type(c).__name__ == "CharacterCondition" for c in prepared.request.conditioning)
+        notes[kind] = prepared.notes
+    assert notes[JobKind.ANIMATE] == notes[JobKind.GENERATE]
+    assert any("no face model pack" in n and "insightface" in n for n in notes[JobKind.ANIMATE])
+
+
+# --- webtoon motion pages: a phone-like viewport scrolls the page while the loops play in place ---------------
+
+def _webtoon(path):
+    doc = Document(Project())
+    edits.add_page(doc, layout.PAGE_SIZES["webtoon"], "4-tier")
+    top = doc.project.pages[0].panels[0].id
+    rng = np.random.default_rng(8)
+    frames = [Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)) for _ in range(3)]
+    edits.add_loop(doc, top, frames, seed=1, fps=6, prompt="rain", still=0)
+    edits.add_variants(doc, doc.project.pages[0].panels[3].id, [(Image.new("RGB", (40, 40), (20, 90, 200)), 1)],
+                       kind="import", prompt="")
+    save_project(doc.project, path)
+    return path
+
+
+def test_webtoon_motion_page_scrolls_top_to_bottom(tmp_path, capsys):
+    import math
+
+    from app.render import qimage_to_pil, render_page
+
+    path = _webtoon(tmp_path / "strip.comic")
+    project = load_project(path)
+    still = np.asarray(qimage_to_pil(render_page(project, 0, 36)).convert("RGB"))
+    width, height = still.shape[1], still.shape[0]
+    assert (width, height) == (300, 1200)  # 800 x 3200 px at 96 dpi, here at 36
+    view = round(width * 16 / 9)  # a phone held upright
+    travel = height - view
+    count = math.ceil(max(3 / 6, travel / (view / 3)) * 6)  # a third of the viewport a second, 6 fps
+    out = tmp_path / "strip.webp"
+    code, _, err = run(["export", path, "--format", "webp", "--dpi", "36", "--out", out], capsys)
+    assert code == 0, err
+    with Image.open(out) as image:
+        assert image.size == (width, view) and image.n_frames == count
+        image.seek(0)
+        first = np.asarray(image.convert("RGB"))
+        image.seek(1)
+        second = np.asarray(image.convert("RGB"))
+        image.seek(count - 1)
+        last = np.asarray(image.convert("RGB"))
+    assert np.array_equal(first, still[:view])  # the top, the loop on its still frame
+    assert np.array_equal(last, still[height - view:])  # the bottom
+    # one frame later: scrolled on evenly, and the loop plays in place (only its panel differs from the still)
+    moved = round(travel / (count - 1))
+    rows = np.nonzero((second != still[moved:moved + view]).any(axis=(1, 2)))[0]
+    box = project.pages[0].panels[0].bbox
+    assert rows.size and rows.min() >= box.y * 36 / 25.4 - moved - 1 and rows.max() <= (box.y + box.h) * 36 / 25.4 - moved + 1
+    out = tmp_path / "strip.mp4"
+    code, _, err = run(["export", path, "--format", "mp4", "--dpi", "36", "--out", out], capsys)
+    assert code == 0, err
+    with av.open(str(out)) as container:
+        decoded = [frame.to_ndarray(format="rgb24").astype(int) for frame in container.decode(video=0)]
+    even = view - view % 2
+    assert len(decoded) == count and decoded[0].shape == (even, width, 3)
+    top, bottom = still[:even].astype(int), still[height - view:height - view + even].astype(int)
+    assert np.abs(decoded[0] - top).mean() < 0.5 * np.abs(decoded[0] - bottom).mean()
+    assert np.abs(decoded[-1] - bottom).mean() < 0.5 * np.abs(decoded[-1] - top).mean()

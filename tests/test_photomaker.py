@@ -332,3 +332,49 @@ def test_identity_method_is_saved_and_older_files_read_as_auto(tmp_path):
     bad = rewrite_manifest(path, tmp_path / "bad.comic", lambda m: m["characters"][0].update(identity_method="magic"))
     with pytest.raises(project_io.ProjectFileError, match="identity_method"):
         project_io.load_project(bad)
+
+
+# --- vary region: the inpaint pipeline gets the fused prompt the same way -------------------------------------
+
+def test_photomaker_card_changes_the_varied_region_and_nothing_beyond_the_band(pm_models):
+    """At strength 0.5 the inpaint runs the last 2 of 4 steps: the ID embedding must reach the UNet within them
+    (the start-merge step is counted in the steps that run), the region changes, the band's outside does not."""
+    from tests import bands
+
+    engine = Engine(pm_models, DeviceOptions(device="cpu"))
+    doc, pid, card = _doc(None)
+    source = Image.fromarray(np.random.default_rng(5).integers(0, 255, (64, 80, 3), dtype=np.uint8))
+    edits.add_variants(doc, pid, [(source, 1)], kind="import", prompt="")
+    mask = Image.new("L", source.size, 0)
+    mask.paste(255, (24, 16, 56, 44))
+    feather = 4
+    seen = []  # the text embeddings the UNet reads at each step
+
+    def vary():
+        prepared = prepare(doc, pid, Overrides.of(JobKind.VARY_REGION, {**FAST, "feather_px": feather, "strength": 0.5},
+                                                  models_dir=pm_models, mask=mask))
+        result = engine.run(prepared.request)
+        conds = [c for c in prepared.request.conditioning if isinstance(c, CharacterCondition)]
+        return conds, result.metadata["warnings"], np.asarray(result.images[0])
+
+    try:
+        conds, _, plain = vary()
+        assert not conds
+        unet = engine.backend.model(engine.registry.resolve("tiny-sdxl"), "cpu").pipe("inpaint").unet
+        hook = unet.register_forward_pre_hook(lambda _m, args, kwargs: seen.append(
+            (args[2] if len(args) > 2 else kwargs["encoder_hidden_states"]).clone()), with_kwargs=True)
+        edits.bind_card(doc, pid, card, 0)  # cw 0: the latest start-merge step (half the steps)
+        try:
+            [cond], warnings, with_card = vary()
+        finally:
+            hook.remove()
+        assert cond.method == "photomaker" and not warnings
+        assert len(seen) == 2 and not torch.equal(seen[0], seen[-1])  # fused in before the last step that runs
+        inside = bands.inside(mask)
+        far = bands.beyond(inside, feather)
+        assert np.array_equal(with_card[far], np.asarray(source)[far])  # byte-identical beyond the band
+        assert np.array_equal(plain[far], np.asarray(source)[far])
+        assert not np.array_equal(with_card[inside], plain[inside])  # the card changes the varied region
+        assert engine.loads == 1
+    finally:
+        engine.close()

@@ -267,7 +267,10 @@ def _apply(applied: AppliedConditioning, job: _Job, chars: list[CharacterConditi
     extra_weights = _apply_photomaker(applied, job, photomaker_chars) if photomaker_chars else {}
     _load_card_loras(applied, job.pipe, chars + photomaker_chars, styles, lora_before, extra_weights)
 
-    if identity_kind == "instantid" and job.adapters.identitynet is not None:
+    if identity_kind == "instantid" and is_motion(job.pipe):
+        applied.warnings.append("loops take InstantID's adapter without IdentityNet (no ControlNet on motion "
+                                "pipelines): the likeness may be looser than on stills")
+    elif identity_kind == "instantid" and job.adapters.identitynet is not None:
         _apply_identitynet(applied, job.pipe, chars, plan, masks_np, job.width, job.height, job.cfg, job.adapters)
     elif identity_kind == "instantid":
         applied.warnings.append("InstantID's IdentityNet (ControlNetModel/) is missing: identity comes from the adapter only")
@@ -397,8 +400,9 @@ class _SavedComponents:
 def _load_ip_adapters(applied: AppliedConditioning, pipe: Any, plan: _Plan) -> None:
     """Load the planned IP-Adapters in one call, set their scales, and pass their embeddings and
     region masks to the pipeline call."""
+    state_dicts = [_indexed_for(pipe.unet, sd) for sd in plan.state_dicts]
     pipe.load_ip_adapter(
-        plan.state_dicts, subfolder=[""] * len(plan.roles), weight_name=[""] * len(plan.roles),
+        state_dicts, subfolder=[""] * len(plan.roles), weight_name=[""] * len(plan.roles),
         image_encoder_folder=None,
     )
     pipe.set_ip_adapter_scale(plan.scales)
@@ -407,6 +411,27 @@ def _load_ip_adapters(applied: AppliedConditioning, pipe: Any, plan: _Plan) -> N
     applied.call_kwargs["ip_adapter_image_embeds"] = plan.embeds
     if any(m is not None for m in plan.masks):
         applied.call_kwargs["cross_attention_kwargs"] = {"ip_adapter_masks": plan.masks}
+
+
+def is_motion(pipe: Any) -> bool:
+    """Whether ``pipe`` runs a motion UNet (AnimateDiff: temporal attention between the spatial blocks)."""
+    return any(hasattr(block, "motion_modules") for block in pipe.unet.down_blocks)
+
+
+def _indexed_for(unet: Any, sd: dict) -> dict:
+    """``sd`` with FaceID's LoRA keys (``ip_adapter.{i}.to_q_lora...``, ``i`` counting a still UNet's attention
+    processors) re-numbered for a motion UNet, whose list has its temporal processors among the spatial ones
+    (in the same order). diffusers numbers the ``to_k_ip``/``to_v_ip`` keys by the spatial cross-attention
+    processors alone, so those stay."""
+    names = list(unet.attn_processors)
+    spatial = [i for i, name in enumerate(names) if "motion_modules" not in name]
+    if len(spatial) == len(names) or not any("_lora." in k for k in sd["ip_adapter"]):
+        return sd
+    renamed = {}
+    for key, value in sd["ip_adapter"].items():
+        index, _, rest = key.partition(".")
+        renamed[f"{spatial[int(index)]}.{rest}" if "_lora." in rest else key] = value
+    return {**sd, "ip_adapter": renamed}
 
 
 def _unload_ip_adapters(pipe: Any, saved: _SavedComponents) -> None:
@@ -551,7 +576,7 @@ def _apply_photomaker(applied: AppliedConditioning, job: _Job, chars: list[Chara
     def encode(text: str, negative: str, steps: int) -> dict:
         plain, ends = pm.place_class_words(text, [c.name for c in chars])
         order = sorted(range(len(chars)), key=lambda i: ends[i])
-        pe, npe, pooled, npooled = pipe.encode_prompt(prompt=plain, device=job.device, num_images_per_prompt=1,
+        pe, npe, pooled, npooled = pipe.encode_prompt(prompt=plain, device=job.device,
                                                       do_classifier_free_guidance=cfg, negative_prompt=negative or None)
         expanded, mask = pm.encode_expanded(pipe, plain, [pm.ClassWord(ends[i], tokens[i].shape[0]) for i in order])
         fused = pm.fuse(enc, expanded.to(pe.dtype), mask.to(pe.device), torch.cat([tokens[i] for i in order]))

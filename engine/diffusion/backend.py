@@ -51,6 +51,32 @@ class JobExtras:
 NO_EXTRAS = JobExtras()
 
 
+@dataclass
+class _Conditioned:
+    """What to call once a job's conditioning is applied (``applied`` None: the job has none)."""
+
+    pipe: Any
+    applied: Any
+    steps: int
+    hooks: dict[str, Any]
+
+    def texts(self, prompt: Prompt, strength: Optional[float] = None) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+        """(the prompt arguments, the step callback's tensor inputs, the conditioning's own call arguments);
+        called in inference mode (PhotoMaker encodes its fused prompt here and sets its step hook, its
+        start-merge step counted in the steps the pipeline runs: img2img and inpaint at ``strength`` run
+        the last ``int(steps · strength)`` of them)."""
+        applied = self.applied
+        if applied is None:
+            return dict(prompt=prompt.text, negative_prompt=prompt.negative or None), ["latents"], {}
+        text, negative = applied.prompt(prompt.text), applied.negative(prompt.negative)
+        if applied.encode_prompt is None:
+            return dict(prompt=text, negative_prompt=negative or None), ["latents"], applied.call_kwargs
+        steps = self.steps if strength is None else max(1, min(int(self.steps * strength), self.steps))
+        texts = applied.encode_prompt(text, negative, steps)
+        self.hooks["on_step_end"] = applied.on_step_end
+        return texts, ["latents", *applied.step_tensor_inputs], applied.call_kwargs
+
+
 class DiffusionBackend:
     def __init__(self, options: DeviceOptions = DeviceOptions(), preview_every: int = 1) -> None:
         self.options = options
@@ -128,9 +154,6 @@ class DiffusionBackend:
         continuity = init is not None and model.arch is not Arch.SDXL
         if init is not None and not continuity:
             extras.warnings.append("SDXL loops start from the prompt: first-frame continuity needs an SD 1.5 model")
-        if extras.conditions:
-            extras.warnings.append("identity and style references are not applied to loops yet; "
-                                   "trigger words and LoRAs are")
         key = f"animate:{adapter.path}:{'video' if continuity else 'text'}"
         pipe = model.pipes.get(key)
         if pipe is None:
@@ -146,15 +169,19 @@ class DiffusionBackend:
             kwargs.update(video=[start] * frames, strength=strength)
         else:
             kwargs.update(num_frames=frames)
+        hooks: dict[str, Any] = {}
         step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents[:, :, 0], model.arch)
-                                  if latents.ndim == 5 else None)  # the first frame
+                                  if latents.ndim == 5 else None, hooks)  # the first frame
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        with self._loras(pipe, extras.loras):
+        # The cards condition every frame as they condition a still: the same adapters, scales and embeds
+        # (the motion UNet repeats the image embeds for each frame).
+        with self._loras(pipe, extras.loras), self._conditioned(pipe, extras, size, sampling, hooks) as call:
             with torch.inference_mode():
-                out = pipe(prompt=prompt.text, negative_prompt=prompt.negative or None,
-                           num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
-                           callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"],
-                           output_type="np", **kwargs)
+                texts, tensor_inputs, call_kwargs = call.texts(prompt, kwargs.get("strength"))
+                out = call.pipe(**texts, num_inference_steps=sampling.steps, guidance_scale=sampling.guidance,
+                                generator=generator, callback_on_step_end=step_end,
+                                callback_on_step_end_tensor_inputs=tensor_inputs, output_type="np", **kwargs,
+                                **call_kwargs)
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         video = np.asarray(out.frames)[0]
@@ -227,43 +254,40 @@ class DiffusionBackend:
         step_end = self._step_end(on_step, cancel, lambda latents: latents_to_preview(latents, model.arch), hooks)
         generator = torch.Generator(device="cpu").manual_seed(seed)
         sizes = {} if width is None else dict(width=width, height=height)
-        # Conditioning loads weights, so it is applied outside inference mode, and inside the
-        # LoRA context so that the engine's own LoRA handling does not remove the cards' LoRAs.
-        with self._loras(pipe, extras.loras):
-            applied = None
-            if extras.conditions:
-                from engine.conditioning.apply import apply_conditioning
-
-                applied = apply_conditioning(pipe, extras.conditions, width=size[0], height=size[1],
-                                             guidance=sampling.guidance, adapters=extras.adapters)
-                extras.warnings.extend(w for w in applied.warnings if w not in extras.warnings)
-            call = applied.pipe if applied else pipe
-            if call is not pipe:
-                call.scheduler = pipe.scheduler
-            text = applied.prompt(prompt.text) if applied else prompt.text
-            negative = applied.negative(prompt.negative) if applied else prompt.negative
-            texts: dict[str, Any] = dict(prompt=text, negative_prompt=negative or None)
-            tensor_inputs = ["latents"]
-            try:
-                with torch.inference_mode():
-                    if applied is not None and applied.encode_prompt is not None:
-                        texts = applied.encode_prompt(text, negative, sampling.steps)
-                        hooks["on_step_end"] = applied.on_step_end
-                        tensor_inputs += applied.step_tensor_inputs
-                    out = call(
-                        **texts, **sizes,
-                        num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
-                        callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=tensor_inputs, **extra,
-                        **model.call_defaults, **(applied.call_kwargs if applied else {}), output_type="np",
-                    )
-            finally:
-                if applied is not None:
-                    from engine.conditioning.apply import remove_conditioning
-
-                    remove_conditioning(applied)
+        with self._loras(pipe, extras.loras), self._conditioned(pipe, extras, size, sampling, hooks) as call:
+            with torch.inference_mode():
+                texts, tensor_inputs, call_kwargs = call.texts(prompt, extra.get("strength"))
+                out = call.pipe(
+                    **texts, **sizes,
+                    num_inference_steps=sampling.steps, guidance_scale=sampling.guidance, generator=generator,
+                    callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=tensor_inputs, **extra,
+                    **model.call_defaults, **call_kwargs, output_type="np",
+                )
         if cancel is not None and cancel.is_set():
             raise JobCancelled("cancelled")
         return to_image(out.images[0], [info.name for info, _w in extras.loras])
+
+    @contextlib.contextmanager
+    def _conditioned(self, pipe: Any, extras: JobExtras, size: tuple[int, int], sampling: Sampling,
+                     hooks: dict[str, Any]) -> Iterator[_Conditioned]:
+        """The job's identity and style conditioning applied to ``pipe`` for the body, removed after (the
+        pipeline is then bit-identical to before). Conditioning loads weights, so this is entered outside
+        inference mode, and inside the LoRA context so that the engine's own LoRA handling does not remove
+        the cards' LoRAs. Stills and loops (a motion pipeline) take the same road."""
+        if not extras.conditions:
+            yield _Conditioned(pipe, None, sampling.steps, hooks)
+            return
+        from engine.conditioning.apply import apply_conditioning, remove_conditioning
+
+        applied = apply_conditioning(pipe, extras.conditions, width=size[0], height=size[1],
+                                     guidance=sampling.guidance, adapters=extras.adapters)
+        try:
+            extras.warnings.extend(w for w in applied.warnings if w not in extras.warnings)
+            if applied.pipe is not pipe:
+                applied.pipe.scheduler = pipe.scheduler
+            yield _Conditioned(applied.pipe, applied, sampling.steps, hooks)
+        finally:
+            remove_conditioning(applied)
 
     def _step_end(self, on_step: Optional[StepCallback], cancel: Optional[threading.Event],
                   preview_of: Callable[[Any], Optional[Image.Image]],
