@@ -12,7 +12,8 @@ from app.project_io import load_project, save_project
 from engine.imageops import outpaint_canvas
 from engine.registry import Arch, ModelRegistry
 from tests.tiny_edit_models import write_edit_models
-from tests.tiny_families import (FAST, check_vary_keeps_pixels_beyond_the_feather_band, image_of, panel,
+from tests.tiny_families import (FAST, add_card, bind_to_first_panel, card_lora_outputs,
+                                 check_vary_keeps_pixels_beyond_the_feather_band, generate_first_panel, image_of, panel,
                                  project_path, run, solid, with_image)  # noqa: F401  (fixture)
 from tests.tiny_models import write_diffusers_model
 
@@ -42,25 +43,15 @@ def test_folder_naming_unknown_code_is_not_a_family(tmp_path):
 
 @pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
 def test_bound_card_reference_changes_the_output(project_path, models_dir, model, capsys):
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Mira", [solid((200, 40, 40))])
+    card = add_card(project_path, "Mira", [solid((200, 40, 40))])
+    outputs = [generate_first_panel(project_path, models_dir, model, 3, capsys)]
+    bind_to_first_panel(project_path, card)
+    outputs.append(generate_first_panel(project_path, models_dir, model, 3, capsys))
+    doc = Document(load_project(project_path))  # another reference leads (cw 100: the highest-weighted full one)
+    edits.add_references(doc, card, [solid((20, 200, 60))])
+    doc.project.card(card).references[1].weight = 2.0
     save_project(doc.project, project_path)
-    outputs = []
-    for step in ("plain", "bound", "other"):
-        if step == "bound":
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        if step == "other":  # another reference leads (cw 100: the highest-weighted full reference)
-            doc = Document(load_project(project_path))
-            edits.add_references(doc, card, [solid((20, 200, 60))])
-            doc.project.card(card).references[1].weight = 2.0
-            save_project(doc.project, project_path)
-        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", model,
-                            "--seed", "3", *FAST], capsys)
-        assert code == 0, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    outputs.append(generate_first_panel(project_path, models_dir, model, 3, capsys))
     assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
     assert not np.array_equal(outputs[1], outputs[2])  # and a different reference changed it again
 
@@ -167,22 +158,6 @@ def test_card_lora_is_applied_to_a_reference_family(project_path, models_dir, tm
                             models_dir / "checkpoints" / "tiny-flux2-klein")
     with safe_open(str(lora), "pt") as f:
         assert all(k.startswith("transformer.") and ".lora_" in k for k in f.keys())
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Aki")
-    edits.attach_lora(doc, card, str(lora), 1.0)
-    edits.update_card(doc, card, trigger="")
-    save_project(doc.project, project_path)
-    generate = ["generate", project_path, "--panel", pid, "--models", models_dir, "--model", "tiny-flux2-klein",
-                "--seed", "5", *FAST]
-    outputs = []
-    for bound in (False, True):
-        if bound:
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        code, _, err = run(generate, capsys)
-        assert code == 0 and "LoRA" not in err, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    outputs = card_lora_outputs(project_path, models_dir, "tiny-flux2-klein", lora, capsys)
     assert not np.array_equal(outputs[0], outputs[1])  # the card's LoRA changed the picture
     assert panel(project_path).current_variant().prompt == "a girl in a red coat"  # no trigger word: the LoRA alone

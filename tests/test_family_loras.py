@@ -5,14 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from app import edits
-from app.document import Document
-from app.project_io import load_project, save_project
 from engine.device import REFERENCE_AREA_ENV, DeviceOptions
 from engine.jobs import GenerationRequest, LoraConditioning
 from tests.tiny_edit_models import (rename_lora_keys, write_flux_kontext, write_kohya_flux_lora, write_lora,
                                     write_qwen_image_edit)
-from tests.tiny_families import FAST, image_of, panel, project_path, run  # noqa: F401  (fixture)
+from tests.tiny_families import card_lora_outputs, project_path  # noqa: F401  (fixture)
 
 KONTEXT, QWEN = "tiny-flux-kontext", "tiny-qwen-image-edit"
 #: model -> its LoRA files, one a key layout: diffusers/PEFT, then kohya (FLUX.1) or ComfyUI (Qwen-Image)
@@ -66,23 +63,8 @@ def test_loras_change_the_output_and_unloading_restores_it_bit_for_bit(models_di
 
 def test_card_lora_through_the_command_line(project_path, models_dir, capsys):
     """A card's kohya-layout LoRA on Kontext, from the project file (the card path is the same for every family)."""
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Aki")
-    edits.attach_lora(doc, card, str(models_dir / "loras" / "kontext-kohya.safetensors"), 1.0)
-    edits.update_card(doc, card, trigger="")
-    save_project(doc.project, project_path)
-    generate = ["generate", project_path, "--panel", pid, "--models", models_dir, "--model", KONTEXT, "--seed", "5",
-                *FAST]
-    outputs = []
-    for bound in (False, True):
-        if bound:
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 0)
-            save_project(doc.project, project_path)
-        code, _, err = run(generate, capsys)
-        assert code == 0 and "LoRA" not in err, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    outputs = card_lora_outputs(project_path, models_dir, KONTEXT, models_dir / "loras" / "kontext-kohya.safetensors",
+                                capsys)
     assert not np.array_equal(outputs[0], outputs[1])  # the card's LoRA changed the picture
 
 

@@ -7,14 +7,11 @@ The pipeline reads references at about 1024² pixels; these tests set the engine
 import numpy as np
 import pytest
 
-from app import edits
-from app.document import Document
-from app.project_io import load_project, save_project
 from engine.device import REFERENCE_AREA_ENV
 from engine.registry import Arch, ModelRegistry
 from tests.tiny_edit_models import write_qwen_image_edit
-from tests.tiny_families import (FAST, check_vary_keeps_pixels_beyond_the_feather_band, image_of, panel,
-                                 project_path, run, solid)  # noqa: F401  (fixture)
+from tests.tiny_families import (add_card, bind_to_first_panel, check_vary_keeps_pixels_beyond_the_feather_band,
+                                 generate_first_panel, project_path, solid)  # noqa: F401  (fixture)
 
 MODEL = "tiny-qwen-image-edit"
 
@@ -51,20 +48,10 @@ def test_reference_area_scales_the_pipeline_sizes_for_one_call_only():
 
 
 def test_bound_card_reference_changes_the_output(project_path, models_dir, capsys):
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Mira", [solid((200, 40, 40))])
-    save_project(doc.project, project_path)
-    outputs = []
-    for bound in (False, True):
-        if bound:
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", MODEL,
-                            "--seed", "3", *FAST], capsys)
-        assert code == 0, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    card = add_card(project_path, "Mira", [solid((200, 40, 40))])
+    outputs = [generate_first_panel(project_path, models_dir, MODEL, 3, capsys)]
+    bind_to_first_panel(project_path, card)
+    outputs.append(generate_first_panel(project_path, models_dir, MODEL, 3, capsys))
     assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
 
 

@@ -89,3 +89,38 @@ def check_vary_keeps_pixels_beyond_the_feather_band(project_path: Path, models_d
     far = bands.beyond(inside, 4)
     assert np.array_equal(after[far], before[far])
     assert not np.array_equal(after[inside], before[inside])
+
+
+def generate_first_panel(project_path: Path, models_dir: Path, model: str, seed: int, capsys) -> np.ndarray:
+    """`generate` the first panel with `model` and `seed` (FAST); its new picture. No warning about a LoRA."""
+    pid = panel(project_path).id
+    code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", model,
+                        "--seed", seed, *FAST], capsys)
+    assert code == 0 and "LoRA" not in err, err
+    return image_of(project_path, panel(project_path))
+
+
+def bind_to_first_panel(project_path: Path, card: str, cw: int = 100) -> None:
+    doc = Document(load_project(project_path))
+    edits.bind_card(doc, doc.project.pages[0].panels[0].id, card, cw)
+    save_project(doc.project, project_path)
+
+
+def add_card(project_path: Path, name: str, references: list[Image.Image] = (), lora: Path | None = None) -> str:
+    """A character card saved in the project (with `lora` attached and no trigger word); its id."""
+    doc = Document(load_project(project_path))
+    card = edits.add_card(doc, "character", name, list(references))
+    if lora is not None:
+        edits.attach_lora(doc, card, str(lora), 1.0)
+        edits.update_card(doc, card, trigger="")
+    save_project(doc.project, project_path)
+    return card
+
+
+def card_lora_outputs(project_path: Path, models_dir: Path, model: str, lora: Path, capsys) -> list[np.ndarray]:
+    """The first panel generated with `model` before and after binding a card that has the LoRA file `lora`
+    (no trigger word, no reference images): the two pictures."""
+    card = add_card(project_path, "Aki", lora=lora)
+    before = generate_first_panel(project_path, models_dir, model, 5, capsys)
+    bind_to_first_panel(project_path, card)
+    return [before, generate_first_panel(project_path, models_dir, model, 5, capsys)]
