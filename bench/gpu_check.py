@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-# the repository's packages, not this folder's scripts (bench/engine.py would hide the engine package)
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 #: how much longer a check may take in --smoke mode (tiny models, but a shared 2-core CPU)
 SMOKE_TIME_SCALE = 4
@@ -208,5 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def _repository_first() -> None:
+    """Run as a script, this folder comes first on sys.path, where bench/engine.py would hide the engine
+    package: the repository's packages go first instead."""
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+
 if __name__ == "__main__":
+    _repository_first()
     sys.exit(main())
