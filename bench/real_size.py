@@ -127,6 +127,7 @@ def build_components(configs: dict[str, Any], device: str, dtype: Any, materiali
                     setattr(cfg.text_config, key, value)
             with init_empty_weights(include_buffers=False):
                 model = getattr(transformers, cls)(cfg)
+            _tie(model)
         if materialise and isinstance(model, torch.nn.Module):
             model = randomise(model, device, dtype)
         out[name] = model
@@ -134,19 +135,21 @@ def build_components(configs: dict[str, Any], device: str, dtype: Any, materiali
 
 
 def randomise(model: Any, device: str, dtype: Any) -> Any:
-    """Real-sized random weights, fast: norms 1, biases 0, the rest N(0, 0.02); the buffers computed at
-    construction (position ids, rotary frequencies) kept."""
+    """Real-sized random weights, fast and in one copy: the empty (meta) parameters take `dtype` before any
+    memory is allocated, then norms 1, biases 0, the rest N(0, 0.02); the buffers computed at construction
+    (position ids, rotary frequencies) are kept, and tied weights (a language model's head and its token
+    embedding) are tied again, as a real load ties them."""
     import torch
 
     buffers = {name: b.clone() for name, b in model.named_buffers()}
-    model = model.to_empty(device=device)
+    model = model.to(dtype).to_empty(device=device)
     for name, value in buffers.items():
         owner, _, leaf = name.rpartition(".")
         module = model.get_submodule(owner) if owner else model
         if "running_var" in leaf:
             value = torch.ones_like(value)
-        module._buffers[leaf] = value.to(device)
-    model = model.to(dtype)
+        module._buffers[leaf] = value.to(device, dtype if value.is_floating_point() else value.dtype)
+    _tie(model)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.ndim == 1 and ("norm" in name or name.endswith("scale") or "ln" in name):
@@ -156,6 +159,12 @@ def randomise(model: Any, device: str, dtype: Any) -> Any:
             else:
                 p.normal_(0.0, 0.02)
     return model.eval()
+
+
+def _tie(model: Any) -> None:
+    """Tie a transformers model's shared weights (empty-weight construction and to_empty untie them)."""
+    if hasattr(model, "tie_weights") and not hasattr(model, "register_to_config"):
+        model.tie_weights()
 
 
 def embeddings(family: str, parts: dict[str, Any], device: str, dtype: Any) -> dict[str, Any]:
@@ -266,12 +275,14 @@ def run_family(family: str, device: str, dtype_name: str, tiny: bool, page: bool
     pipe = make_pipeline(configs, {**parts, **text})
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    timings = []
+    timings: list[float] = []
+    cpu_timings: list[float] = []
 
     def on_step(_p: Any, _i: int, _t: Any, tensors: dict) -> dict:
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         timings.append(time.perf_counter())
+        cpu_timings.append(time.process_time())
         return tensors
 
     with torch.inference_mode():
@@ -279,9 +290,11 @@ def run_family(family: str, device: str, dtype_name: str, tiny: bool, page: bool
         image = pipe(**prompt, **call_args(family, side, 2, device), callback_on_step_end=on_step).images[0]
     total_s = time.perf_counter() - call_start
     step_s = timings[1] - timings[0]
+    step_cpu_s = cpu_timings[1] - cpu_timings[0]
     result: dict[str, Any] = dict(
         family=family, licence=licence, device=device, dtype=dtype_name, size=side, parameters_b=round(count / 1e9, 3),
         build_s=round(build_s, 1), encode_s=round(encode_s, 2), s_per_step=round(step_s, 2),
+        cpu_s_per_step=round(step_cpu_s, 2), load_average=_load_average(),
         two_steps_with_decode_s=round(total_s, 1), finite=bool(math.isfinite(float(abs(image).sum()))))
     if page:
         started = time.perf_counter()
@@ -296,6 +309,33 @@ def run_family(family: str, device: str, dtype_name: str, tiny: bool, page: bool
     else:
         result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     return result
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (None where /proc/loadavg is missing): timings on a shared machine need it."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _default_max_gib(device: str) -> float:
+    """24 GiB on the CPU; on a GPU its free memory, so that a large card runs every family."""
+    if not device.startswith("cuda"):
+        return 24.0
+    import torch
+
+    return torch.cuda.mem_get_info(torch.device(device))[0] / 2**30
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether the CPU computes bf16 natively (AVX512-BF16 or AMX); without them bf16 is about 3x slower than
+    fp32 in torch here, so the CPU default stays fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _available_gib() -> float | None:
@@ -313,24 +353,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", nargs="*", choices=sorted(FAMILIES), help="default: all that fit")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=sorted(_BYTES), help="default: bf16 on CUDA, fp32 on the CPU")
-    parser.add_argument("--max-gib", type=float, default=24.0, help="skip families whose weights exceed this")
+    parser.add_argument("--dtype", choices=sorted(_BYTES),
+                        help="default: bf16 on CUDA and on CPUs with bf16 instructions, else fp32")
+    parser.add_argument("--max-gib", type=float,
+                        help="skip families whose weights exceed this (default: 24 on the CPU, the free GPU memory)")
     parser.add_argument("--tiny", action="store_true", help="shrunken configs: a smoke test of every code path")
     parser.add_argument("--page", action="store_true", help="also a 6-panel page (default with --device cuda)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    dtype = args.dtype or ("bf16" if args.device.startswith("cuda") else "fp32")
+    dtype = args.dtype or ("bf16" if args.device.startswith("cuda") or _cpu_has_bf16() else "fp32")
     page = args.page or args.device.startswith("cuda")
     if args.child:
         print(json.dumps(run_family(args.child, args.device, dtype, args.tiny, page)), flush=True)
         return 0
+    max_gib = args.max_gib if args.max_gib is not None else _default_max_gib(args.device)
     results = []
     for family in args.family or list(FAMILIES):
         count, size = parameters(load_configs(family, args.tiny), dtype)
         line: dict[str, Any] = dict(family=family, parameters_b=round(count / 1e9, 3), weights_gib=round(size / 2**30, 1))
         available = _available_gib() if not args.device.startswith("cuda") else None
-        if size / 2**30 > args.max_gib:
-            line["skipped"] = f"weights {size / 2**30:.1f} GiB at {dtype} exceed --max-gib {args.max_gib:g}"
+        if size / 2**30 > max_gib:
+            line["skipped"] = f"weights {size / 2**30:.1f} GiB at {dtype} exceed --max-gib {max_gib:g}"
         elif available is not None and size / 2**30 * 1.25 > available:
             line["skipped"] = f"weights {size / 2**30:.1f} GiB at {dtype}; only {available:.1f} GiB of RAM available now"
         else:

@@ -5,13 +5,13 @@ import pytest
 from PIL import Image
 
 from app import edits, layout
-from app.cli import main as cli
 from app.document import Document
 from app.images import decode_png
 from app.placement import image_frame
 from app.project import Project
 from app.project_io import load_project, save_project
 from tests import bands
+from tests.tiny_families import image_of, new_project, panel, run
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 FAST = ["--steps", "2", "--scheduler", "euler", "--device", "cpu", "--quiet"]
@@ -19,27 +19,7 @@ FAST = ["--steps", "2", "--scheduler", "euler", "--device", "cpu", "--quiet"]
 
 @pytest.fixture
 def project_path(tmp_path):
-    doc = Document(Project())
-    edits.add_page(doc, layout.PAGE_SIZES["A4"], "2-tier")
-    for panel in doc.project.pages[0].panels:
-        edits.set_panel_fields(doc, panel.id, prompt="a lighthouse at night --no text")
-    path = tmp_path / "book.comic"
-    save_project(doc.project, path)
-    return path
-
-
-def run(args, capsys):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def panel(path, index=0):
-    return load_project(path).pages[0].panels[index]
-
-
-def image_of(path, p):
-    return np.asarray(decode_png(load_project(path).images[p.image]).convert("RGB"))
+    return new_project(tmp_path, "a lighthouse at night --no text")
 
 
 def test_generate_panel_with_variants_and_seeds(project_path, tiny_models_dir, capsys):

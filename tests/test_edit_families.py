@@ -5,20 +5,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import edits, layout
-from app.cli import main as cli
+from app import edits
 from app.document import Document
 from app.generation.request import pan_spec
-from app.images import decode_png, encode_png
-from app.project import Project
 from app.project_io import load_project, save_project
 from engine.imageops import outpaint_canvas
 from engine.registry import Arch, ModelRegistry
-from tests import bands
 from tests.tiny_edit_models import write_edit_models
+from tests.tiny_families import (FAST, add_card, bind_to_first_panel, card_lora_outputs,
+                                 check_vary_keeps_pixels_beyond_the_feather_band, generate_first_panel, image_of, panel,
+                                 project_path, run, solid, with_image)  # noqa: F401  (fixture)
 from tests.tiny_models import write_diffusers_model
-
-FAST = ["--steps", "2", "--device", "cpu", "--quiet", "--resolution", "64"]
 
 
 @pytest.fixture(scope="module")
@@ -27,37 +24,6 @@ def models_dir(tmp_path_factory):
     write_edit_models(root)
     write_diffusers_model(root / "checkpoints" / "tiny-sd")
     return root
-
-
-def _solid(color, size=(64, 64)) -> Image.Image:
-    image = Image.new("RGB", size, color)
-    image.paste(tuple(255 - c for c in color), (16, 16, 48, 48))
-    return image
-
-
-@pytest.fixture
-def project_path(tmp_path):
-    doc = Document(Project())
-    edits.add_page(doc, layout.PAGE_SIZES["A4"], "2-tier")
-    for panel in doc.project.pages[0].panels:
-        edits.set_panel_fields(doc, panel.id, prompt="a girl in a red coat")
-    path = tmp_path / "book.comic"
-    save_project(doc.project, path)
-    return path
-
-
-def run(args, capsys):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def panel(path, index=0):
-    return load_project(path).pages[0].panels[index]
-
-
-def image_of(path, p):
-    return np.asarray(decode_png(load_project(path).images[p.image]).convert("RGB"))
 
 
 def test_registry_detects_families_and_licences(models_dir):
@@ -75,44 +41,23 @@ def test_folder_naming_unknown_code_is_not_a_family(tmp_path):
     assert info.arch not in (Arch.FLUX2_KLEIN, Arch.QWEN_IMAGE_EDIT, Arch.FLUX_KONTEXT)
 
 
-def _with_image(path) -> str:
-    """Give the first panel an image without running a model; returns its id."""
-    doc = Document(load_project(path))
-    pid = doc.project.pages[0].panels[0].id
-    image = Image.new("RGB", (96, 64), (30, 60, 200))
-    image.paste((240, 200, 40), (20, 10, 70, 50))
-    edits.add_variant(doc, pid, image, kind="import")
-    save_project(doc.project, path)
-    return pid
-
-
 @pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
 def test_bound_card_reference_changes_the_output(project_path, models_dir, model, capsys):
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Mira", [_solid((200, 40, 40))])
+    card = add_card(project_path, "Mira", [solid((200, 40, 40))])
+    outputs = [generate_first_panel(project_path, models_dir, model, 3, capsys)]
+    bind_to_first_panel(project_path, card)
+    outputs.append(generate_first_panel(project_path, models_dir, model, 3, capsys))
+    doc = Document(load_project(project_path))  # another reference leads (cw 100: the highest-weighted full one)
+    edits.add_references(doc, card, [solid((20, 200, 60))])
+    doc.project.card(card).references[1].weight = 2.0
     save_project(doc.project, project_path)
-    outputs = []
-    for step in ("plain", "bound", "other"):
-        if step == "bound":
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        if step == "other":  # another reference leads (cw 100: the highest-weighted full reference)
-            doc = Document(load_project(project_path))
-            edits.add_references(doc, card, [_solid((20, 200, 60))])
-            doc.project.card(card).references[1].weight = 2.0
-            save_project(doc.project, project_path)
-        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", model,
-                            "--seed", "3", *FAST], capsys)
-        assert code == 0, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    outputs.append(generate_first_panel(project_path, models_dir, model, 3, capsys))
     assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
     assert not np.array_equal(outputs[1], outputs[2])  # and a different reference changed it again
 
 
 def test_edit_command_adds_one_variant(project_path, models_dir, capsys):
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     before = panel(project_path)
     code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night, rain", "--models", models_dir,
                           "--model", "tiny-flux2-klein", "--steps", "2", "--seed", "4", "--device", "cpu", "--quiet",
@@ -131,7 +76,7 @@ def test_edit_is_one_undo_step(project_path, models_dir):
     from engine.api import Engine
     from engine.jobs import JobKind
 
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     doc = Document(load_project(project_path), project_path)
     image_before, count = doc.project.find_panel(pid)[1].image, doc.undo_stack.count()
     engine = Engine(models_dir)
@@ -144,7 +89,7 @@ def test_edit_is_one_undo_step(project_path, models_dir):
 
 
 def test_edit_with_a_model_that_cannot_edit_is_one_error_line(project_path, models_dir, capsys):
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     before = project_path.read_bytes()
     code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night", "--models", models_dir,
                           "--model", "tiny-sd", "--device", "cpu", "--quiet"], capsys)
@@ -157,26 +102,12 @@ def test_edit_with_a_model_that_cannot_edit_is_one_error_line(project_path, mode
 
 @pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
 def test_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, tmp_path, capsys):
-    pid = _with_image(project_path)
-    before = image_of(project_path, panel(project_path))
-    mask = Image.new("L", (100, 50), 0)
-    mask.paste(255, (10, 10, 40, 40))
-    mask.save(tmp_path / "mask.png")
-    code, _, err = run(["vary", project_path, "--panel", pid, "--mask", tmp_path / "mask.png", "--prompt", "a hat",
-                        "--feather", "4", "--models", models_dir, "--model", model, *FAST], capsys)
-    assert code == 0, err
-    after = image_of(project_path, panel(project_path))
-    scaled = mask.resize((before.shape[1], before.shape[0]), Image.Resampling.BILINEAR).point(
-        lambda v: 255 if v >= 128 else 0)
-    inside = bands.inside(scaled)
-    far = bands.beyond(inside, 4)
-    assert np.array_equal(after[far], before[far])
-    assert not np.array_equal(after[inside], before[inside])
+    check_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
 def test_pan_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, capsys):
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     before = image_of(project_path, panel(project_path))
     code, _, err = run(["pan", project_path, "--panel", pid, "--direction", "left", "--amount", "0.5",
                         "--models", models_dir, "--model", model, *FAST], capsys)
@@ -192,7 +123,7 @@ def test_pan_keeps_pixels_beyond_the_feather_band(project_path, models_dir, mode
 
 @pytest.mark.parametrize("model", ["tiny-flux2-klein", "tiny-flux-kontext"])
 def test_zoom_out_keeps_pixels_beyond_the_feather_band(project_path, models_dir, model, capsys):
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     before = image_of(project_path, panel(project_path))
     code, _, err = run(["pan", project_path, "--panel", pid, "--zoom-out", "2", "--models", models_dir,
                         "--model", model, *FAST], capsys)
@@ -208,7 +139,7 @@ def test_zoom_out_keeps_pixels_beyond_the_feather_band(project_path, models_dir,
 
 
 def test_edit_on_a_comfyui_server_is_one_error_line(project_path, capsys):
-    pid = _with_image(project_path)
+    pid = with_image(project_path)
     before = project_path.read_bytes()
     code, out, err = run(["edit", project_path, "--panel", pid, "--prompt", "night", "--comfyui",
                           "http://127.0.0.1:9", "--model", "flux1-kontext-dev.safetensors", "--quiet"], capsys)
@@ -227,22 +158,6 @@ def test_card_lora_is_applied_to_a_reference_family(project_path, models_dir, tm
                             models_dir / "checkpoints" / "tiny-flux2-klein")
     with safe_open(str(lora), "pt") as f:
         assert all(k.startswith("transformer.") and ".lora_" in k for k in f.keys())
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Aki")
-    edits.attach_lora(doc, card, str(lora), 1.0)
-    edits.update_card(doc, card, trigger="")
-    save_project(doc.project, project_path)
-    generate = ["generate", project_path, "--panel", pid, "--models", models_dir, "--model", "tiny-flux2-klein",
-                "--seed", "5", *FAST]
-    outputs = []
-    for bound in (False, True):
-        if bound:
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        code, _, err = run(generate, capsys)
-        assert code == 0 and "LoRA" not in err, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    outputs = card_lora_outputs(project_path, models_dir, "tiny-flux2-klein", lora, capsys)
     assert not np.array_equal(outputs[0], outputs[1])  # the card's LoRA changed the picture
     assert panel(project_path).current_variant().prompt == "a girl in a red coat"  # no trigger word: the LoRA alone

@@ -6,16 +6,12 @@ The pipeline reads references at about 1024² pixels; these tests set the engine
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from app import edits
-from app.document import Document
-from app.project_io import load_project, save_project
 from engine.device import REFERENCE_AREA_ENV
 from engine.registry import Arch, ModelRegistry
-from tests import bands
-from tests.test_edit_families import FAST, _solid, _with_image, image_of, panel, project_path, run  # noqa: F401
 from tests.tiny_edit_models import write_qwen_image_edit
+from tests.tiny_families import (add_card, bind_to_first_panel, check_vary_keeps_pixels_beyond_the_feather_band,
+                                 generate_first_panel, project_path, solid)  # noqa: F401  (fixture)
 
 MODEL = "tiny-qwen-image-edit"
 
@@ -52,36 +48,12 @@ def test_reference_area_scales_the_pipeline_sizes_for_one_call_only():
 
 
 def test_bound_card_reference_changes_the_output(project_path, models_dir, capsys):
-    doc = Document(load_project(project_path))
-    pid = doc.project.pages[0].panels[0].id
-    card = edits.add_card(doc, "character", "Mira", [_solid((200, 40, 40))])
-    save_project(doc.project, project_path)
-    outputs = []
-    for bound in (False, True):
-        if bound:
-            doc = Document(load_project(project_path))
-            edits.bind_card(doc, pid, card, 100)
-            save_project(doc.project, project_path)
-        code, _, err = run(["generate", project_path, "--panel", pid, "--models", models_dir, "--model", MODEL,
-                            "--seed", "3", *FAST], capsys)
-        assert code == 0, err
-        outputs.append(image_of(project_path, panel(project_path)))
+    card = add_card(project_path, "Mira", [solid((200, 40, 40))])
+    outputs = [generate_first_panel(project_path, models_dir, MODEL, 3, capsys)]
+    bind_to_first_panel(project_path, card)
+    outputs.append(generate_first_panel(project_path, models_dir, MODEL, 3, capsys))
     assert not np.array_equal(outputs[0], outputs[1])  # the card's reference changed the picture
 
 
 def test_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, tmp_path, capsys):
-    pid = _with_image(project_path)
-    before = image_of(project_path, panel(project_path))
-    mask = Image.new("L", (100, 50), 0)
-    mask.paste(255, (10, 10, 40, 40))
-    mask.save(tmp_path / "mask.png")
-    code, _, err = run(["vary", project_path, "--panel", pid, "--mask", tmp_path / "mask.png", "--prompt", "a hat",
-                        "--feather", "4", "--models", models_dir, "--model", MODEL, *FAST], capsys)
-    assert code == 0, err
-    after = image_of(project_path, panel(project_path))
-    scaled = mask.resize((before.shape[1], before.shape[0]), Image.Resampling.BILINEAR).point(
-        lambda v: 255 if v >= 128 else 0)
-    inside = bands.inside(scaled)
-    far = bands.beyond(inside, 4)
-    assert np.array_equal(after[far], before[far])
-    assert not np.array_equal(after[inside], before[inside])
+    check_vary_keeps_pixels_beyond_the_feather_band(project_path, models_dir, MODEL, tmp_path, capsys)

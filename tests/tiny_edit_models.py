@@ -162,21 +162,57 @@ def write_edit_models(root: Path) -> dict[str, Path]:
             "tiny-flux-kontext": write_flux_kontext(ckpt / "tiny-flux-kontext")}
 
 
-def write_flux2_lora(path: Path, model_folder: Path, seed: int = 23) -> Path:
-    """A random LoRA on the tiny FLUX.2 klein transformer's attention, in diffusers' key layout
-    (``transformer.<block>.attn.to_q.lora_A.weight``), as Flux2 LoRA trainers write it."""
-    from diffusers import Flux2KleinPipeline, Flux2Transformer2DModel
+def write_lora(path: Path, model_folder: Path, transformer_class: str, pipeline_class: str,
+               targets: tuple[str, ...] = ("to_q", "to_k", "to_v"), seed: int = 23) -> Path:
+    """A random LoRA on a tiny folder's transformer attention, in diffusers' key layout
+    (``transformer.<block>.attn.to_q.lora_A.weight``), as the families' LoRA trainers write it."""
+    import diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
     torch.manual_seed(seed)
-    transformer = Flux2Transformer2DModel.from_pretrained(model_folder / "transformer", local_files_only=True)
-    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v"],
-                                       init_lora_weights=False))
+    transformer = getattr(diffusers, transformer_class).from_pretrained(model_folder / "transformer",
+                                                                       local_files_only=True)
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=list(targets), init_lora_weights=False))
     with torch.no_grad():
         for name, param in transformer.named_parameters():
             if "lora_" in name:
                 param.normal_(0.0, 0.5)
-    Flux2KleinPipeline.save_lora_weights(path.parent, transformer_lora_layers=get_peft_model_state_dict(transformer),
-                                         weight_name=path.name, safe_serialization=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    getattr(diffusers, pipeline_class).save_lora_weights(
+        path.parent, transformer_lora_layers=get_peft_model_state_dict(transformer), weight_name=path.name,
+        safe_serialization=True)
+    return path
+
+
+def write_flux2_lora(path: Path, model_folder: Path, seed: int = 23) -> Path:
+    """A random LoRA on the tiny FLUX.2 klein transformer's attention, in diffusers' key layout."""
+    return write_lora(path, model_folder, "Flux2Transformer2DModel", "Flux2KleinPipeline", seed=seed)
+
+
+def rename_lora_keys(path: Path, old: str, new: str) -> Path:
+    """The same LoRA file with each key's leading `old` made `new`: ``diffusion_model.`` is how ComfyUI and
+    ai-toolkit save Qwen-Image LoRAs."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))
+    save_file({new + k[len(old):] if k.startswith(old) else k: v for k, v in tensors.items()}, str(path))
+    return path
+
+
+def write_kohya_flux_lora(path: Path, width: int, rank: int = 4, seed: int = 24) -> Path:
+    """A random FLUX.1 LoRA in kohya's sd-scripts layout (what ComfyUI users download for FLUX.1 and
+    Kontext): BFL block names flattened with ``lora_unet_``, ``lora_down``/``lora_up`` and an alpha; on the
+    first double block's image attention (fused qkv and its output projection) of a transformer `width` wide."""
+    from safetensors.torch import save_file
+
+    gen = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for name, rows in (("double_blocks_0_img_attn_qkv", 3 * width), ("double_blocks_0_img_attn_proj", width)):
+        key = f"lora_unet_{name}"
+        tensors[f"{key}.lora_down.weight"] = torch.randn(rank, width, generator=gen) * 0.5
+        tensors[f"{key}.lora_up.weight"] = torch.randn(rows, rank, generator=gen) * 0.5
+        tensors[f"{key}.alpha"] = torch.tensor(float(rank))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
     return path

@@ -92,8 +92,9 @@ SDXL = {
 
 
 # The large families, for bench/real_size.py (configs only: it builds them with random weights). Shapes as
-# published with each model (diffusers' config.json files); tokenizers are not shipped: the bench feeds
-# the text encoders token ids and the pipelines embeddings.
+# published with each model; README.md in this folder names the source of every number, and
+# tests/test_model_configs.py checks each model's parameter count against its published size. Tokenizers
+# are not shipped: the bench feeds the text encoders token ids and the pipelines embeddings.
 T5_XXL = {"architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "d_ff": 10240, "d_kv": 64,
           "num_heads": 64, "num_layers": 24, "vocab_size": 32128, "feed_forward_proj": "gated-gelu",
           "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128, "is_encoder_decoder": False,
@@ -136,8 +137,9 @@ FLUX2_KLEIN_4B = {
                                  "tie_word_embeddings": True, "torch_dtype": "bfloat16"},
     "transformer/config.json": {"_class_name": "Flux2Transformer2DModel", "patch_size": 1, "in_channels": 128,
                                 "num_layers": 5, "num_single_layers": 20, "attention_head_dim": 128,
-                                "num_attention_heads": 24, "joint_attention_dim": 7680, "mlp_ratio": 3.0,
-                                "axes_dims_rope": [32, 32, 32, 32], "rope_theta": 2000, "guidance_embeds": False},
+                                "num_attention_heads": 24, "joint_attention_dim": 7680, "timestep_guidance_channels": 256,
+                                "mlp_ratio": 3.0, "axes_dims_rope": [32, 32, 32, 32], "rope_theta": 2000, "eps": 1e-6,
+                                "guidance_embeds": False},
     "vae/config.json": {"_class_name": "AutoencoderKLFlux2"},
 }
 QWEN_IMAGE_EDIT = {
