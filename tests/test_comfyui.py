@@ -190,10 +190,20 @@ def test_object_info_is_fetched_once_when_many_jobs_ask_at_once():
 
 # -- servers ----------------------------------------------------------------------------------------------
 
+def tooling_nodes():
+    """The cached comfyui-tooling-nodes pack, or None (it is on no registry: see tests/comfyui_server.py)."""
+    try:
+        return comfyui_server.tooling_nodes()
+    except comfyui_server.PackMissing:
+        return None
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
+    """Two servers; the second one also runs comfyui-tooling-nodes when the cache has it."""
     try:
-        started = comfyui_server.start_servers(2, tmp_path_factory.mktemp("comfyui"))
+        started = comfyui_server.start_servers(2, tmp_path_factory.mktemp("comfyui"),
+                                               custom_nodes=(None, tooling_nodes()))
     except comfyui_server.BuildError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield started
@@ -335,6 +345,45 @@ def test_lora_by_file_name_a_missing_one_and_identity_without_the_packs(servers,
     assert result.images[0].size == (64, 64)
     assert result.metadata["warnings"] == ["style references not fully applied: the ComfyUI server lacks the node "
                                            "pack ComfyUI_IPAdapter_plus"]
+
+
+def test_card_lora_goes_up_through_comfyui_tooling_nodes_once(servers, tmp_path, monkeypatch):
+    """A LoRA the server lacks is uploaded with the real pack's route (`PUT /api/etn/upload/loras/NAME`), once;
+    a file name the route would refuse is a clean error before anything is sent."""
+    import shutil
+
+    from engine.comfyui.graphs import node_packs
+    from engine.jobs import LoraConditioning
+
+    try:
+        comfyui_server.tooling_nodes()
+    except comfyui_server.PackMissing as exc:
+        pytest.skip(str(exc))
+    server = servers[1]
+    engine = ComfyEngine(ServerPool([server.url]))
+    assert node_packs(engine.pool.object_info())["comfyui-tooling-nodes"]
+    name = "card-hero.safetensors"
+    local = tmp_path / name
+    shutil.copy(comfyui_server.MODELS / "loras" / comfyui_server.LORA, local)
+    assert name not in choices(engine.pool.object_info(), "LoraLoader", "lora_name")
+    sent = []
+    upload = ComfyClient.upload_model
+    monkeypatch.setattr(ComfyClient, "upload_model", lambda self, *a: (sent.append(a[1]), upload(self, *a)))
+    request = GenerationRequest(model=CKPT, prompt="x", seed=1, width=64, height=64, steps=2, scheduler="euler",
+                                conditioning=[LoraConditioning(str(local), 0.8)])
+    result = engine.run(request)
+    assert result.metadata["loras"] == [(name, 0.8)] and result.images[0].size == (64, 64)
+    assert sent == [name] and (server.folder / "loras" / name).read_bytes() == local.read_bytes()
+    assert name in choices(ComfyClient(server.url).object_info(), "LoraLoader", "lora_name")
+    engine.run(request)  # the server has it now
+    assert sent == [name]
+    bad = tmp_path / "card hero!.safetensors"
+    bad.write_bytes(local.read_bytes())
+    request.conditioning = [LoraConditioning(str(bad))]
+    with pytest.raises(EngineError, match=r"lacks the LoRA file 'card hero!.safetensors' and it cannot be uploaded "
+                                          r"\(bad file name\)"):
+        engine.run(request)
+    assert sent == [name]
 
 
 def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, tmp_path, tmp_path_factory,

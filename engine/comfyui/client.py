@@ -407,6 +407,8 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
     error = body.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         parts.append(error["message"])
+    elif isinstance(error, str):  # the node packs' routes answer {"error": "..."}
+        parts.append(error)
     nodes = body.get("node_errors")
     if isinstance(nodes, dict):
         for node in list(nodes.values())[:2]:
