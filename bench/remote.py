@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -44,10 +45,26 @@ from bench import remote_trace  # noqa: E402
 from tests import comfyui_server  # noqa: E402
 
 
+SERVERS: list = []  # the running test servers, for their CPU time
+
+
+def server_cpu() -> float:
+    """CPU seconds (user + system, all threads) the test server processes have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for server in SERVERS:
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def timed(run, *args):
-    """(wall seconds, this process's CPU seconds, extra) of run(*args) -> (wall, extra)."""
-    cpu = time.process_time()
+    """(wall seconds, this process's CPU seconds, extra) of run(*args) -> (wall, extra); `extra` gains the
+    servers' CPU seconds during the run (`server_cpu_s`)."""
+    cpu, servers = time.process_time(), server_cpu()
     wall, extra = run(*args)
+    extra["server_cpu_s"] = round(server_cpu() - servers, 3)
+    extra["client_cpu_s"] = round(time.process_time() - cpu, 3)
     return wall, time.process_time() - cpu, extra
 
 
@@ -156,6 +173,7 @@ def main() -> None:
     ckpt = comfyui_server.CHECKPOINT
     load_before = loadavg()
     servers = comfyui_server.start_servers(2, Path(tempfile.mkdtemp(prefix="bench-comfyui-")), threads=1)
+    SERVERS[:] = servers
     try:
         urls = [s.url for s in servers]
 
@@ -192,6 +210,11 @@ def main() -> None:
                "all_one_server_s": [round(o[0], 3) for o in ones], "all_two_servers_s": [round(t[0], 3) for t in twos],
                "one_server_per_job_s": [s["per_job_s"] for s in best["one"][2]["servers"].values()],
                "two_servers_per_job_s": [s["per_job_s"] for s in best["two"][2]["servers"].values()],
+               # CPU seconds per job, servers and this client together: load-independent; a server's CPU
+               # seconds per wall second (cores it keeps busy) bound what two servers can gain on 2 cores
+               "cpu_per_job_s": {k: round((best[k][2]["server_cpu_s"] + best[k][2]["client_cpu_s"]) / args.jobs, 3)
+                                 for k in best},
+               "server_cores_one": round(best["bare"][2]["server_cpu_s"] / best["bare"][0], 3),
                "bare_one_per_job_s": [s["per_job_s"] for s in best["bare"][2]["servers"].values()],
                "bare_two_per_job_s": [s["per_job_s"] for s in best["bare_two"][2]["servers"].values()],
                "timeline": best["two"][2], "bare_two_timeline": best["bare_two"][2],

@@ -181,6 +181,8 @@ def tooling_nodes() -> Path:
 
 def add_pack(git_dir: Path) -> Path:
     """Copy comfyui-tooling-nodes at the pinned commit from the local clone `git_dir` into the cache."""
+    if (git_dir / ".git").exists():
+        git_dir = git_dir / ".git"
     target = PACKS / TOOLING_NODES
     if (target / "api.py").exists():
         return PACKS

@@ -105,6 +105,14 @@ def test_pool_prefers_idle_then_loaded_and_moves_jobs_off_a_down_server():
         pool.run(lambda state: (_ for _ in ()).throw(ServerDown("gone")), "m")
 
 
+def test_node_entries_come_from_the_next_server_when_the_first_is_down():
+    pool = ServerPool(["http://127.0.0.1:9", "http://127.0.0.1:2"], connect_timeout=1)
+    dead, live = pool.servers
+    live.client.node_info = lambda names: {n: {"input": {}} for n in names if n == "A"}
+    assert pool.nodes(n for n in ("A", "B")) == {"A": {"input": {}}}  # asked once, answered by the live one
+    assert not dead.up and live.nodes == {"A": {"input": {}}, "B": None}
+
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -345,6 +353,26 @@ def test_lora_by_file_name_a_missing_one_and_identity_without_the_packs(servers,
     assert result.images[0].size == (64, 64)
     assert result.metadata["warnings"] == ["style references not fully applied: the ComfyUI server lacks the node "
                                            "pack ComfyUI_IPAdapter_plus"]
+
+
+def test_jobs_read_only_the_nodes_they_use_once_per_server(servers, monkeypatch):
+    """A job never has a painting server build its whole `/object_info` (half a megabyte, seconds while it
+    paints): it reads the entries of the nodes it uses, once per server however many jobs start together."""
+    whole, nodes = [], []
+    full, node_info = ComfyClient.object_info, ComfyClient.node_info
+    monkeypatch.setattr(ComfyClient, "object_info", lambda self: (whole.append(1), full(self))[1])
+    monkeypatch.setattr(ComfyClient, "node_info", lambda self, names: (nodes.extend(names), node_info(self, names))[1])
+    engine = ComfyEngine(ServerPool([servers[0].url]))
+    sizes = []
+    threads = [threading.Thread(target=lambda seed=seed: sizes.append(engine.run(GenerationRequest(
+        model=CKPT, prompt="x", seed=seed, width=64, height=64, steps=2, scheduler="euler")).images[0].size))
+        for seed in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sizes == [(64, 64)] * 3
+    assert whole == [] and nodes == ["CheckpointLoaderSimple"]
 
 
 def test_card_lora_goes_up_through_comfyui_tooling_nodes_once(servers, tmp_path, monkeypatch):
