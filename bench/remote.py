@@ -108,15 +108,19 @@ def bare(url: str, graphs: list[dict], timeline: remote_trace.Timeline | None = 
 def bare_spread(urls: list[str], graphs: list[dict]) -> tuple[float, dict]:
     """The bare script on several servers at once: graph i goes to server i % len(urls), all queued at once."""
     timeline = remote_trace.Timeline()
+    began, took = run_all([threading.Thread(target=bare, args=(url, graphs[i::len(urls)], timeline))
+                           for i, url in enumerate(urls)])
+    return took, report(f"bare script on {len(urls)} servers: {took:.2f} s", timeline, began)
+
+
+def run_all(threads: list[threading.Thread]) -> tuple[float, float]:
+    """Start the threads at once and wait for all; (time.time() at the start, wall seconds)."""
     began, started = time.time(), time.perf_counter()
-    threads = [threading.Thread(target=bare, args=(url, graphs[i::len(urls)], timeline))
-               for i, url in enumerate(urls)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    took = time.perf_counter() - started
-    return took, report(f"bare script on {len(urls)} servers: {took:.2f} s", timeline, began)
+    return began, time.perf_counter() - started
 
 
 def report(title: str, timeline: remote_trace.Timeline, began: float) -> dict:
@@ -146,13 +150,7 @@ def panelsmith(urls: list[str], requests: list[GenerationRequest]) -> tuple[floa
         times.returned = time.time()
 
     with remote_trace.tracing(timeline):
-        began, started = time.time(), time.perf_counter()
-        threads = [threading.Thread(target=job, args=(r,)) for r in requests]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.perf_counter() - started
+        began, took = run_all([threading.Thread(target=job, args=(r,)) for r in requests])
     return took, report(f"Panelsmith on {len(urls)} server(s): {took:.2f} s", timeline, began)
 
 
