@@ -10,7 +10,8 @@
 
 Servers come from tests/comfyui_server.py (built once under .cache/comfyui/), one torch thread each.
 Each phase uses its own seeds so that no phase reads another's cached results. With `--rounds N` the four
-phases alternate N times and the best of each counts (a loaded machine drifts). `client_cpu_s` is this
+phases run N times, every other round in reverse order, and the best of each counts (a loaded machine drifts).
+`cpu_per_job_s` (servers' and client's CPU seconds per job) does not depend on the load. `client_cpu_s` is this
 process's CPU time during the best Panelsmith one-server phase (the client's own cost). The Panelsmith
 phases are traced (bench/remote_trace.py): per server, its jobs, busy and idle time, the gaps between
 jobs, and per job the client's post and fetch times; `timeline` holds the best two-server phase's. The
@@ -189,10 +190,12 @@ def main() -> None:
         bares, bare_twos, ones, twos = [], [], [], []
         for r in range(max(1, args.rounds)):
             seed = 1000 * r
-            bares.append(timed(bare, urls[0], graphs(20_000 + seed)))
-            bare_twos.append(timed(bare_spread, urls, graphs(50_000 + seed)))
-            ones.append(timed(panelsmith, urls[:1], requests(30_000 + seed)))
-            twos.append(timed(panelsmith, urls, requests(40_000 + seed)))
+            phases = [lambda: bares.append(timed(bare, urls[0], graphs(20_000 + seed))),
+                      lambda: bare_twos.append(timed(bare_spread, urls, graphs(50_000 + seed))),
+                      lambda: ones.append(timed(panelsmith, urls[:1], requests(30_000 + seed))),
+                      lambda: twos.append(timed(panelsmith, urls, requests(40_000 + seed)))]
+            for phase in phases if r % 2 == 0 else phases[::-1]:  # every other round backwards: load drifts
+                phase()
     finally:
         for s in servers:
             s.stop()

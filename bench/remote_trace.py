@@ -5,6 +5,7 @@ answered), started and ended on the server (from the server's `/history` timesta
 downloaded and decoded), and which server. :func:`summary` turns that into the figures that say where the
 time goes: each server's busy and idle time, the gaps between one job ending on a server and the next one
 starting there, how long a server's work took per job, and the client's own share (posting, fetching).
+The bare script fetches every image after the last job ends, so its `notice_s` is waiting, not latency.
 """
 
 from __future__ import annotations
