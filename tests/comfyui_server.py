@@ -49,6 +49,7 @@ TOOLING_NODES = "comfyui-tooling-nodes"
 # nodes listed before them and all its routes load.
 TOOLING_NODES_COMMIT = "d82675092e0f6e39e95badf2468ed30507127d91"
 PACKS = CACHE / "packs" / f"{TOOLING_NODES}-{TOOLING_NODES_COMMIT[:12]}"  # a custom_nodes folder
+VENDORED_TOOLING_NODES = ROOT / "tests" / "data" / TOOLING_NODES  # the pack's files at that commit (no workflows/)
 
 
 class BuildError(RuntimeError):
@@ -171,11 +172,21 @@ class PackMissing(RuntimeError):
 
 
 def tooling_nodes() -> Path:
-    """The custom_nodes folder holding comfyui-tooling-nodes at the pinned commit; PackMissing if absent."""
+    """The custom_nodes folder holding comfyui-tooling-nodes at the pinned commit, copied into the cache
+    from the copy kept in tests/data (the pack is on no package registry; GPL-3.0, its LICENSE beside it)."""
     if not (PACKS / TOOLING_NODES / "api.py").exists():
-        raise PackMissing(f"{TOOLING_NODES} is not in the test server's cache ({PACKS}): it is on no package "
-                          f"registry; run `python tests/comfyui_server.py pack GIT_DIR` once with a local clone "
-                          f"of github.com/Acly/{TOOLING_NODES} that has commit {TOOLING_NODES_COMMIT[:12]}")
+        if not (VENDORED_TOOLING_NODES / "api.py").exists():
+            raise PackMissing(f"{TOOLING_NODES} is neither in the test server's cache ({PACKS}) nor in "
+                              f"{VENDORED_TOOLING_NODES}: run `python tests/comfyui_server.py pack GIT_DIR` once "
+                              f"with a local clone of github.com/Acly/{TOOLING_NODES} at {TOOLING_NODES_COMMIT[:12]}")
+        tmp = Path(tempfile.mkdtemp(dir=CACHE))
+        try:
+            shutil.copytree(VENDORED_TOOLING_NODES, tmp / TOOLING_NODES,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            PACKS.mkdir(parents=True, exist_ok=True)
+            (tmp / TOOLING_NODES).rename(PACKS / TOOLING_NODES)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return PACKS
 
 

@@ -198,21 +198,13 @@ def test_object_info_is_fetched_once_when_many_jobs_ask_at_once():
 
 # -- servers ----------------------------------------------------------------------------------------------
 
-def tooling_nodes():
-    """The cached comfyui-tooling-nodes pack, or None (it is on no registry: see tests/comfyui_server.py)."""
-    try:
-        return comfyui_server.tooling_nodes()
-    except comfyui_server.PackMissing:
-        return None
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    """Two servers; the second one also runs comfyui-tooling-nodes when the cache has it."""
+    """Two servers; the second one also runs comfyui-tooling-nodes (the copy in tests/data)."""
     try:
         started = comfyui_server.start_servers(2, tmp_path_factory.mktemp("comfyui"),
-                                               custom_nodes=(None, tooling_nodes()))
-    except comfyui_server.BuildError as exc:
+                                               custom_nodes=(None, comfyui_server.tooling_nodes()))
+    except (comfyui_server.BuildError, comfyui_server.PackMissing) as exc:
         pytest.fail(str(exc), pytrace=False)
     yield started
     for server in started:
@@ -383,10 +375,6 @@ def test_card_lora_goes_up_through_comfyui_tooling_nodes_once(servers, tmp_path,
     from engine.comfyui.graphs import node_packs
     from engine.jobs import LoraConditioning
 
-    try:
-        comfyui_server.tooling_nodes()
-    except comfyui_server.PackMissing as exc:
-        pytest.skip(str(exc))
     server = servers[1]
     engine = ComfyEngine(ServerPool([server.url]))
     assert node_packs(engine.pool.object_info())["comfyui-tooling-nodes"]
