@@ -142,7 +142,7 @@ def test_animate_shortcut_is_unique_listed_and_fires_from_the_canvas(window, qtb
     dialog = gen.animate_dialog
     assert (dialog.frames.value(), dialog.fps.value(), dialog.seed.text()) == (16, 8, "random")
     assert dialog.continuity.isEnabled()  # the panel has an image to continue from
-    screenshot(win, "animate-dialog.png")
+    screenshot(dialog, "animate-dialog.png")
     dialog.frames.selectAll()
     QTest.keyClicks(dialog.frames, "12")
     dialog.fps.setValue(6)
@@ -261,11 +261,11 @@ def test_history_shows_previews_picks_loops_and_sets_the_still(window, qtbot):
     assert loop_item.text() == "animate · 4f" and still_item.text() == "import"
     assert f"4 frames at {FPS} fps" in loop_item.toolTip()
     assert strip.currentItem() is loop_item and dock.use_still.isVisible()
-    screenshot(win, "history-loop.png")
 
     shown = []
     dock.preview.frameShown.connect(lambda vid, i: shown.append(i))
     qtbot.waitUntil(lambda: len(set(shown)) >= 3, timeout=20000)  # the selected loop plays in its icon
+    screenshot(win, "history-loop.png")
 
     steps = doc.undo_stack.count()
     QTest.mouseClick(strip.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, strip.visualItemRect(still_item).center())
