@@ -80,11 +80,14 @@ def window(qtbot, tmp_path_factory, monkeypatch, motion_models):
         isolate_engine_settings(tmp_path_factory, monkeypatch, models)
         if engine is not None:
             monkeypatch.setattr("engine.api.Engine", engine)  # the queue imports it on the first job
-        opened.append(open_window(qtbot, _project(loop)))
-        return opened[-1]
+        win = open_window(qtbot, _project(loop))
+        queue = win.generation.queue
+        monkeypatch.setattr(win.generation, "confirm_quit", lambda: queue.cancel_all() or True)  # never a modal
+        opened.append(win)
+        return win
 
     yield make
-    for win in opened:  # qtbot has closed it (a test leaves no job running: closing would ask)
+    for win in opened:  # qtbot has closed it
         assert win.generation.queue._worker is None
 
 
