@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.document import Document
+from engine.jobs import JobCancelled
 from widgets.main_window import MainWindow
 
 
@@ -35,3 +36,17 @@ def isolate_engine_settings(tmp_path_factory, monkeypatch, models_dir) -> None:
     s.setValue("engine/modelsDir", str(models_dir))
     s.setValue("engine/device", "cpu")
     s.sync()
+
+
+class PausedEngine:
+    """Stands in for the engine in the worker thread: a job runs until it is cancelled."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def run(self, request, progress, cancel):
+        cancel.wait(60)
+        raise JobCancelled("cancelled")
+
+    def close(self) -> None:
+        pass

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
@@ -20,9 +20,9 @@ from app import edits, layout
 from app.document import Document
 from app.generation.queue import JobState
 from app.project import Project
-from engine.jobs import JobCancelled, JobKind
+from engine.jobs import JobKind
 from tests.helpers_pixmap import pixmap_array
-from tests.helpers_window import isolate_engine_settings, open_window
+from tests.helpers_window import PausedEngine, isolate_engine_settings, open_window
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -35,20 +35,6 @@ def motion_models(tmp_path_factory):
     from tests.tiny_motion import write_motion_models
 
     return write_motion_models(tmp_path_factory.mktemp("motion-models"))
-
-
-class PausedEngine:
-    """Stands in for the engine in the worker thread: a job runs until it is cancelled."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def run(self, request, progress, cancel):
-        cancel.wait(60)
-        raise JobCancelled("cancelled")
-
-    def close(self) -> None:
-        pass
 
 
 def _project(loop: bool) -> Document:
@@ -255,7 +241,7 @@ def test_a_loop_plays_while_hovered(window, qtbot):
 def test_history_shows_previews_picks_loops_and_sets_the_still(window, qtbot):
     win = window()
     doc, dock = win.doc, win.variants_dock
-    first, _ = panels(win)
+    first, second = panels(win)
     click_panel(win, first)
     strip = dock.strip
     qtbot.waitUntil(lambda: strip.count() == 2, timeout=5000)
@@ -287,7 +273,7 @@ def test_history_shows_previews_picks_loops_and_sets_the_still(window, qtbot):
     panel = doc.project.find_panel(first)[1]
     assert panel.motion.still == 2 and panel.image == loop.frames[2] and doc.undo_stack.count() == steps + 3
     assert doc.undo_stack.undoText() == "Use Frame 3 as Still"
-    click_panel(win, _)  # deselect: the canvas shows the new still
+    click_panel(win, second)  # the loop's panel deselected: the canvas shows the new still
     qtbot.waitUntil(lambda: near(shown_colour(win, first), COLOURS[2]), timeout=5000)
     doc.undo_stack.undo()
     panel = doc.project.find_panel(first)[1]
