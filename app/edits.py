@@ -600,6 +600,21 @@ def add_loop(doc: Document, panel_id: str, frames: list[Image.Image | bytes], se
     return variant.id
 
 
+def set_loop_still(doc: Document, panel_id: str, variant_id: str, frame: int) -> None:
+    """Make frame ``frame`` of a loop variant its still (what prints and what the panel shows at rest):
+    one undo step."""
+    page_id, panel = _panel_copy(doc, panel_id)
+    variant = next((v for v in panel.variants if v.id == variant_id), None)
+    if variant is None or variant.motion is None:
+        raise KeyError(f"panel {panel_id} has no loop {variant_id!r}")
+    if not 0 <= frame < len(variant.motion.frames):
+        raise ValueError(f"frame {frame + 1} is not one of the loop's {len(variant.motion.frames)} frames")
+    motion = replace(variant.motion, still=frame)
+    panel.variants = [replace(v, image=motion.frames[frame], motion=motion) if v.id == variant_id else v
+                      for v in panel.variants]
+    _push_items(doc, page_id, [panel], f"Use Frame {frame + 1} as Still")
+
+
 def pick_variant(doc: Document, panel_id: str, variant_id: str | None) -> None:
     page_id, panel = _panel_copy(doc, panel_id)
     if variant_id is not None and not any(v.id == variant_id for v in panel.variants):

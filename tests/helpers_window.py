@@ -80,3 +80,19 @@ def record_paints(widget, events: list) -> None:
             return False
 
     widget.installEventFilter(PaintRecorder(widget))
+
+
+class PausedEngine:
+    """Stands in for the engine in the worker thread: a job runs until it is cancelled."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def run(self, request, progress, cancel):
+        from engine.jobs import JobCancelled
+
+        cancel.wait(60)
+        raise JobCancelled("cancelled")
+
+    def close(self) -> None:
+        pass

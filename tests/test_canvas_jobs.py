@@ -17,26 +17,12 @@ from app import layout
 from app.document import Document
 from app.generation.queue import JobState
 from app.project import Project
-from engine.jobs import JobCancelled, JobProgress
+from engine.jobs import JobProgress
 from tests.helpers_pixmap import pixmap_array
-from tests.helpers_window import isolate_engine_settings, open_window
+from tests.helpers_window import PausedEngine, isolate_engine_settings, open_window
 from tests.tiny_models import tiny_models_dir  # noqa: F401  (fixture)
 
 LEFT = Qt.MouseButton.LeftButton
-
-
-class PausedEngine:
-    """Stands in for the engine in the worker thread: a job runs until it is cancelled."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def run(self, request, progress, cancel):
-        cancel.wait(60)
-        raise JobCancelled("cancelled")
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

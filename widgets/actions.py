@@ -235,6 +235,7 @@ def _build_menus(w: "MainWindow") -> None:
     w.pan_menu = m.addMenu("Pan / Zoom Out")
     w.pan_menu.addActions([*gen.act_pan.values(), gen.act_zoom15, gen.act_zoom2])
     m.addAction(gen.act_upscale)
+    m.addAction(gen.act_animate)
     w.panel_menu = m
     m = mb.addMenu("Pa&ge")
     m.addActions([w.act_add_page, w.act_remove_page])
@@ -267,7 +268,7 @@ ICONS = {  # window attribute (``w.<name>`` or ``w.generation.<name>``) -> Font 
     "act_guides": "ruler-combined", "act_snap": "magnet", "act_order": "arrow-down-1-9",
     "act_generate": "wand-magic-sparkles", "act_generate_page": "images", "act_auto_pick": "circle-check",
     "act_upscale": "up-right-and-down-left-from-center", "act_vary": "wand-magic", "act_clear_mask": "eraser",
-    "act_mask_tool": "paintbrush", "act_edit": "pen-to-square",
+    "act_mask_tool": "paintbrush", "act_edit": "pen-to-square", "act_animate": "film",
 }
 TOOL_ICONS = {"select": "arrow-pointer", "panel": "vector-square", "knife": "scissors", "reframe": "crop-simple",
               "hand": "hand", "balloon:speech": "comment", "balloon:thought": "cloud",
@@ -323,7 +324,7 @@ def _build_toolbars(w: "MainWindow") -> None:
     tb.addSeparator()
     tb.addActions([w.act_merge, w.act_split_h, w.act_split_v, w.act_corners, w.act_front, w.act_back, w.act_delete])
     tb.addSeparator()
-    tb.addActions([gen.act_generate, gen.act_generate_page])
+    tb.addActions([gen.act_generate, gen.act_generate_page, gen.act_animate])
     gen.repeat.setPrefix("×")
     tb.addWidget(gen.repeat)
     tb.addAction(gen.act_auto_pick)
@@ -402,7 +403,9 @@ def _share_actions(w: "MainWindow") -> None:
     w.generate_button = _push_button(gen.act_generate, "Generate")
     row.addWidget(w.generate_button)
     row.addWidget(_push_button(gen.act_generate_page, "Generate Page"))
+    w.animate_button = _push_button(gen.act_animate, "Animate…")
+    row.addWidget(w.animate_button)
     w.props_dock.actions_layout.addLayout(row)
     w.view.item_actions = [w.act_cut, w.act_copy, w.act_duplicate]
-    w.view.panel_actions = [gen.act_generate, gen.act_vary, w.pan_menu, gen.act_upscale]
+    w.view.panel_actions = [gen.act_generate, gen.act_animate, gen.act_vary, w.pan_menu, gen.act_upscale]
     w.cards_dock.card_actions["character"] = [chars.act_sheet, chars.act_add_tiles, chars.act_train]

@@ -104,7 +104,7 @@ class EngineSettings:
 
 
 KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
-              JobKind.UPSCALE: "Upscale", JobKind.EDIT: "Edit"}
+              JobKind.UPSCALE: "Upscale", JobKind.EDIT: "Edit", JobKind.ANIMATE: "Animate"}
 
 
 class JobQueue(QObject):

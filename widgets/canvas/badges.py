@@ -1,16 +1,18 @@
-"""Small badges on a panel naming its bound cards (initials + cw/sw), each with a × to unbind."""
+"""Small badges on a panel: its bound cards (initials + cw/sw, each with a × to unbind) and, for a
+motion panel, a loop badge (▶ and the frame count; no ×)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from . import style
 
 PAD, GAP, HEIGHT, CLOSE_W = 5.0, 4.0, 18.0, 14.0
+MOTION_BADGE = QColor(20, 20, 24, 200)
 
 
 @dataclass
@@ -19,6 +21,13 @@ class Badge:
     label: str  # e.g. "AK 80"
     tooltip: str
     is_style: bool
+    motion: bool = False  # the loop badge of an animated panel (not a card: no ×, no unbind)
+
+
+def motion_badge(frames: int, fps: int) -> Badge:
+    """The badge of a panel whose current variant is a loop."""
+    return Badge("", f"▶ {frames}", f"Loop: {frames} frames at {fps} fps ({frames / max(fps, 1):.1f} s); plays "
+                                   f"while the panel is selected or under the pointer", False, motion=True)
 
 
 def initials(name: str) -> str:
@@ -52,7 +61,7 @@ class BadgeStripItem(QGraphicsItem):
         x = 0.0
         self._rects = []
         for b in badges:
-            w = PAD + fm.horizontalAdvance(b.label) + PAD + CLOSE_W
+            w = PAD + fm.horizontalAdvance(b.label) + PAD + (0 if b.motion else CLOSE_W)
             self._rects.append(QRectF(x, 0, w, HEIGHT))
             x += w + GAP
         self.setVisible(bool(badges))
@@ -66,7 +75,7 @@ class BadgeStripItem(QGraphicsItem):
     def hit(self, local: QPointF) -> tuple[str, bool] | None:
         """(card id, on the ×) of the badge under ``local``, or None."""
         for badge, rect in zip(self.badges, self._rects):
-            if rect.contains(local):
+            if rect.contains(local) and not badge.motion:
                 return badge.card_id, local.x() >= rect.right() - CLOSE_W
         return None
 
@@ -75,9 +84,13 @@ class BadgeStripItem(QGraphicsItem):
         painter.setFont(self.font)
         for badge, rect in zip(self.badges, self._rects):
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(style.STYLE_BADGE if badge.is_style else style.CHARACTER_BADGE)
+            painter.setBrush(MOTION_BADGE if badge.motion else style.STYLE_BADGE if badge.is_style
+                             else style.CHARACTER_BADGE)
             painter.drawRoundedRect(rect, 4, 4)
             painter.setPen(QPen(Qt.GlobalColor.white))
+            if badge.motion:
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, badge.label)
+                continue
             text_rect = QRectF(rect.x() + PAD, rect.y(), rect.width() - PAD - CLOSE_W, rect.height())
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, badge.label)
             c = QPointF(rect.right() - CLOSE_W / 2 - 1, rect.center().y())

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from app.project import Panel, Placement, Point, Project, Rect
 
 from . import style
-from .badges import Badge, BadgeStripItem, initials
+from .badges import Badge, BadgeStripItem, initials, motion_badge
 from .geometry import image_rect, polygon, polygon_path
 from .handles import ROLES, HandleItem, place_handles
 from .jobs_overlay import PanelJobs, paint_jobs
@@ -35,6 +35,10 @@ class PanelItem(QGraphicsItem):
         self.item_id = panel.id
         self.painted_size: tuple[int, int] | None = None  # the image pixmap drawn last, in pixels
         self.jobs: PanelJobs | None = None  # queued / generating state and live preview
+        self.frame_key: str | None = None  # a loop's frame shown instead of the still (widgets/canvas/loop_player.py)
+        self.target_size: tuple[int, int] | None = None  # on-screen pixels of the image's pre-scaled copy
+        self.hovered = False
+        self.setAcceptHoverEvents(True)
         self._path = QPainterPath()
         # a frame blits the panel as drawn at this zoom; a new zoom, image or shape repaints it once
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -116,6 +120,9 @@ class PanelItem(QGraphicsItem):
             unit = "sw" if is_style else "cw"
             badges.append(Badge(binding.card, f"{initials(name)} {binding.weight}",
                                 f"{name} ({unit} {binding.weight}) — click × to unbind", is_style))
+        motion = self.panel.motion
+        if motion is not None:
+            badges.insert(0, motion_badge(len(motion.frames), motion.fps))
         self.badges.set_badges(badges)
 
     def _show_handles(self, on: bool) -> None:
@@ -136,6 +143,20 @@ class PanelItem(QGraphicsItem):
                 self.scene().addItem(self.badges)
         return super().itemChange(change, value)
 
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802
+        self._set_hovered(True)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self._set_hovered(False)
+        super().hoverLeaveEvent(event)
+
+    def _set_hovered(self, on: bool) -> None:
+        self.hovered = on
+        player = getattr(self.scene(), "loop_player", None)
+        if player is not None:
+            player.sync()
+
     def _place_badges(self) -> None:
         box = self.box
         self.badges.setPos(box.x + 1.5 + self.pos().x(), box.y + 1.5 + self.pos().y())
@@ -152,7 +173,7 @@ class PanelItem(QGraphicsItem):
         return self.panel.image
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        key = self.panel.image
+        key = self.frame_key or self.panel.image
         drawn = self._paint_image(painter, key) if key else None
         if not drawn:
             self.painted_size = None
@@ -199,6 +220,7 @@ class PanelItem(QGraphicsItem):
         pix, exact = None, False
         want = (transform.type().value <= QTransform.TransformationType.TxScale.value
                 and self.pixmaps.wants_scaled(images, key, dw, dh))
+        self.target_size = (dw, dh) if want else None
         if want:
             pix, exact = self.pixmaps.scaled(images, key, dw, dh)
         painter.save()

@@ -124,6 +124,15 @@ class PixmapCache(QObject):
         self._schedule(images, key, width, height)
         return near, False
 
+    def has_scaled(self, key: str, width: int, height: int) -> bool:
+        """Whether the copy of ``key`` at ``width`` × ``height`` is ready to blit."""
+        return (key, width, height) in self._scaled
+
+    def prefetch(self, images, key: str, width: int, height: int) -> None:
+        """Make the copy of ``key`` at ``width`` × ``height`` off the GUI thread (a loop's next frames)."""
+        if (key, width, height) not in self._scaled and key in images:
+            self._schedule(images, key, width, height)
+
     @property
     def pending(self) -> int:
         """Scaled copies being made off the GUI thread."""

@@ -15,6 +15,7 @@ from .overlays import OrderNumberItem, SnapGuideItem, knife_line, rubber_rect
 from .page_item import PageItem
 from .panel_item import PanelItem
 from .jobs_overlay import PanelJobs
+from .loop_player import LoopPlayer
 from .pixmaps import PixmapCache
 
 CanvasItem = PanelItem | BalloonItem
@@ -51,6 +52,7 @@ class PageScene(QGraphicsScene):
         doc.itemsChanged.connect(self._on_items_changed)
         doc.cardsChanged.connect(self._on_cards_changed)
         self._on_pages_changed()
+        self.loop_player = LoopPlayer(self)  # after the handlers above: it reads the items they made
 
     # --- which page ----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The generation controller of a window: the job queue and the actions that feed it.
 
 :class:`GenerationController` owns the queue and exposes, as attributes, its actions (Generate,
-Generate Page, Vary Region, Edit by Instruction, Clear Mask, Pan, Zoom Out, Upscale to Print, Use First Result,
+Generate Page, Vary Region, Edit by Instruction, Animate…, Clear Mask, Pan, Zoom Out, Upscale to Print, Use First Result,
 Preferences, the Mask tool) and the input widgets they read (repeat count, mask brush settings,
 region prompt, pan amount, refine strength). :mod:`widgets.actions` places them in menus and toolbars.
 """
@@ -17,13 +17,15 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox,
 from app.background import BackgroundTasks
 from app.document import Document
 from app.generation.queue import EngineSettings, JobQueue, JobState
-from app.generation.request import choose_model, pan_spec
+from app.generation.request import choose_model, current_image, pan_spec
 from engine.errors import one_line
 from engine.jobs import EngineError, JobKind, ModelNotFoundError
+from engine.registry import ModelKind
 
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
 from ..canvas.mask import MaskMode
+from .animate import AnimateDialog, AnimateOptions
 from .preferences import PreferencesDialog, load_engine_settings
 
 PAN_DIRECTIONS = ("left", "right", "up", "down")
@@ -58,6 +60,8 @@ class GenerationController(QObject):
         self.dialog_parent = parent
         self.last_message = ""
         self.question: QMessageBox | None = None  # the open question box (tests answer it)
+        self.animate_dialog: AnimateDialog | None = None  # the open Animate dialog
+        self.animate_options = AnimateOptions()  # what the last Animate asked for
         self.queue = JobQueue(doc, load_engine_settings(qsettings), self, tasks=tasks)
         self._build_actions(parent)
         self._build_inputs()
@@ -65,6 +69,7 @@ class GenerationController(QObject):
         self._canvas_jobs = PanelJobStates()
         for signal in (self.queue.jobAdded, self.queue.jobChanged, self.queue.jobFinished, self.queue.jobsCleared):
             signal.connect(self.show_jobs_on_canvas)
+        self.queue.jobFinished.connect(self._note_failed_loop)
         view.maskChanged.connect(self.update_actions)
         view.page_scene.selectionChanged.connect(self.update_actions)
         doc.itemsChanged.connect(self.update_actions)
@@ -84,6 +89,9 @@ class GenerationController(QObject):
         self.act_edit = a("Edit by Instruction", self.edit_selected, "Ctrl+Shift+I",
                           "Edit the panel image by the instruction in the Edit field (FLUX.2 klein, "
                           "Qwen-Image-Edit or FLUX.1 Kontext models): a new variant")
+        self.act_animate = a("Animate…", self.animate_selected, "Ctrl+Shift+M",
+                             "Make the selected panel a short loop (AnimateDiff): frames, speed, continuity "
+                             "from the current image, seed; the loop is a new variant")
         self.act_clear_mask = a("Clear Mask", self.clear_mask, None, "Remove the painted mask")
         self.act_zoom15 = a("Zoom Out 1.5×", lambda: self.extend(zoom_out=1.5), None,
                             "Outpaint around the image: 1.5× larger, the original stays in place")
@@ -159,6 +167,7 @@ class GenerationController(QObject):
         self.act_generate_page.setEnabled(self.view.page_scene.page is not None)
         panel = self.doc.project.panel_or_none(ids[0]) if len(ids) == 1 else None
         has_image = panel is not None and panel.image is not None
+        self.act_animate.setEnabled(panel is not None)
         for act in (*self.act_pan.values(), self.act_zoom15, self.act_zoom2, self.act_upscale, self.act_edit):
             act.setEnabled(has_image)
         layer = self.view.mask_layer
@@ -262,6 +271,62 @@ class GenerationController(QObject):
             return []
         return self.queue.submit_panels([panel_id], JobKind.EDIT, prompt=instruction, repeat=self.repeat.value(),
                                         select=self.act_auto_pick.isChecked())
+
+    def animate_selected(self, panel_id: str | None = None) -> AnimateDialog | None:
+        """Ask for the loop's frames, speed, continuity and seed (a window-modal dialog, not blocking);
+        Animate queues one ANIMATE job for the panel."""
+        panel_id = panel_id or self._single_panel()
+        panel = self.doc.project.panel_or_none(panel_id) if panel_id else None
+        if panel is None:
+            return None
+        page, _ = self.doc.project.find_panel(panel_id)
+        number = [p.id for p in page.panels_in_reading_order()].index(panel_id) + 1
+        label = f"p{self.doc.project.page_index(page.id) + 1}·{number}"
+        dialog = AnimateDialog(label, panel.image is not None, self.animate_options, self.dialog_parent)
+        dialog.accepted.connect(lambda: self.animate(panel_id, dialog.options()))
+        dialog.finished.connect(lambda _: setattr(self, "animate_dialog", None))
+        self.animate_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def motion_problem(self) -> str:
+        """What stops a loop before it is queued: no image model, or no motion adapter in the models
+        folder (the engine's own line naming what to install where); "" when it can be tried."""
+        problem = self.model_problem()
+        if problem or self.queue.settings.engine != "local":
+            return problem
+        registry = self.queue.registry
+        if registry.models((ModelKind.MOTION_ADAPTER,)):
+            return ""  # whether one fits the model is known once the model is read: the job says so
+        from engine.motion import find_motion_adapter
+
+        try:
+            model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
+            find_motion_adapter(registry, (), model)
+        except (EngineError, OSError, ValueError) as exc:
+            return one_line(exc)
+        return ""
+
+    def animate(self, panel_id: str, options: AnimateOptions) -> list[str]:
+        """Queue one ANIMATE job (a loop, one undo step when it arrives) for ``panel_id``; a missing
+        model or motion adapter is one line in the note bar and nothing is queued."""
+        self.animate_options = options
+        problem = self.motion_problem()
+        if problem:
+            self.modelMissing.emit(problem[:1].upper() + problem[1:])
+            return []
+        panel = self.doc.project.panel_or_none(panel_id)
+        if panel is None:
+            return []
+        extra = {"init_image": current_image(self.doc.project, panel)} if options.continuity and panel.image else None
+        return self.queue.submit_panels([panel_id], JobKind.ANIMATE, options.fields(), extra=extra,
+                                        select=self.act_auto_pick.isChecked())
+
+    def _note_failed_loop(self, job_id: str) -> None:
+        """A loop that failed (e.g. no motion adapter fits the model) says why in the note bar."""
+        job = self.queue.jobs.get(job_id)
+        if job is not None and job.kind is JobKind.ANIMATE and job.state is JobState.FAILED and job.message:
+            self.modelMissing.emit(f"{job.label}: {job.message}")
 
     def clear_mask(self) -> None:
         if self.view.mask_layer is not None:

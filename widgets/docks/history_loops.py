@@ -1,0 +1,139 @@
+"""Loops in the History dock: the motion badge on a loop variant's icon, frame icons made off the GUI
+thread, and the preview that plays a loop in its History icon while it is selected or hovered."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from app.project import Motion, Project
+
+ICON_PX = 80
+BADGE_COLOUR = QColor(20, 20, 24, 210)
+
+
+def square_icon(data: bytes, size: int = ICON_PX) -> QImage:
+    """A square, centre-cropped picture of a stored image (any thread)."""
+    image = QImage.fromData(data)
+    if image.isNull():
+        return image
+    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                         Qt.TransformationMode.SmoothTransformation)
+    return image.copy((image.width() - size) // 2, (image.height() - size) // 2, size, size)
+
+
+def with_motion_badge(pix: QPixmap, motion: Motion, frame: int | None = None) -> QPixmap:
+    """``pix`` with a "▶ N" badge (N frames) in its lower left corner; ``frame`` (0-based) adds the
+    frame shown, as "3/16"."""
+    out = QPixmap(pix)
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = QFont()
+    font.setPixelSize(11)
+    font.setBold(True)
+    painter.setFont(font)
+    n = len(motion.frames)
+    text = f"▶ {frame + 1}/{n}" if frame is not None else f"▶ {n}"
+    width = painter.fontMetrics().horizontalAdvance(text) + 10
+    rect = QRectF(3, out.height() - 19, width, 16)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(BADGE_COLOUR)
+    painter.drawRoundedRect(rect, 4, 4)
+    painter.setPen(Qt.GlobalColor.white)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return out
+
+
+class FrameIcons(QObject):
+    """Square icons of loop frames by image key, decoded and scaled on a helper thread."""
+
+    ready = Signal(str)  # image key
+    _made = Signal(str, QImage)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._icons: dict[str, QPixmap] = {}
+        self._pending: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="panelsmith-history")
+        self._made.connect(self._store, Qt.ConnectionType.QueuedConnection)
+
+    def get(self, project: Project, key: str) -> QPixmap | None:
+        """The icon of ``key``, or None while it is being made (``ready`` says when)."""
+        pix = self._icons.get(key)
+        if pix is None and key not in self._pending and key in project.images:
+            self._pending.add(key)
+            data = project.images[key]
+            self._pool.submit(lambda: self._made.emit(key, square_icon(data)))
+        return pix
+
+    def _store(self, key: str, image: QImage) -> None:
+        self._pending.discard(key)
+        if image.isNull():
+            return
+        if len(self._icons) > 1024:
+            self._icons.pop(next(iter(self._icons)))
+        self._icons[key] = QPixmap.fromImage(image)
+        self.ready.emit(key)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LoopPreview(QObject):
+    """Plays one loop variant in its History icon (at the loop's fps); the icon returns to the still
+    when the preview stops. A frame not decoded yet keeps the icon shown until it is."""
+
+    frameShown = Signal(str, int)  # variant id, frame index
+
+    def __init__(self, strip: QListWidget, icons: FrameIcons) -> None:
+        super().__init__(strip)
+        self.strip = strip
+        self.icons = icons
+        self.project: Project | None = None
+        self.item: QListWidgetItem | None = None
+        self.motion: Motion | None = None
+        self.still_icon = QIcon()
+        self.index = 0
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+
+    @property
+    def variant_id(self) -> str | None:
+        return self.item.data(Qt.ItemDataRole.UserRole) if self.item is not None else None
+
+    def play(self, project: Project, item: QListWidgetItem | None, motion: Motion | None) -> None:
+        """Play ``motion`` in ``item``'s icon (None: stop)."""
+        if item is self.item and motion is not None and self.motion is not None and motion.frames == self.motion.frames:
+            return
+        self.stop()
+        if item is None or motion is None or len(motion.frames) < 2:
+            return
+        self.project, self.item, self.motion = project, item, motion
+        self.still_icon, self.index = item.icon(), motion.still
+        for key in motion.frames:  # decoded ahead, off the GUI thread
+            self.icons.get(project, key)
+        self.timer.start(max(1, round(1000 / max(1, motion.fps))))
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.item is not None:
+            try:
+                self.item.setIcon(self.still_icon)
+            except RuntimeError:  # the strip was cleared: the item is gone
+                pass
+        self.item = self.motion = None
+
+    def _tick(self) -> None:
+        if self.item is None or self.motion is None or self.project is None:
+            return
+        following = (self.index + 1) % len(self.motion.frames)
+        pix = self.icons.get(self.project, self.motion.frames[following])
+        if pix is None:
+            return
+        self.index = following
+        self.item.setIcon(QIcon(with_motion_badge(pix, self.motion, following)))
+        self.frameShown.emit(self.variant_id or "", following)
