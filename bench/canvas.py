@@ -101,7 +101,7 @@ def bare_view(doc: Document, like) -> QGraphicsView:
     transform and render hints."""
     from app.lettering import _REF_PX, MM_PER_PT, balloon_path, lettering_font, text_rect
     from widgets.canvas import style
-    from widgets.canvas.geometry import image_rect, polygon, qrect
+    from widgets.canvas.geometry import image_rect, polygon
 
     page = doc.project.pages[0]
     scene = QGraphicsScene()

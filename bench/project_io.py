@@ -29,7 +29,7 @@ from PIL import Image  # noqa: E402
 
 from app import layout, render  # noqa: E402
 from app.images import encode_png, image_key  # noqa: E402
-from app.project import Panel, Project, Variant, new_id  # noqa: E402
+from app.project import Project, Variant, new_id  # noqa: E402
 from app.project_io import load_project, save_project  # noqa: E402
 
 SIZE = 1024

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from PIL import Image
 
 from engine.jobs import EngineError, ModelLoadError
 from engine.registry import ModelInfo
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def spandrel_available() -> bool:

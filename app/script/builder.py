@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from .. import layout
-from ..layout import panel_of_balloon
 from ..document import clone
-from ..project import (DEFAULT_CW, Balloon, CardBinding, CharacterCard, Page, Panel, Project, ReadingOrder,
+from ..project import (DEFAULT_CW, CardBinding, CharacterCard, Page, Panel, Project, ReadingOrder,
                        new_id)
 from . import balloons as lettering
 from .page_layout import frames
