@@ -32,3 +32,31 @@ def test_opaque_images_stay_rgb_until_scaled_and_give_the_same_pixels(qapp):
     for data in sources:
         for width, height in ((40, 50), (97, 13)):
             assert pixmaps.area_scale(pixmaps.decode(data), width, height) == _scaled_as_rgba(data, width, height)
+
+
+def test_a_page_shown_decodes_its_panel_images_side_by_side_once_each(qtbot, monkeypatch):
+    """Showing a page starts its panels' decodes on the scaling threads before the first frame; the
+    GUI thread takes over those not started and waits for those under way: each image decoded once."""
+    import threading
+
+    from app import edits
+    from tests.helpers_window import one_page_doc, open_window
+
+    doc = one_page_doc("Decode")
+    page = doc.project.pages[0]
+    rng = np.random.default_rng(3)
+    for panel in page.panels:
+        edits.add_variant(doc, panel.id, _png(Image.fromarray(rng.integers(0, 256, (768, 1024, 3), dtype=np.uint8))))
+    doc.undo_stack.setClean()
+    page = doc.project.pages[0]  # the edits replaced it
+    threads: list[str] = []
+    real = pixmaps.decode
+
+    def spy(data: bytes):
+        threads.append(threading.current_thread().name)
+        return real(data)
+    monkeypatch.setattr(pixmaps, "decode", spy)
+    win = open_window(qtbot, doc)
+    qtbot.waitUntil(lambda: all(win.view.page_scene.pixmaps.decoded(p.image) is not None for p in page.panels))
+    assert len(threads) == len(page.panels)  # once each
+    assert any(name.startswith("panelsmith-scale") for name in threads)

@@ -56,6 +56,7 @@ class PixmapCache(QObject):
         self._scaled: OrderedDict[tuple[str, int, int], QPixmap] = OrderedDict()
         self._latest: dict[str, tuple[int, int]] = {}  # key → size of its most recent scaled copy
         self._sources: OrderedDict[str, Image.Image] = OrderedDict()
+        self._decoding: dict[str, threading.Event] = {}  # key → set when its decode (on any thread) ends
         self._lock = threading.Lock()
         self._pending: set[tuple[str, int, int]] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="panelsmith-scale")
@@ -144,18 +145,58 @@ class PixmapCache(QObject):
         with self._lock:
             return self._sources.get(key)
 
+    def prewarm(self, images, keys) -> None:
+        """Start decoding the sources of ``keys`` (the images a page about to be shown draws) on the
+        scaling threads, so that its first frame decodes them side by side instead of one after the
+        other on the GUI thread (which then takes over any not started yet)."""
+        for key in keys:
+            if key not in images or self.size(images, key)[0] * self.size(images, key)[1] > SYNC_PIXELS:
+                continue  # a large one is scaled off the GUI thread anyway
+            with self._lock:
+                if key in self._sources or key in self._decoding:
+                    continue
+            data = images[key]
+            self._pool.submit(self._quiet_source, key, data)
+
+    def _quiet_source(self, key: str, data: bytes) -> None:
+        try:
+            self._source(key, data)
+        except Exception:  # noqa: BLE001 - the GUI thread meets the same error when it paints
+            pass
+
     def _source(self, key: str, data: bytes) -> Image.Image:
+        """The decoded source of ``key``: kept, being decoded by another thread (waited for), or
+        decoded here (one decode of a key at a time, whichever thread asks first)."""
         with self._lock:
             image = self._sources.get(key)
             if image is not None:
                 self._sources.move_to_end(key)
                 return image
-        image = decode(data)
-        with self._lock:
-            self._sources[key] = image
-            while sum(i.width * i.height for i in self._sources.values()) > SOURCE_BUDGET and len(self._sources) > 1:
-                self._sources.popitem(last=False)
-        return image
+            busy = self._decoding.get(key)
+            if busy is None:
+                self._decoding[key] = busy = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            busy.wait()
+            with self._lock:
+                image = self._sources.get(key)
+            if image is not None:
+                return image
+            return self._source(key, data)  # the other thread failed (or it was evicted): decode here
+        try:
+            image = decode(data)
+            with self._lock:
+                self._sources[key] = image
+                while sum(i.width * i.height for i in self._sources.values()) > SOURCE_BUDGET and \
+                        len(self._sources) > 1:
+                    self._sources.popitem(last=False)
+            return image
+        finally:
+            with self._lock:
+                del self._decoding[key]
+            busy.set()
 
     def _schedule(self, images, key: str, width: int, height: int) -> None:
         ck = (key, width, height)

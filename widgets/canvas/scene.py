@@ -171,6 +171,7 @@ class PageScene(QGraphicsScene):
             self._update_order()
             return
         self._project = self.doc.project
+        self.pixmaps.prewarm(self._project.images, [panel.image for panel in page.panels if panel.image])
         self.page_item = PageItem(page)
         self.addItem(self.page_item)
         for panel in page.panels:
