@@ -23,12 +23,12 @@ def test_card_pictures_are_drawn_after_the_first_frame_off_the_gui_thread(qtbot,
     key = doc.project.card(card_id).references[0].image
     expected = thumbnails.image_icon(doc.project, key, CARD_ICON_PX).toImage()
     order: list[str] = []
-    real = thumbnails._icon_image
+    real = thumbnails.square_image
 
     def spy(png, size):
         order.append("icon" if threading.current_thread() is not threading.main_thread() else "icon on GUI thread")
         return real(png, size)
-    monkeypatch.setattr(thumbnails, "_icon_image", spy)
+    monkeypatch.setattr(thumbnails, "square_image", spy)
 
     win = MainWindow(doc)
     qtbot.addWidget(win, before_close_func=lambda w: w.doc.undo_stack.setClean())

@@ -145,7 +145,7 @@ class PageThumbnailer(QObject):
         return self.pool.waitForDone(ms)
 
 
-def _icon_image(png: bytes, size: int) -> QImage:
+def square_image(png: bytes, size: int) -> QImage:
     """A square, centre-cropped ``size`` × ``size`` copy of an encoded image (any thread); null if unreadable."""
     image = QImage.fromData(png)
     if image.isNull():
@@ -160,7 +160,7 @@ def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | N
     """A square, centre-cropped thumbnail of a stored image."""
     if not key or key not in project.images:
         return None
-    image = _icon_image(project.images[key], size)
+    image = square_image(project.images[key], size)
     return None if image.isNull() else QPixmap.fromImage(image)
 
 
@@ -174,7 +174,7 @@ class _IconJob(QRunnable):
         self.key, self.png, self.size, self.signals = key, png, size, signals
 
     def run(self) -> None:
-        image = _icon_image(self.png, self.size)
+        image = square_image(self.png, self.size)
         try:
             self.signals.drawn.emit(self.key, self.size, image)
         except RuntimeError:  # the dock closed meanwhile

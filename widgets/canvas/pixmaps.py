@@ -150,7 +150,10 @@ class PixmapCache(QObject):
         scaling threads, so that its first frame decodes them side by side instead of one after the
         other on the GUI thread (which then takes over any not started yet)."""
         for key in keys:
-            if key not in images or self.size(images, key)[0] * self.size(images, key)[1] > SYNC_PIXELS:
+            if key not in images:
+                continue
+            w, h = self.size(images, key)
+            if w * h > SYNC_PIXELS:
                 continue  # a large one is scaled off the GUI thread anyway
             with self._lock:
                 if key in self._sources or key in self._decoding:

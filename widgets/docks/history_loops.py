@@ -10,19 +10,10 @@ from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from app.project import Motion, Project
+from ..thumbnails import square_image
 
 ICON_PX = 80
 BADGE_COLOUR = QColor(20, 20, 24, 210)
-
-
-def square_icon(data: bytes, size: int = ICON_PX) -> QImage:
-    """A square, centre-cropped picture of a stored image (any thread)."""
-    image = QImage.fromData(data)
-    if image.isNull():
-        return image
-    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                         Qt.TransformationMode.SmoothTransformation)
-    return image.copy((image.width() - size) // 2, (image.height() - size) // 2, size, size)
 
 
 def with_motion_badge(pix: QPixmap, motion: Motion, frame: int | None = None) -> QPixmap:
@@ -67,7 +58,7 @@ class FrameIcons(QObject):
         if pix is None and key not in self._pending and key in project.images:
             self._pending.add(key)
             data = project.images[key]
-            self._pool.submit(lambda: self._made.emit(key, square_icon(data)))
+            self._pool.submit(lambda: self._made.emit(key, square_image(data, ICON_PX)))
         return pix
 
     def _store(self, key: str, image: QImage) -> None:
