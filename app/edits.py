@@ -21,7 +21,7 @@ from engine.training import default_trigger
 
 from . import layout, page_presets
 from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
-from .images import encode_png, image_key
+from .images import image_key, stored_form
 from .lettering import LETTERING_SETTING, MAX_FONT_PT, MIN_FONT_PT, project_lettering_pt
 from .project import (CW_RANGE, DEFAULT_CW, DEFAULT_SW, SW_RANGE, Balloon, BalloonKind, CardBinding,
                     CharacterCard, Motion, Page, Panel, Placement, Point, Rect, Reference, StyleCard, Variant,
@@ -108,11 +108,8 @@ def _points(shape: Rect | list[Point]) -> list[Point]:
 
 
 def _encode_images(images: Iterable[Image.Image | bytes]) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for img in images:
-        png = img if isinstance(img, bytes) else encode_png(img)
-        out[image_key(png)] = png
-    return out
+    """PNG bytes by key of images entering the project (in order)."""
+    return dict(stored_form(img) for img in images)
 
 
 # --- pages -------------------------------------------------------------------------------------------
@@ -559,15 +556,14 @@ def add_variants(doc: Document, panel_id: str, results: list[tuple[Image.Image |
 
     ``per_variant`` adds parameters to each image's own record (e.g. its consistency score).
     """
-    images_in = [img for img, _ in results]
-    images = _encode_images(images_in)
+    encoded = [stored_form(img) for img, _ in results]  # each image encoded once
+    images = dict(encoded)
     page_id, panel = _panel_copy(doc, panel_id)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     ids = []
-    for index, (img, seed) in enumerate(results):
-        png = img if isinstance(img, bytes) else encode_png(img)
+    for index, ((key, _), (_, seed)) in enumerate(zip(encoded, results)):
         own = per_variant[index] if per_variant else {}
-        variant = Variant(id=new_id("var"), image=image_key(png), kind=kind, seed=seed, prompt=prompt,
+        variant = Variant(id=new_id("var"), image=key, kind=kind, seed=seed, prompt=prompt,
                           created=now, params={**(params or {}), **own})
         panel.variants.append(variant)
         ids.append(variant.id)
@@ -587,8 +583,8 @@ def add_loop(doc: Document, panel_id: str, frames: list[Image.Image | bytes], se
         raise ValueError("a loop needs at least one frame")
     if not 0 <= still < len(frames):
         raise ValueError(f"still frame {still} is not one of the {len(frames)} frames")
-    pngs = [f if isinstance(f, bytes) else encode_png(f) for f in frames]
-    keys = [image_key(png) for png in pngs]
+    keys, pngs = zip(*(stored_form(f) for f in frames))
+    keys = list(keys)
     page_id, panel = _panel_copy(doc, panel_id)
     variant = Variant(id=new_id("var"), image=keys[still], kind="animate", seed=seed, prompt=prompt,
                       created=datetime.now(timezone.utc).isoformat(timespec="seconds"), params=dict(params or {}),

@@ -21,7 +21,7 @@ from .image_store import png_size
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # as engine.imageops sets it, before any project image is decoded
 
 __all__ = ["MAX_IMAGE_PIXELS", "ImageError", "open_image", "pixel_problem", "image_key", "encode_png",
-           "put_image", "decode_png", "png_size"]
+           "put_image", "stored_form", "decode_png", "png_size"]
 
 _LIMIT_TEXT = f"the limit of {MAX_IMAGE_PIXELS:,} pixels (16384 × 16384)"
 
@@ -95,10 +95,22 @@ def encode_png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def stored_form(image: Image.Image | bytes) -> tuple[str, bytes]:
+    """(key, PNG bytes) of an image entering a project; a PIL image's screen preview is made on
+    the way (see :mod:`app.image_previews`: cheap while the pixels are at hand)."""
+    if isinstance(image, bytes):
+        return image_key(image), image
+    png = encode_png(image)
+    key = image_key(png)
+    from . import image_previews
+
+    image_previews.keep(key, image)
+    return key, png
+
+
 def put_image(images: dict[str, bytes], image: Image.Image | bytes) -> str:
     """Add an image (PIL or PNG bytes) to a project's store; returns its key."""
-    png = image if isinstance(image, bytes) else encode_png(image)
-    key = image_key(png)
+    key, png = stored_form(image)
     images.setdefault(key, png)
     return key
 

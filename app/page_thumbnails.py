@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable
 
-from .image_store import Stored
+from .picture_shelf import Shelf
 from .project import Page, Project
 
 if TYPE_CHECKING:
@@ -26,10 +24,8 @@ MAX_THUMB_BYTES = 1024 * 1024
 CACHE_BYTES = 32 * 1024 * 1024
 MAX_PLACES = 20_000
 
-_lock = threading.Lock()
-_pictures: OrderedDict[str, bytes] = OrderedDict()
-_places: OrderedDict[str, Stored] = OrderedDict()
-_size = 0
+SHELF = Shelf(MAX_THUMB_BYTES, CACHE_BYTES, MAX_PLACES)
+remember, place, known, lookup = SHELF.remember, SHELF.place, SHELF.known, SHELF.lookup
 
 
 def fingerprint(page: Page) -> str:
@@ -44,52 +40,6 @@ def fingerprint_encoded(data: dict) -> str:
     data = {k: v for k, v in data.items() if k != "id"}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def remember(fp: str, png: bytes) -> None:
-    """Keep a drawn thumbnail (bounded: the least recently used are dropped)."""
-    global _size
-    if len(png) > MAX_THUMB_BYTES:
-        return
-    with _lock:
-        if fp in _pictures:
-            _pictures.move_to_end(fp)
-            return
-        _pictures[fp] = png
-        _size += len(png)
-        while _size > CACHE_BYTES and _pictures:
-            _, old = _pictures.popitem(last=False)
-            _size -= len(old)
-
-
-def place(entries: dict[str, Stored]) -> None:
-    """Note where thumbnails lie in a project file (read only when shown)."""
-    with _lock:
-        for fp, where in entries.items():
-            if where.size <= MAX_THUMB_BYTES:
-                _places[fp] = where
-                _places.move_to_end(fp)
-        while len(_places) > MAX_PLACES:
-            _places.popitem(last=False)
-
-
-def known(fp: str) -> bytes | Stored | None:
-    """The thumbnail with this fingerprint: its bytes, where it lies in a file, or None."""
-    with _lock:
-        return _pictures.get(fp) or _places.get(fp)
-
-
-def lookup(fp: str) -> bytes | None:
-    """The PNG bytes of a known thumbnail (read from its file if need be); None if unknown or unreadable."""
-    found = known(fp)
-    if isinstance(found, Stored):
-        try:
-            data = found.read()
-        except OSError:
-            return None
-        remember(fp, data)
-        return data
-    return found
 
 
 def render_thumbnail(project: Project, page: Page, height_px: int = THUMB_PX,

@@ -49,8 +49,9 @@ from typing import IO, Any, Callable
 from engine.errors import one_line
 from engine.limits import MAX_IMAGE_PIXELS
 
-from . import page_thumbnails
+from . import image_previews, page_thumbnails
 from .image_store import FileSource, ImageStore, Stored
+from .picture_shelf import InFile, Kept
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .manifest import (EncodedPage, ManifestError, PageEncodings, check_project, manifest_to_project,
                        project_to_manifest)
@@ -174,8 +175,9 @@ class SaveSnapshot:
         return self._prepared[1]
 
     @cached_property
-    def _text(self) -> tuple[bytes, dict, str]:
-        """The manifest's JSON, the page thumbnails known by fingerprint, the first page's fingerprint."""
+    def _text(self) -> tuple[bytes, dict, str, dict]:
+        """The manifest's JSON, the page thumbnails known by fingerprint, the first page's fingerprint,
+        the image previews known by image key."""
         name = self.saved_path.name
         data, keys, pages = self._prepared
         try:
@@ -187,16 +189,19 @@ class SaveSnapshot:
             if len(manifest) > MAX_MANIFEST_BYTES:
                 raise ValueError(f"the document is too large ({len(manifest)} bytes of text; "
                                  f"the limit is {MAX_MANIFEST_BYTES})")
-            thumbs = _page_thumbnails([e.fingerprint for e in pages]) if self.thumbnails else {}
+            thumbs = _known(page_thumbnails.SHELF, [e.fingerprint for e in pages]) if self.thumbnails else {}
             if len(keys) + len(thumbs) + 3 > MAX_ENTRIES:
                 raise ValueError(f"the project holds too many images ({len(keys)})")
+            previews = _known(image_previews.SHELF, keys)
+            if len(keys) + len(thumbs) + len(previews) + 3 > MAX_ENTRIES:
+                previews = {}  # optional: the canvas decodes the full images instead
             cover_fp = pages[0].fingerprint if self.cover and pages else ""
         except UnicodeEncodeError:
             raise ProjectSaveError(f"could not save {name}: a text holds an invalid character "
                                    f"(a lone UTF-16 surrogate); nothing was written") from None
         except (ValueError, TypeError) as exc:
             raise ProjectSaveError(f"could not save {name}: {exc}") from None
-        return manifest, thumbs, cover_fp
+        return manifest, thumbs, cover_fp, previews
 
     @property
     def manifest(self) -> bytes:
@@ -205,6 +210,10 @@ class SaveSnapshot:
     @property
     def page_thumbs(self) -> dict:
         return self._text[1]
+
+    @property
+    def previews(self) -> dict:
+        return self._text[3]
 
     @property
     def cover_fp(self) -> str:
@@ -264,7 +273,8 @@ def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Store
         tmp = Path(tmp_name)
         with _open_for_write(fd) as f:
             _write_zip(f, snap.manifest, thumb.result if thumb else None,
-                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs, snap.cover_fp)
+                       ((k, _image_data(snap.images, k)) for k in snap.keys), snap.page_thumbs, snap.cover_fp,
+                       snap.previews)
             f.flush()
             os.fsync(f.fileno())
         _set_mode(tmp, path)
@@ -274,7 +284,6 @@ def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Store
             if [i.filename for i in infos[:1]] != ["mimetype"]:
                 raise OSError(errno.EIO, "the written file does not read back")
             written = _locate_images(source, {i.filename: i for i in infos})
-            thumbs = _locate_page_thumbnails(source, infos)
             source.directory, source.end = infos, os.fstat(source.fd).st_size
         if backup and path.exists():
             _make_backup(path)
@@ -282,7 +291,7 @@ def _write_file(snap: SaveSnapshot, path: Path, backup: bool) -> dict[str, Store
         tmp = None
         _fsync_dir(folder)
         _remove_stale_temps(folder, path.name)
-        page_thumbnails.place(thumbs)
+        _place_pictures(source, infos)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise ProjectSaveError(f"could not save {path.name}: {_os_reason(exc)}; "
                                f"{'the previous file is unchanged' if path.exists() else 'nothing was written'}") from exc
@@ -311,7 +320,8 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] | None, images,
-               page_thumbs: dict[str, "bytes | Stored"] | None = None, cover_fp: str = "") -> None:
+               page_thumbs: dict[str, Kept] | None = None, cover_fp: str = "",
+               previews: dict[str, Kept] | None = None) -> None:
     now = time.localtime()[:6]
     with zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         def put(name: str, data: bytes, method: int) -> None:
@@ -326,10 +336,12 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
                 _copy_stored(zf, info, png)
             else:
                 put(f"images/{key}.png", png, zipfile.ZIP_STORED)
-        for fp, png in (page_thumbs or {}).items():
+        pictures = [*((f"thumbnails/{fp}.png", png) for fp, png in (page_thumbs or {}).items()),
+                    *((image_previews.entry_name(key), jpg) for key, jpg in (previews or {}).items())]
+        for name, data in pictures:
             try:
-                put(f"thumbnails/{fp}.png", png.read() if isinstance(png, Stored) else png, zipfile.ZIP_STORED)
-            except OSError as exc:  # a thumbnail is optional: an unreadable one is drawn again later
+                put(name, data if isinstance(data, bytes) else data.read(), zipfile.ZIP_STORED)
+            except OSError as exc:  # a thumbnail or preview is optional: an unreadable one is drawn again later
                 if exc.errno is not None:
                     raise
         thumb_png = thumb() if thumb else None
@@ -351,7 +363,7 @@ def _put(zf: zipfile.ZipFile, name: str, data: bytes, method: int, now: tuple, c
 class _AppendPlan:
     source: FileSource  # the file's open descriptor, with the directory it was read or written with
     keep: list[zipfile.ZipInfo]  # entries that stay where they are (mimetype first)
-    new: list[tuple[str, "bytes | Stored"]]  # entries to append (stored)
+    new: list[tuple[str, Kept]]  # entries to append (stored)
     cover: bool  # the project thumbnail must be drawn again (its first page changed)
 
 
@@ -380,9 +392,9 @@ def _append_plan(snap: SaveSnapshot, path: Path) -> _AppendPlan | None:
         return None
     keep, new = [old["mimetype"]], []
 
-    def place(name: str, data: "bytes | Stored") -> None:
+    def place(name: str, data: Kept) -> None:
         info = old.get(name)
-        if (isinstance(data, Stored) and data.source is source and info is not None
+        if (isinstance(data, (Stored, InFile)) and data.source is source and info is not None
                 and info.compress_type == zipfile.ZIP_STORED and (info.CRC, info.file_size) == (data.crc, data.size)):
             keep.append(info)
         else:
@@ -392,6 +404,8 @@ def _append_plan(snap: SaveSnapshot, path: Path) -> _AppendPlan | None:
         place(f"images/{key}.png", _image_data(images, key))
     for fp, png in snap.page_thumbs.items():
         place(f"thumbnails/{fp}.png", png)
+    for key, jpg in snap.previews.items():
+        place(image_previews.entry_name(key), jpg)
     cover = old.get(THUMBNAIL)
     redraw = snap.cover is not None
     if cover is not None and snap.cover_fp and cover.comment == snap.cover_fp.encode("ascii"):
@@ -430,12 +444,18 @@ def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stor
                 zf.NameToInfo[kept.filename] = kept
             _put(zf, MANIFEST, snap.manifest, zipfile.ZIP_DEFLATED, now)
             for name, data in plan.new:
-                if isinstance(data, Stored):
+                if isinstance(data, Stored) and name.startswith("images/"):
                     info = zipfile.ZipInfo(name, date_time=now)
                     info.external_attr = 0o644 << 16
                     _copy_stored(zf, info, data)
-                else:
-                    _put(zf, name, data, zipfile.ZIP_STORED, now)
+                    continue
+                try:
+                    data = data if isinstance(data, bytes) else data.read()
+                except OSError as exc:  # a thumbnail or preview is optional: an unreadable one is drawn again later
+                    if exc.errno is not None:
+                        raise
+                    continue
+                _put(zf, name, data, zipfile.ZIP_STORED, now)
             if thumb:
                 _put(zf, THUMBNAIL, thumb, zipfile.ZIP_STORED, now, snap.cover_fp)
             zf.close()  # the central directory, then the end record: the last bytes written
@@ -450,7 +470,7 @@ def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stor
         written = {key: where for key in snap.keys
                    if isinstance(where := _image_data(snap.images, key), Stored) and where.source is source}
         written.update(_locate_images(source, {i.filename: i for i in added}))
-        page_thumbnails.place(_locate_page_thumbnails(source, added))
+        _place_pictures(source, added)
     except BaseException as exc:
         if zf is not None:
             zf.fp = None  # never let the half-written zip finish its directory (as its finalizer would)
@@ -552,13 +572,13 @@ def _zip_end_at(f: IO[bytes], at: int, size: int) -> int | None:
     return end if f.read(4) == b"PK\x01\x02" else None
 
 
-def _page_thumbnails(fingerprints: list[str]) -> dict[str, "bytes | Stored"]:
-    """The known thumbnails of the project's pages (by their fingerprints; none are drawn here)."""
-    found: dict[str, bytes | Stored] = {}
-    for fp in fingerprints:
-        known = page_thumbnails.known(fp)
+def _known(shelf, names) -> dict[str, Kept]:
+    """The pictures of ``shelf`` known by these names (page fingerprints, image keys; none are drawn here)."""
+    found: dict[str, Kept] = {}
+    for name in names:
+        known = shelf.known(name)
         if known is not None:
-            found[fp] = known
+            found[name] = known
     return found
 
 
@@ -732,7 +752,7 @@ def load_project(path: str | os.PathLike) -> Project:
                 manifest = _read_manifest(zf, entries)
                 images = _read_images(zf, entries, path, end)
                 if isinstance(images, ImageStore) and images.sources():
-                    page_thumbnails.place(_locate_page_thumbnails(images.sources()[0], zf.infolist()))
+                    _place_pictures(images.sources()[0], zf.infolist())
             except _Refused as exc:
                 raise fail(str(exc)) from None
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
@@ -860,19 +880,22 @@ def _read_images(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], path:
     return store
 
 
-def _locate_page_thumbnails(source: FileSource, infos: list[zipfile.ZipInfo]) -> dict[str, Stored]:
-    """Where the stored ``thumbnails/<fingerprint>.png`` entries of a file lie (read when shown)."""
-    found: dict[str, Stored] = {}
+def _place_pictures(source: FileSource, infos: list[zipfile.ZipInfo]) -> None:
+    """Note the page thumbnails (``thumbnails/<fingerprint>.png``) and image previews
+    (``previews/<key>.jpg``) of a file, from its directory only (each is read when shown)."""
+    thumbs, previews, images = [], [], set()
     for info in infos:
-        m = _PAGE_THUMB_NAME.match(info.filename)
-        if m is None or info.compress_type != zipfile.ZIP_STORED:
-            continue
-        local = source.read(info.header_offset, 30)
-        if local[:4] != b"PK\x03\x04":
-            continue
-        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
-    return found
+        name = info.filename
+        if name.startswith("images/"):
+            images.add(name[7:-4])
+        elif name.startswith("thumbnails/"):
+            if m := _PAGE_THUMB_NAME.match(name):
+                thumbs.append((m.group(1), info))
+        elif name.startswith("previews/") and (m := image_previews.ENTRY.match(name)):
+            previews.append((m.group(1), info))
+    page_thumbnails.SHELF.place_entries(source, thumbs)
+    # only previews of the file's own images (a preview is named by the content hash of its image)
+    image_previews.SHELF.place_entries(source, [(key, info) for key, info in previews if key in images])
 
 
 def _locate_images(source: FileSource, infos: dict[str, zipfile.ZipInfo]) -> dict[str, Stored]:

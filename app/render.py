@@ -18,6 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPainterPath, QPen, QPolygonF
 
 from . import lettering
+from .image_store import image_header, png_size
 from .images import MAX_IMAGE_PIXELS
 from .layout import MM_PER_INCH
 from .project import Page, Panel, Placement, Project
@@ -172,14 +173,30 @@ def reduced_images(project: Project, max_side: int) -> ImageSource:
     """A decoder for small pictures (thumbnails, any thread): each image decoded by Pillow and
     reduced by a whole factor to at most about ``max_side`` px (the frame an image covers depends on
     its aspect ratio only), so drawing it is cheap; Qt holds Python's lock while it draws, and a
-    full-size image drawn small stalls the GUI thread. Nothing is cached."""
+    full-size image drawn small stalls the GUI thread. An image's stored preview (see
+    :mod:`app.image_previews`) stands in for it when it is at least ``max_side`` px. Nothing is cached."""
     def source(key: str) -> QImage:
-        pixels = decode_pixels(project.images[key])
+        pixels = preview_pixels(project, key, max_side) or decode_pixels(project.images[key])
         factor = max(pixels.width, pixels.height) // max(1, max_side)
         if factor >= 2:
             pixels = pixels.reduce(factor)
         return qimage_from_pixels(pixels)
     return source
+
+
+def preview_pixels(project: Project, key: str, min_side: int) -> Image.Image | None:
+    """The decoded stored preview of image ``key`` when it is sound and at least ``min_side`` px on
+    its long side; else None."""
+    from . import image_previews
+
+    if image_previews.known(key) is None:
+        return None
+    try:
+        full = png_size(image_header(project.images, key))
+    except (ValueError, KeyError, OSError):
+        return None
+    preview = image_previews.decode(key, full)
+    return preview if preview is not None and max(preview.size) >= min_side else None
 
 
 def project_images(project: Project) -> ImageSource:

@@ -29,6 +29,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,11 +68,13 @@ def _sources() -> list:
     return pics
 
 
-def _illustration(n: int) -> bytes:
-    """Picture ``n``: a crop (or 2×2 tile) of a source, flipped and colour-shifted; PNG bytes."""
+def _illustration(n: int) -> tuple[bytes, bytes | None]:
+    """Picture ``n``: a crop (or 2×2 tile) of a source, flipped and colour-shifted; PNG bytes and the
+    screen preview the application makes of an image it takes in (``app.images.stored_form``)."""
     import numpy as np
     from PIL import Image
 
+    from app import image_previews
     from app.images import encode_png
 
     pics = _illustration.pics  # type: ignore[attr-defined]
@@ -93,7 +96,39 @@ def _illustration(n: int) -> bytes:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     gains = rng.uniform(0.75, 1.2, 3)
     arr = np.clip(np.asarray(img, dtype=np.float32) * gains + rng.uniform(-20, 20, 3), 0, 255).astype(np.uint8)
-    return encode_png(Image.fromarray(arr, "RGB"))
+    picture = Image.fromarray(arr, "RGB")
+    return encode_png(picture), image_previews.make(picture)
+
+
+def _preview_of(png: bytes) -> bytes | None:
+    """The preview of a stored image (for a book cached before previews were kept)."""
+    from app import image_previews
+    from app.images import decode_png
+
+    return image_previews.make(decode_png(png))
+
+
+def _add_previews(path: Path) -> None:
+    """Give a book cached before the application kept image previews the previews it would have
+    made when its images were taken in (an appending save, as the window's)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from app import image_previews
+    from app.project_io import load_project, save_project
+
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+    project = load_project(path)
+    keys = [k for k in project.images if image_previews.entry_name(k) not in names]
+    if not keys:
+        return
+    t = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        for key, jpg in zip(keys, pool.map(_preview_of, (project.images[k] for k in keys), chunksize=4)):
+            if jpg:
+                image_previews.remember(key, jpg)
+    save_project(project, path, backup=False)
+    print(f"{path.name}: {len(keys)} previews added in {time.perf_counter() - t:.0f} s", file=sys.stderr)
 
 
 def _init_worker() -> None:
@@ -104,10 +139,11 @@ def build(pages: int) -> Path:
     """The cached book of ``pages`` pages (built on first use)."""
     path = CACHE / f"book{pages}.comic"
     if path.exists():
+        _add_previews(path)
         return path
     from concurrent.futures import ProcessPoolExecutor
 
-    from app import layout
+    from app import image_previews, layout
     from app.image_store import ImageStore
     from app.images import image_key
     from app.project import Balloon, BalloonKind, CardBinding, CharacterCard, Project, Rect, Reference, Variant, new_id
@@ -117,10 +153,13 @@ def build(pages: int) -> Path:
     t = time.perf_counter()
     n_images = pages * 6 + 3
     with ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1), initializer=_init_worker) as pool:
-        pngs = list(pool.map(_illustration, range(n_images), chunksize=4))
+        made = list(pool.map(_illustration, range(n_images), chunksize=4))
     project = Project(title=f"book {pages}", images=ImageStore())
-    for png in pngs:
+    pngs = [png for png, _ in made]
+    for png, preview in made:
         project.images[image_key(png)] = png
+        if preview:
+            image_previews.remember(image_key(png), preview)
     keys = [image_key(p) for p in pngs]
     cards = [CharacterCard(id=new_id("char"), name=name, references=[Reference(image=keys[-1 - i])])
              for i, name in enumerate(("Ada", "Ben", "Cleo"))]
@@ -176,6 +215,12 @@ def _first_frame(view_widget) -> None:
     view_widget.viewport().removeEventFilter(spy)
 
 
+def _frame_clock() -> dict:
+    """When the first frame was reached (wall clock, for the parent to subtract its spawn time from)
+    and the process's CPU seconds until then."""
+    return {"first_frame_at": time.time(), "cpu_to_frame_s": round(time.process_time(), 3)}
+
+
 def child_open(path: str) -> dict:
     from PySide6.QtWidgets import QApplication
 
@@ -187,8 +232,9 @@ def child_open(path: str) -> dict:
     window.load(path, offer_recovery=False, keep_path=False)
     window.show()
     _first_frame(window.view)
+    figures = {"peak_mb": _peak_mb(), **_frame_clock()}
     del app
-    return {"peak_mb": _peak_mb()}
+    return figures
 
 
 def child_baseline(path: str) -> dict:
@@ -212,8 +258,9 @@ def child_baseline(path: str) -> dict:
     window.resize(1400, 900)
     window.show()
     _first_frame(view)
+    figures = {"peak_mb": _peak_mb(), **_frame_clock()}
     del app
-    return {"peak_mb": _peak_mb()}
+    return figures
 
 
 def child_autosave(path: str) -> dict:
@@ -377,13 +424,34 @@ def byte_compile() -> None:
 def in_child(kind: str, path: Path) -> tuple[float, dict]:
     """Wall time of a fresh process doing ``kind`` (interpreter start included on both sides); the
     child's CPU seconds are added to its figures as ``cpu_s`` (this machine is shared: CPU time is
-    the steadier figure)."""
-    t, cpu = time.perf_counter(), _children_cpu()
+    the steadier figure). An opening child also reports when it reached its first frame: its
+    figures then get ``to_frame_s``, from the spawn to that frame (process exit not included)."""
+    t, cpu, spawned = time.perf_counter(), _children_cpu(), time.time()
     done = subprocess.run([PY, __file__, "--child", kind, str(path)], capture_output=True, text=True, timeout=1800)
     wall = time.perf_counter() - t
     if done.returncode != 0:
         raise SystemExit(f"{kind} failed: {done.stderr[-2000:]}")
-    return wall, {**json.loads(done.stdout.strip().splitlines()[-1]), "cpu_s": round(_children_cpu() - cpu, 3)}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if "first_frame_at" in figures:
+        figures["to_frame_s"] = figures.pop("first_frame_at") - spawned
+    return wall, {**figures, "cpu_s": round(_children_cpu() - cpu, 3)}
+
+
+def open_figures(path: Path, repeats: int) -> dict:
+    """Open the book and the bare window ``repeats`` times each, alternating (this machine is noisy);
+    the medians. ``open_s`` is from the spawn to the first frame; ``process_s`` the whole process
+    (exit included); ``cpu_s`` the whole process's CPU, ``cpu_to_frame_s`` until the first frame."""
+    runs: dict[str, list[dict]] = {"open": [], "baseline": []}
+    for _ in range(repeats):
+        for kind in ("baseline", "open"):
+            wall, figures = in_child(kind, path)
+            runs[kind].append({**figures, "process_s": wall})
+
+    def median(kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[kind])
+
+    return {kind: {key: median(kind, key) for key in ("to_frame_s", "process_s", "cpu_s", "cpu_to_frame_s", "peak_mb")}
+            for kind in runs}
 
 
 # --- in-process figures ----------------------------------------------------------------------------------------
@@ -440,6 +508,7 @@ def main() -> int:
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS[:-1]),
                         help="measure only these (save: save_change*, and the window's save gaps at 48 pages; "
                              "cbz1: the CBZ export held to one CPU, not measured unless asked for)")
+    parser.add_argument("--repeats", type=int, default=3, help="openings of each side (alternating; medians)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -452,12 +521,17 @@ def main() -> int:
         if "open" in parts:
             byte_compile()
             result["open_byte_compiled"] = True
-            base_s, base = in_child("baseline", path)
-            open_s, opened = in_child("open", path)
-            result[f"open{tag}_s"] = round(open_s, 3)
-            result[f"open{tag}_baseline_s"] = round(base_s, 3)
-            result[f"open{tag}_cpu_s"] = opened["cpu_s"]
-            result[f"open{tag}_baseline_cpu_s"] = base["cpu_s"]
+            figures = open_figures(path, args.repeats)
+            opened, base = figures["open"], figures["baseline"]
+            result[f"open{tag}_s"] = round(opened["to_frame_s"], 3)
+            result[f"open{tag}_baseline_s"] = round(base["to_frame_s"], 3)
+            result[f"open{tag}_ratio"] = round(opened["to_frame_s"] / base["to_frame_s"], 2)
+            result[f"open{tag}_process_s"] = round(opened["process_s"], 3)
+            result[f"open{tag}_baseline_process_s"] = round(base["process_s"], 3)
+            result[f"open{tag}_cpu_s"] = round(opened["cpu_s"], 3)
+            result[f"open{tag}_baseline_cpu_s"] = round(base["cpu_s"], 3)
+            result[f"open{tag}_cpu_to_frame_s"] = round(opened["cpu_to_frame_s"], 3)
+            result[f"open{tag}_baseline_cpu_to_frame_s"] = round(base["cpu_to_frame_s"], 3)
             result[f"open{tag}_peak_mb"] = round(opened["peak_mb"], 1)
             result[f"open{tag}_baseline_peak_mb"] = round(base["peak_mb"], 1)
         if "save" in parts:

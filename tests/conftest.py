@@ -30,3 +30,14 @@ def private_settings(tmp_path_factory, monkeypatch):
     from tests.helpers_window import isolate_settings
 
     isolate_settings(tmp_path_factory, monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def fresh_picture_shelves():
+    """Page thumbnails and image previews are kept per process by content name: each test starts
+    with none, so what an earlier test drew never stands in for what this one decodes."""
+    from app import image_previews, page_thumbnails
+
+    page_thumbnails.SHELF.clear()
+    image_previews.SHELF.clear()
+    yield

@@ -28,10 +28,7 @@ def drawn(monkeypatch):
         calls.append((threading.current_thread() is threading.main_thread(), page.id))
         return real(project, page, *a, **k)
     monkeypatch.setattr(thumbnails, "draw_page_thumbnail", spy)
-    with page_thumbnails._lock:
-        page_thumbnails._pictures.clear()
-        page_thumbnails._places.clear()
-        page_thumbnails._size = 0
+    page_thumbnails.SHELF.clear()
     return calls
 
 
@@ -78,10 +75,7 @@ def test_saved_thumbnails_open_without_drawing(qtbot, drawn, tmp_path):
     with zipfile.ZipFile(path) as zf:
         stored = [n for n in zf.namelist() if n.startswith("thumbnails/")]
     assert len(stored) == len({pid for _, pid in drawn}) > 0
-    with page_thumbnails._lock:  # a fresh start: only the file knows the pictures
-        page_thumbnails._pictures.clear()
-        page_thumbnails._places.clear()
-        page_thumbnails._size = 0
+    page_thumbnails.SHELF.clear()  # a fresh start: only the file knows the pictures
     drawn.clear()
     project = load_project(path)
     again = open_window(qtbot, Document(project, path), height=600)
@@ -208,6 +202,9 @@ def test_the_shown_pages_thumbnail_reuses_the_canvas_pixels(qtbot, drawn, monkey
     fp = page_thumbnails.fingerprint(doc.project.pages[0])
     monkeypatch.setattr(render, "decode_pixels", real)
     shown = np.asarray(Image.open(io.BytesIO(page_thumbnails.lookup(fp))).convert("RGB"), dtype=int)
+    from app import image_previews
+
+    image_previews.SHELF.clear()  # drawn by decoding the full image (the canvas's decode made a preview)
     fresh = page_thumbnails.render_thumbnail(doc.project, doc.project.pages[0])
     again = np.asarray(Image.open(io.BytesIO(fresh)).convert("RGB"), dtype=int)
     assert shown.shape == again.shape and np.abs(shown - again).max() <= 2

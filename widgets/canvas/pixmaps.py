@@ -1,9 +1,11 @@
 """Decoded panel images for on-screen drawing: full-size sources and copies pre-scaled to their
 on-screen size with area averaging, so a frame only blits pixmaps of the size it shows.
 
-A panel asks :meth:`PixmapCache.scaled` for its image at the device size it covers. The first time
-an image is shown (a small one) it is scaled at once; later sizes (each zoom step) and large images
-are scaled by a thread pool, and the panel meanwhile draws the nearest copy it has, stretched.
+A panel asks :meth:`PixmapCache.scaled` for its image at the device size it covers. A size its
+image's stored preview covers (see :mod:`app.image_previews`) is scaled from the preview, at once;
+otherwise the first time an image is shown (a small one) it is scaled at once; later sizes (each
+zoom step) and large images are scaled by a thread pool, and the panel meanwhile draws the nearest
+copy it has (or its preview), stretched. Decoding a full image makes its preview on the way.
 ``ready`` says when a scaled copy arrived, so the scene repaints the panels showing it.
 """
 
@@ -18,6 +20,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from app import image_previews
 from app.image_store import image_header
 from app.images import png_size
 from app.render import allow_project_images
@@ -27,6 +30,7 @@ SYNC_PIXELS = 1_100_000  # a source up to this size is scaled on the GUI thread 
 MAX_SCALED_PIXELS = 8_000_000  # larger on-screen copies are not kept: the source is drawn magnified
 SCALED_BUDGET = 48_000_000  # pixels of scaled copies kept (about 190 MB)
 SOURCE_BUDGET = 32_000_000  # pixels of decoded sources kept for re-scaling
+PREVIEW = "@preview"  # a decoded preview is kept among the sources as key + PREVIEW
 
 
 def area_scale(image: Image.Image, width: int, height: int) -> QImage:
@@ -57,6 +61,7 @@ class PixmapCache(QObject):
         self._latest: dict[str, tuple[int, int]] = {}  # key → size of its most recent scaled copy
         self._sources: OrderedDict[str, Image.Image] = OrderedDict()
         self._decoding: dict[str, threading.Event] = {}  # key → set when its decode (on any thread) ends
+        self._no_preview: set[str] = set()  # keys whose stored preview would not decode
         self._lock = threading.Lock()
         self._pending: set[tuple[str, int, int]] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="panelsmith-scale")
@@ -114,9 +119,19 @@ class PixmapCache(QObject):
         if pix is not None:
             self._scaled.move_to_end(ck)
             return pix, True
+        full = self.size(images, key)
+        preview = self._preview(key, full)
+        if preview is not None and width <= preview.width and height <= preview.height:
+            self._put(ck, QPixmap.fromImage(area_scale(preview, width, height)))
+            return self._scaled[ck], True
         latest = self._latest.get(key)
         near = self._scaled.get((key, *latest)) if latest else None
-        source_px = self.size(images, key)[0] * self.size(images, key)[1]
+        if near is None and preview is not None:  # shown larger than its preview: that, stretched, meanwhile
+            near = QPixmap.fromImage(area_scale(preview, preview.width, preview.height))
+            self._put((key, preview.width, preview.height), near)
+            self._schedule(images, key, width, height)
+            return near, False
+        source_px = full[0] * full[1]
         if near is None and source_px <= SYNC_PIXELS:
             data = images[key]
             image = area_scale(self._source(key, data), width, height)
@@ -139,66 +154,91 @@ class PixmapCache(QObject):
         """Scaled copies being made off the GUI thread."""
         return len(self._pending)
 
-    def decoded(self, key: str) -> Image.Image | None:
+    def decoded(self, key: str) -> Image.Image | None:  # the full image's, never a preview's
         """The full-size pixels of ``key`` if they are at hand (decoded for the canvas), else None;
         any thread may ask (page thumbnails of the page shown then decode nothing)."""
         with self._lock:
             return self._sources.get(key)
 
     def prewarm(self, images, keys) -> None:
-        """Start decoding the sources of ``keys`` (the images a page about to be shown draws) on the
-        scaling threads, so that its first frame decodes them side by side instead of one after the
-        other on the GUI thread (which then takes over any not started yet)."""
+        """Start decoding the sources of ``keys`` (the images a page about to be shown draws), or
+        their previews where they have one, on the scaling threads, so that its first frame decodes
+        them side by side instead of one after the other on the GUI thread (which then takes over
+        any not started yet)."""
         for key in keys:
             if key not in images:
                 continue
-            w, h = self.size(images, key)
-            if w * h > SYNC_PIXELS:
+            full = self.size(images, key)
+            if image_previews.preview_size(*full) and image_previews.known(key) is not None:
+                self._pool.submit(self._quiet, self._preview, key, full)
+                continue
+            if full[0] * full[1] > SYNC_PIXELS:
                 continue  # a large one is scaled off the GUI thread anyway
             with self._lock:
                 if key in self._sources or key in self._decoding:
                     continue
-            data = images[key]
-            self._pool.submit(self._quiet_source, key, data)
+            self._pool.submit(self._quiet, self._source, key, images[key])
 
-    def _quiet_source(self, key: str, data: bytes) -> None:
+    @staticmethod
+    def _quiet(decode_one, *args) -> None:
         try:
-            self._source(key, data)
+            decode_one(*args)
         except Exception:  # noqa: BLE001 - the GUI thread meets the same error when it paints
             pass
 
+    def _preview(self, key: str, full: tuple[int, int]) -> Image.Image | None:
+        """The decoded stored preview of ``key`` (its full size ``full``), or None without a sound one."""
+        if key in self._no_preview or image_previews.preview_size(*full) is None or image_previews.known(key) is None:
+            return None
+        image = self._decoded(key + PREVIEW, lambda: image_previews.decode(key, full))
+        if image is None:
+            self._no_preview.add(key)
+        return image
+
     def _source(self, key: str, data: bytes) -> Image.Image:
-        """The decoded source of ``key``: kept, being decoded by another thread (waited for), or
-        decoded here (one decode of a key at a time, whichever thread asks first)."""
+        """The decoded source of ``key`` (see :meth:`_decoded`); its preview is made on the way."""
+        image = self._decoded(key, lambda: decode(data))
+        if image_previews.known(key) is None and image_previews.preview_size(image.width, image.height):
+            try:
+                self._pool.submit(self._quiet, image_previews.keep, key, image)
+            except RuntimeError:  # closed: no preview this time
+                pass
+        return image
+
+    def _decoded(self, name: str, load) -> Image.Image | None:
+        """The pixels called ``name``: kept, being decoded by another thread (waited for), or
+        ``load``ed here (one decode of a name at a time, whichever thread asks first)."""
         with self._lock:
-            image = self._sources.get(key)
+            image = self._sources.get(name)
             if image is not None:
-                self._sources.move_to_end(key)
+                self._sources.move_to_end(name)
                 return image
-            busy = self._decoding.get(key)
+            busy = self._decoding.get(name)
             if busy is None:
-                self._decoding[key] = busy = threading.Event()
+                self._decoding[name] = busy = threading.Event()
                 mine = True
             else:
                 mine = False
         if not mine:
             busy.wait()
             with self._lock:
-                image = self._sources.get(key)
+                image = self._sources.get(name)
             if image is not None:
                 return image
-            return self._source(key, data)  # the other thread failed (or it was evicted): decode here
+            return self._decoded(name, load)  # the other thread failed (or it was evicted): decode here
         try:
-            image = decode(data)
+            image = load()
+            if image is None:
+                return None
             with self._lock:
-                self._sources[key] = image
+                self._sources[name] = image
                 while sum(i.width * i.height for i in self._sources.values()) > SOURCE_BUDGET and \
                         len(self._sources) > 1:
                     self._sources.popitem(last=False)
             return image
         finally:
             with self._lock:
-                del self._decoding[key]
+                del self._decoding[name]
             busy.set()
 
     def _schedule(self, images, key: str, width: int, height: int) -> None:
