@@ -188,7 +188,12 @@ def build(pages: int) -> Path:
 # --- children (each in a fresh process) -----------------------------------------------------------------------
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory: VmHWM (ru_maxrss may carry the parent's peak across fork and exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _first_frame(view_widget) -> None:
