@@ -25,9 +25,9 @@ def test_card_pictures_are_drawn_after_the_first_frame_off_the_gui_thread(qtbot,
     order: list[str] = []
     real = thumbnails.square_image
 
-    def spy(png, size):
+    def spy(png, size, key=None):
         order.append("icon" if threading.current_thread() is not threading.main_thread() else "icon on GUI thread")
-        return real(png, size)
+        return real(png, size, key)
     monkeypatch.setattr(thumbnails, "square_image", spy)
 
     win = MainWindow(doc)

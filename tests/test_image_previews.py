@@ -197,3 +197,22 @@ def test_a_stranger_file_cannot_give_previews_to_images_it_does_not_hold(saved, 
         _place_pictures(FileSource(other), zf.infolist())
     assert image_previews.known(keys[1]) is None
     assert image_previews.known(keys[0]) is not None
+
+
+def test_card_pictures_are_drawn_from_previews(qapp, monkeypatch):
+    from widgets import thumbnails
+
+    doc = Document()
+    card_id = edits.add_card(doc, "character", "Ada", [_picture(3)])
+    key = doc.project.card(card_id).references[0].image
+    full: list[int] = []
+    real = render.decode_pixels
+    monkeypatch.setattr(render, "decode_pixels", lambda data: full.append(1) or real(data))
+    monkeypatch.setattr(thumbnails, "decode_pixels", render.decode_pixels)
+    icon = thumbnails.square_image(doc.project.images[key], 96, key)
+    assert (icon.width(), icon.height()) == (96, 96) and full == []
+    centre = np.asarray(_picture(3), dtype=int)[H // 2, W // 2]
+    c = icon.pixelColor(48, 48)
+    assert np.abs(np.array([c.red(), c.green(), c.blue()]) - centre).max() < 12
+    image_previews.SHELF.clear()  # without a preview: the full image, decoded by Pillow
+    assert thumbnails.square_image(doc.project.images[key], 96, key).width() == 96 and full == [1]

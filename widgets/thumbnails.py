@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from PIL import Image
 from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 
-from app import page_thumbnails
-from app.image_store import ImageStore
+from app import image_previews, page_thumbnails
+from app.image_store import ImageStore, png_size
 from app.project import Page, Project
-from app.render import render_page
+from app.render import decode_pixels, qimage_from_pixels, render_page
 
 log = logging.getLogger(__name__)
 
@@ -145,22 +146,34 @@ class PageThumbnailer(QObject):
         return self.pool.waitForDone(ms)
 
 
-def square_image(png: bytes, size: int) -> QImage:
-    """A square, centre-cropped ``size`` × ``size`` copy of an encoded image (any thread); null if unreadable."""
-    image = QImage.fromData(png)
-    if image.isNull():
-        return image
-    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                         Qt.TransformationMode.SmoothTransformation)
-    x, y = (image.width() - size) // 2, (image.height() - size) // 2
-    return image.copy(x, y, size, size)
+def square_image(png: bytes, size: int, key: str | None = None) -> QImage:
+    """A square, centre-cropped ``size`` × ``size`` copy of an encoded image (any thread); null if unreadable.
+
+    Drawn from the image's stored preview when ``key`` has one large enough (see
+    :mod:`app.image_previews`), else decoded by Pillow, which lets the GUI thread run meanwhile."""
+    pixels = None
+    if key is not None and image_previews.known(key) is not None:
+        try:
+            pixels = image_previews.decode(key, png_size(png[:33]))
+        except ValueError:
+            pixels = None
+        if pixels is not None and min(pixels.size) < size:
+            pixels = None
+    try:
+        pixels = pixels or decode_pixels(png)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return QImage()
+    side = min(pixels.size)
+    x, y = (pixels.width - side) // 2, (pixels.height - side) // 2
+    square = pixels.crop((x, y, x + side, y + side)).resize((size, size), Image.Resampling.BOX)
+    return qimage_from_pixels(square)
 
 
 def image_icon(project: Project, key: str | None, size: int = 96) -> QPixmap | None:
     """A square, centre-cropped thumbnail of a stored image."""
     if not key or key not in project.images:
         return None
-    image = square_image(project.images[key], size)
+    image = square_image(project.images[key], size, key)
     return None if image.isNull() else QPixmap.fromImage(image)
 
 
@@ -174,7 +187,7 @@ class _IconJob(QRunnable):
         self.key, self.png, self.size, self.signals = key, png, size, signals
 
     def run(self) -> None:
-        image = square_image(self.png, self.size)
+        image = square_image(self.png, self.size, self.key)
         try:
             self.signals.drawn.emit(self.key, self.size, image)
         except RuntimeError:  # the dock closed meanwhile

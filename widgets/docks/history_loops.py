@@ -58,7 +58,7 @@ class FrameIcons(QObject):
         if pix is None and key not in self._pending and key in project.images:
             self._pending.add(key)
             data = project.images[key]
-            self._pool.submit(lambda: self._made.emit(key, square_image(data, ICON_PX)))
+            self._pool.submit(lambda: self._made.emit(key, square_image(data, ICON_PX, key)))
         return pix
 
     def _store(self, key: str, image: QImage) -> None:
