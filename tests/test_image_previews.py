@@ -138,8 +138,7 @@ def test_a_full_decode_makes_the_preview_that_the_next_save_stores(tmp_path, qap
     cache = pixmaps.PixmapCache()
     try:
         cache.scaled({key: data}, key, 200, 150)
-        cache._pool.submit(lambda: None).result()  # the preview is made on the scaling threads
-        cache._pool.submit(lambda: None).result()
+        cache._pool.shutdown(wait=True)  # the preview is made on the scaling threads
     finally:
         cache.close()
     assert image_previews.decode(key, (W, H)) is not None
