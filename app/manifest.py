@@ -184,8 +184,9 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
-def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
-    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``."""
+def decode_generic(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
+    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``: the
+    reference decoder, dispatching on the type at every value (:func:`decode` is its fast twin)."""
     if depth > MAX_DEPTH:
         raise ManifestError(f"{where}: nested too deeply")
     if tp is str and type(value) is str:  # the most common leaves first
@@ -198,10 +199,10 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
             return None
         real = [a for a in args if a is not type(None)]
         if len(real) == 1:
-            return decode(real[0], value, where, depth)
+            return decode_generic(real[0], value, where, depth)
         for arg in real:
             try:
-                return decode(arg, value, where, depth)
+                return decode_generic(arg, value, where, depth)
             except ManifestError:
                 continue
         raise ManifestError(f"{where}: unexpected value {_short(value)}")
@@ -236,18 +237,18 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
         if not isinstance(value, list):
             raise ManifestError(f"{where}: expected a list, got {_short(value)}")
         (item,) = args
-        return [decode(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        return [decode_generic(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if origin is tuple:
         if not isinstance(value, list) or len(value) != len(args):
             raise ManifestError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
-        return tuple(decode(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(decode_generic(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ManifestError(f"{where}: expected an object, got {_short(value)}")
         kwargs = {}
         for name, hint, required in _decode_fields(tp):
             if name in value:
-                kwargs[name] = decode(hint, value[name], f"{where}.{name}", depth + 1)
+                kwargs[name] = decode_generic(hint, value[name], f"{where}.{name}", depth + 1)
             elif required:
                 raise ManifestError(f"{where}: missing {name!r}")
         return tp(**kwargs)
@@ -281,6 +282,255 @@ def _text(value: str, where: str) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- specialised decoders --------------------------------------------------------------------------------
+#
+# decode() builds, once per type, Python source for a decoder specialised to that type (one function
+# per dataclass, as ``dataclasses`` builds __init__): each field's common values (an exact str without
+# a lone surrogate, an int, a finite float, true/false, an enum value, None, a list, a point) are
+# checked inline; anything else goes to decode_generic for that field, which then gives the very
+# result or error it would have given. A decoder whose inline checks could pass MAX_DEPTH (read when
+# it is built) hands the whole value to decode_generic instead.
+
+class _Slow(Exception):
+    """A plain JSON value the fast copy leaves to :func:`_plain_json` (for its exact result or error)."""
+
+
+_NO = object()  # a missing key
+_DECODERS: dict[Any, Callable[[Any, str, int], Any]] = {}
+_DECODERS_LOCK = threading.Lock()
+_sur = _SURROGATE.search
+
+
+def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
+    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``: what
+    :func:`decode_generic` gives (the same value or the same error), with a decoder built for ``tp``."""
+    try:
+        fn = _DECODERS.get(tp)
+    except TypeError:  # an unhashable annotation
+        return decode_generic(tp, value, where, depth)
+    if fn is None:
+        fn = _build_decoder(tp)
+    return fn(value, where, depth)
+
+
+def _build_decoder(tp: Any) -> Callable[[Any, str, int], Any]:
+    """The specialised decoder of ``tp`` (and of the dataclasses it holds), built and kept."""
+    with _DECODERS_LOCK:
+        if tp not in _DECODERS:
+            try:
+                _Codegen().build(tp)
+            except Exception:  # noqa: BLE001 - a type the generator cannot follow (say, a bad hint)
+                _DECODERS[tp] = lambda value, where, depth: decode_generic(tp, value, where, depth)
+        return _DECODERS[tp]
+
+
+def _plain(value: Any, where: str, depth: int) -> Any:
+    """:func:`_plain_json` of ``value``: a fast copy when every part is ordinary."""
+    try:
+        return _plain_fast(value, depth)
+    except _Slow:
+        return _plain_json(value, where, depth)
+
+
+def _plain_fast(value: Any, depth: int) -> Any:
+    """A copy of the object or list ``value`` when it holds only exact JSON types, no lone surrogate,
+    no non-finite number, and every part lies within MAX_DEPTH; else _Slow."""
+    cls = value.__class__
+    if depth >= MAX_DEPTH or (cls is not dict and cls is not list):
+        raise _Slow
+    if cls is dict:
+        for key in value:
+            if key.__class__ is not str or not key.isascii() and _sur(key):
+                raise _Slow
+    out = []
+    for item in value.values() if cls is dict else value:
+        kind = item.__class__
+        if kind is dict or kind is list:
+            item = _plain_fast(item, depth + 1)
+        elif kind is str:
+            if not item.isascii() and _sur(item):
+                raise _Slow
+        elif kind is float:
+            if item - item != 0.0:  # not finite
+                raise _Slow
+        elif kind is not int and kind is not bool and item is not None:
+            raise _Slow
+        out.append(item)
+    return dict(zip(value, out)) if cls is dict else out
+
+
+# An inline check: (condition, value, height). ``condition`` is a Python expression that is true when
+# the inline value is exactly what decode_generic gives ("True": always; None: never inline), ``value``
+# the expression of that value, ``height`` the deepest offset checked inline (for MAX_DEPTH).
+_Inline = tuple[str | None, str, int]
+_LEAVES = {
+    str: "{x}.__class__ is str and ({x}.isascii() or not _sur({x}))",
+    int: "{x}.__class__ is int",
+    bool: "({x} is True or {x} is False)",
+}
+
+
+def _dataclass_made_init(cls: type) -> bool:
+    """``cls.__init__`` is the one ``dataclasses`` wrote (exec'd source) for all its fields, so that
+    passing a field's default (or its factory's result) equals leaving the argument out."""
+    code = getattr(cls.__init__, "__code__", None)
+    return (cls.__dataclass_params__.init and all(f.init for f in dataclasses.fields(cls))
+            and code is not None and code.co_filename == "<string>")
+
+
+class _Codegen:
+    """The source of the decoders of one type and the dataclasses it reaches, run in one namespace."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"_g": decode_generic, "_E": ManifestError, "_plain": _plain,
+                                   "_sur": _sur, "_NO": _NO}
+        self.funcs: dict[type, str] = {}
+        self.sources: list[str] = []
+
+    def bind(self, obj: Any, prefix: str = "_t") -> str:
+        """A name for ``obj`` in the decoders' namespace."""
+        name = f"{prefix}{len(self.ns)}"
+        self.ns[name] = obj
+        return name
+
+    def build(self, tp: Any) -> None:
+        """Define and register the decoders of ``tp`` and of every dataclass it reaches."""
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            top = self.dataclass(tp)
+        else:
+            top = "_top"
+            cond, value, height = self.inline(tp, "value", "where", 0)
+            self.sources.append(self.guarded(top, self.bind(tp), cond, value, height))
+        exec("\n\n".join(self.sources), self.ns)  # noqa: S102 - our own source, as dataclasses does
+        for cls, name in self.funcs.items():
+            _DECODERS.setdefault(cls, self.ns[name])
+        _DECODERS[tp] = self.ns[top]
+
+    @staticmethod
+    def guarded(name: str, tp: str, cond: str | None, value: str, height: int) -> str:
+        """A decoder of a type other than a dataclass: its inline check, else decode_generic."""
+        if cond is None:
+            return f"def {name}(value, where, depth):\n    return _g({tp}, value, where, depth)"
+        inline = value if cond == "True" else f"{value} if {cond} else _g({tp}, value, where, depth)"
+        return (f"def {name}(value, where, depth):\n"
+                f"    if depth > {MAX_DEPTH - height}:\n        return _g({tp}, value, where, depth)\n"
+                f"    return {inline}")
+
+    def dataclass(self, cls: type) -> str:
+        """The name of the decoder of dataclass ``cls`` (its source added when first asked)."""
+        name = self.funcs.get(cls)
+        if name is None:
+            known = _DECODERS.get(cls)
+            name = self.funcs[cls] = self.bind(known, "_known") if known else f"_dc{len(self.funcs)}"
+            if known is None:
+                self.sources.append(self.dataclass_source(cls, name))
+        return name
+
+    def dataclass_source(self, cls: type, name: str) -> str:
+        """``def name(value, where, depth)``: each field checked inline where it can be, in field order;
+        an object with exactly the fields, in order (as :func:`encode` writes them), read in one step."""
+        fields = _decode_fields(cls)
+        checks = [self.field_check(hint, f"v{i}", f"where + {'.' + field_name!r}")
+                  for i, (field_name, hint, _) in enumerate(fields)]
+        cls_name = self.bind(cls, "_cls")
+        lines = [f"def {name}(value, where, depth):",
+                 f"    if depth > {MAX_DEPTH - max([0, *(h for _, h in checks)])} or value.__class__ is not dict:",
+                 f"        return _g({cls_name}, value, where, depth)"]
+        names = [f"v{i}" for i in range(len(fields))]
+        call = f"{cls_name}({', '.join(f'{f[0]}=v{i}' for i, f in enumerate(fields))})"
+        if _dataclass_made_init(cls) and fields:
+            keys = self.bind([f[0] for f in fields], "_keys")
+            lines += [f"    if len(value) == {len(fields)} and [*value] == {keys}:",
+                      f"        {', '.join(names)}, = value.values()",
+                      *(f"        v{i} = {check}" for i, (check, _) in enumerate(checks)),
+                      f"        return {call}"]
+        else:
+            call = f"{cls_name}(**kw)"
+            lines.append("    kw = {}")
+        for i, ((field_name, _, required), (check, _)) in enumerate(zip(fields, checks)):
+            lines += [f"    v{i} = value.get({field_name!r}, _NO)", f"    if v{i} is not _NO:", f"        v{i} = {check}"]
+            if required:
+                lines += ["    else:", f"        raise _E(where + {': missing ' + repr(field_name)!r})"]
+            if call.endswith("(**kw)"):
+                lines += [f"    if v{i} is not _NO:", f"        kw[{field_name!r}] = v{i}"]
+            elif not required:  # what the dataclass's __init__ takes for a missing argument
+                lines += ["    else:", f"        v{i} = {self.default(cls, field_name)}"]
+        return "\n".join([*lines, f"    return {call}"])
+
+    def field_check(self, hint: Any, x: str, where: str) -> tuple[str, int]:
+        """The expression of a field's decoded value ``x`` (inline, else decode_generic) and its height."""
+        cond, value, height = self.inline(hint, x, where, 1)
+        if cond is None:
+            return f"_g({self.bind(hint)}, {x}, {where}, depth + 1)", height
+        if cond == "True":
+            return value, height
+        return f"{value} if {cond} else _g({self.bind(hint)}, {x}, {where}, depth + 1)", height
+
+    def default(self, cls: type, name: str) -> str:
+        """The expression of a field's default: its value, or a call of its factory."""
+        field = cls.__dataclass_fields__[name]
+        if field.default is dataclasses.MISSING:
+            return f"{self.bind(field.default_factory, '_f')}()"
+        return self.bind(field.default, "_d")
+
+    def inline(self, tp: Any, x: str, where: str, off: int) -> _Inline:
+        """The inline check of a value ``x`` of type ``tp`` at ``depth + off`` (see :data:`_Inline`)."""
+        depth = f"depth + {off}"
+        if isinstance(tp, type) and tp in _LEAVES:
+            return _LEAVES[tp].format(x=x), x, off
+        if tp is float:  # a finite float as it is; an int well inside float's range as float(x)
+            return (f"({x}.__class__ is float and {x} - {x} == 0.0 or {x}.__class__ is int and -1e300 < {x} < 1e300)",
+                    f"({x} if {x}.__class__ is float else float({x}))", off)
+        origin, args = _shape(tp)
+        if origin in (typing.Union, types.UnionType):
+            return self.optional(args, x, where, off)
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            members = self.bind({m.value: m for m in tp}, "_m")
+            return f"{x}.__class__ is str and {x} in {members}", f"{members}[{x}]", off
+        if tp is Any:
+            return "True", f"_plain({x}, {where}, {depth})", 0
+        if tp is dict or origin is dict:
+            return f"{x}.__class__ is dict", f"_plain({x}, {where}, {depth})", off
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            return "True", f"{self.dataclass(tp)}({x}, {where}, {depth})", 0
+        if origin is list:
+            return self.list_of(args[0], x, where, off)
+        if origin is tuple and args and Ellipsis not in args:
+            return self.tuple_of(args, x, where, off)
+        return None, x, 0
+
+    def optional(self, args: tuple, x: str, where: str, off: int) -> _Inline:
+        """``T | None``: None, else T's inline check (other unions are left to decode_generic)."""
+        real = [a for a in args if a is not type(None)]
+        if len(real) != 1 or len(args) != 2:
+            return None, x, 0
+        cond, value, height = self.inline(real[0], x, where, off)
+        if cond is None:
+            return f"{x} is None", "None", off
+        value = value if value == x else f"(None if {x} is None else {value})"
+        return ("True" if cond == "True" else f"({x} is None or {cond})"), value, height
+
+    def list_of(self, item: Any, x: str, where: str, off: int) -> _Inline:
+        """``list[T]``: a list, each item checked inline (decode_generic for an item that is not)."""
+        y, k = f"_y{off}", f"_k{off}"
+        item_where = f"'%s[%d]' % ({where}, {k})"
+        cond, value, height = self.inline(item, y, item_where, off + 1)
+        if cond is None:
+            return None, x, 0
+        if cond != "True":
+            value = f"{value} if {cond} else _g({self.bind(item)}, {y}, {item_where}, depth + {off + 1})"
+        return f"{x}.__class__ is list", f"[{value} for {k}, {y} in enumerate({x})]", max(off, height)
+
+    def tuple_of(self, args: tuple, x: str, where: str, off: int) -> _Inline:
+        """``tuple[A, B, ...]``: a list of that length whose items all pass their inline checks."""
+        parts = [self.inline(a, f"{x}[{i}]", "''", off + 1) for i, a in enumerate(args)]
+        if any(cond in (None, "True") for cond, _, _ in parts):
+            return None, x, 0
+        cond = " and ".join([f"{x}.__class__ is list", f"len({x}) == {len(args)}", *(c for c, _, _ in parts)])
+        value = "(" + "".join(f"{v}, " for _, v, _ in parts) + ")"
+        return cond, value, max(off, *(h for _, _, h in parts))
 
 
 # --- checks beyond types ---------------------------------------------------------------------------------
