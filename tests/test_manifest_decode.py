@@ -121,6 +121,26 @@ def test_valid_manifests_decode_equal_and_alike():
         assert _same(Project, _data(random_document(seed, n_ops=25).project))[0] == "ok"
 
 
+def _objects(data: dict) -> list[tuple[type, dict]]:
+    """One object of each dataclass in a manifest, with its type."""
+    page = data["pages"][0]
+    panel, card = page["panels"][0], data["characters"][0]
+    variant = panel["variants"][1]
+    return [(Project, data), (Page, page), (Panel, panel), (CardBinding, panel["characters"][0]), (Variant, variant),
+            (Motion, variant["motion"]), (Placement, panel["placement"]), (Balloon, page["balloons"][0]),
+            (Rect, page["balloons"][0]["rect"]), (CharacterCard, card), (StyleCard, data["styles"][0]),
+            (Reference, card["references"][0])]
+
+
+def test_every_field_with_every_wrong_value_and_without_it():
+    for tp, obj in _objects(_data(_book(pages=1))):
+        for name in obj:
+            for wrong in _WRONG:
+                _same(tp, {**obj, name: wrong})
+            _same(tp, {k: v for k, v in obj.items() if k != name})
+            _same(tp, {**{k: v for k, v in obj.items() if k != name}, name: obj[name], "unknown": 1})
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_mutated_manifests_give_the_same_value_or_error(seed):
     rng = random.Random(seed)
