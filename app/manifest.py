@@ -298,6 +298,9 @@ class _Slow(Exception):
 
 
 _NO = object()  # a missing key
+# Where a value lies, as decode_generic names it: its text, or (the parent's place, ".field" or a list
+# index), so that a place is only written out for an error.
+Where = str | tuple
 _DECODERS: dict[Any, Callable[[Any, str, int], Any]] = {}
 _DECODERS_LOCK = threading.Lock()
 _sur = _SURROGATE.search
@@ -326,39 +329,71 @@ def _build_decoder(tp: Any) -> Callable[[Any, str, int], Any]:
         return _DECODERS[tp]
 
 
-def _plain(value: Any, where: str, depth: int) -> Any:
-    """:func:`_plain_json` of ``value``: a fast copy when every part is ordinary."""
+def _path(where: Where) -> str:
+    """The text of a place: ``where`` itself, or the place a (parent, ".name" or index) pair names."""
+    steps = []
+    while where.__class__ is tuple:
+        where, step = where
+        steps.append(f"[{step}]" if step.__class__ is int else step)
+    return where + "".join(reversed(steps))
+
+
+def _plain(value: Any, where: Where, depth: int) -> Any:
+    """:func:`_plain_json` of ``value``: a fast copy of an object or a list whose every part is ordinary."""
     try:
-        return _plain_fast(value, depth)
+        if value.__class__ is dict:
+            return _plain_dict(value, depth)
+        if value.__class__ is list:
+            return _plain_list(value, depth)
     except _Slow:
-        return _plain_json(value, where, depth)
+        pass
+    return _plain_json(value, _path(where), depth)
 
 
-def _plain_fast(value: Any, depth: int) -> Any:
-    """A copy of the object or list ``value`` when it holds only exact JSON types, no lone surrogate,
-    no non-finite number, and every part lies within MAX_DEPTH; else _Slow."""
-    cls = value.__class__
-    if depth >= MAX_DEPTH or (cls is not dict and cls is not list):
+def _plain_dict(value: dict, depth: int) -> dict:
+    """A copy of an object of exact JSON types without a lone surrogate or a non-finite number, all
+    within MAX_DEPTH; else _Slow (as :func:`_plain_list`, whose leaf checks it repeats for speed)."""
+    if depth >= MAX_DEPTH:
         raise _Slow
-    if cls is dict:
-        for key in value:
-            if key.__class__ is not str or not key.isascii() and _sur(key):
-                raise _Slow
-    out = []
-    for item in value.values() if cls is dict else value:
+    out = {}
+    for key, item in value.items():
+        if key.__class__ is not str or not key.isascii() and _sur(key):
+            raise _Slow
         kind = item.__class__
-        if kind is dict or kind is list:
-            item = _plain_fast(item, depth + 1)
-        elif kind is str:
+        if kind is str:
             if not item.isascii() and _sur(item):
                 raise _Slow
+        elif kind is dict or kind is list:
+            item = (_plain_dict if kind is dict else _plain_list)(item, depth + 1)
+        elif kind is float:
+            if item - item != 0.0:  # not finite
+                raise _Slow
+        elif kind is not int and kind is not bool and item is not None:
+            raise _Slow
+        out[key] = item
+    return out
+
+
+def _plain_list(value: list, depth: int) -> list:
+    """A copy of a list of exact JSON types without a lone surrogate or a non-finite number, all
+    within MAX_DEPTH; else _Slow."""
+    if depth >= MAX_DEPTH:
+        raise _Slow
+    out = []
+    for item in value:
+        kind = item.__class__
+        if kind is str:
+            if not item.isascii() and _sur(item):
+                raise _Slow
+        elif kind is dict or kind is list:
+            item = (_plain_dict if kind is dict else _plain_list)(item, depth + 1)
         elif kind is float:
             if item - item != 0.0:  # not finite
                 raise _Slow
         elif kind is not int and kind is not bool and item is not None:
             raise _Slow
         out.append(item)
-    return dict(zip(value, out)) if cls is dict else out
+    return out
 
 
 # An inline check: (condition, value, height). ``condition`` is a Python expression that is true when
@@ -384,7 +419,7 @@ class _Codegen:
     """The source of the decoders of one type and the dataclasses it reaches, run in one namespace."""
 
     def __init__(self) -> None:
-        self.ns: dict[str, Any] = {"_g": decode_generic, "_E": ManifestError, "_plain": _plain,
+        self.ns: dict[str, Any] = {"_g": decode_generic, "_E": ManifestError, "_plain": _plain, "_path": _path,
                                    "_sur": _sur, "_NO": _NO}
         self.funcs: dict[type, str] = {}
         self.sources: list[str] = []
@@ -412,10 +447,10 @@ class _Codegen:
     def guarded(name: str, tp: str, cond: str | None, value: str, height: int) -> str:
         """A decoder of a type other than a dataclass: its inline check, else decode_generic."""
         if cond is None:
-            return f"def {name}(value, where, depth):\n    return _g({tp}, value, where, depth)"
-        inline = value if cond == "True" else f"{value} if {cond} else _g({tp}, value, where, depth)"
+            return f"def {name}(value, where, depth):\n    return _g({tp}, value, _path(where), depth)"
+        inline = value if cond == "True" else f"{value} if {cond} else _g({tp}, value, _path(where), depth)"
         return (f"def {name}(value, where, depth):\n"
-                f"    if depth > {MAX_DEPTH - height}:\n        return _g({tp}, value, where, depth)\n"
+                f"    if depth > {MAX_DEPTH - height}:\n        return _g({tp}, value, _path(where), depth)\n"
                 f"    return {inline}")
 
     def dataclass(self, cls: type) -> str:
@@ -432,12 +467,12 @@ class _Codegen:
         """``def name(value, where, depth)``: each field checked inline where it can be, in field order;
         an object with exactly the fields, in order (as :func:`encode` writes them), read in one step."""
         fields = _decode_fields(cls)
-        checks = [self.field_check(hint, f"v{i}", f"where + {'.' + field_name!r}")
+        checks = [self.field_check(hint, f"v{i}", f"(where, {'.' + field_name!r})")
                   for i, (field_name, hint, _) in enumerate(fields)]
         cls_name = self.bind(cls, "_cls")
         lines = [f"def {name}(value, where, depth):",
                  f"    if depth > {MAX_DEPTH - max([0, *(h for _, h in checks)])} or value.__class__ is not dict:",
-                 f"        return _g({cls_name}, value, where, depth)"]
+                 f"        return _g({cls_name}, value, _path(where), depth)"]
         names = [f"v{i}" for i in range(len(fields))]
         call = f"{cls_name}({', '.join(f'{f[0]}=v{i}' for i, f in enumerate(fields))})"
         if _dataclass_made_init(cls) and fields:
@@ -452,7 +487,7 @@ class _Codegen:
         for i, ((field_name, _, required), (check, _)) in enumerate(zip(fields, checks)):
             lines += [f"    v{i} = value.get({field_name!r}, _NO)", f"    if v{i} is not _NO:", f"        v{i} = {check}"]
             if required:
-                lines += ["    else:", f"        raise _E(where + {': missing ' + repr(field_name)!r})"]
+                lines += ["    else:", f"        raise _E(_path(where) + {': missing ' + repr(field_name)!r})"]
             if call.endswith("(**kw)"):
                 lines += [f"    if v{i} is not _NO:", f"        kw[{field_name!r}] = v{i}"]
             elif not required:  # what the dataclass's __init__ takes for a missing argument
@@ -463,10 +498,10 @@ class _Codegen:
         """The expression of a field's decoded value ``x`` (inline, else decode_generic) and its height."""
         cond, value, height = self.inline(hint, x, where, 1)
         if cond is None:
-            return f"_g({self.bind(hint)}, {x}, {where}, depth + 1)", height
+            return f"_g({self.bind(hint)}, {x}, _path({where}), depth + 1)", height
         if cond == "True":
             return value, height
-        return f"{value} if {cond} else _g({self.bind(hint)}, {x}, {where}, depth + 1)", height
+        return f"{value} if {cond} else _g({self.bind(hint)}, {x}, _path({where}), depth + 1)", height
 
     def default(self, cls: type, name: str) -> str:
         """The expression of a field's default: its value, or a call of its factory."""
@@ -492,7 +527,7 @@ class _Codegen:
         if tp is Any:
             return "True", f"_plain({x}, {where}, {depth})", 0
         if tp is dict or origin is dict:
-            return f"{x}.__class__ is dict", f"_plain({x}, {where}, {depth})", off
+            return f"{x}.__class__ is dict", f"(_plain({x}, {where}, {depth}) if {x} else {{}})", off
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             return "True", f"{self.dataclass(tp)}({x}, {where}, {depth})", 0
         if origin is list:
@@ -515,12 +550,12 @@ class _Codegen:
     def list_of(self, item: Any, x: str, where: str, off: int) -> _Inline:
         """``list[T]``: a list, each item checked inline (decode_generic for an item that is not)."""
         y, k = f"_y{off}", f"_k{off}"
-        item_where = f"'%s[%d]' % ({where}, {k})"
+        item_where = f"({where}, {k})"
         cond, value, height = self.inline(item, y, item_where, off + 1)
         if cond is None:
             return None, x, 0
         if cond != "True":
-            value = f"{value} if {cond} else _g({self.bind(item)}, {y}, {item_where}, depth + {off + 1})"
+            value = f"{value} if {cond} else _g({self.bind(item)}, {y}, _path({item_where}), depth + {off + 1})"
         return f"{x}.__class__ is list", f"[{value} for {k}, {y} in enumerate({x})]", max(off, height)
 
     def tuple_of(self, args: tuple, x: str, where: str, off: int) -> _Inline:
