@@ -545,7 +545,7 @@ class _Codegen:
         if cond is None:
             return f"{x} is None", "None", off
         value = value if value == x else f"(None if {x} is None else {value})"
-        return ("True" if cond == "True" else f"({x} is None or {cond})"), value, height
+        return ("True" if cond == "True" else f"({x} is None or {cond})"), value, max(off, height)
 
     def list_of(self, item: Any, x: str, where: str, off: int) -> _Inline:
         """``list[T]``: a list, each item checked inline (decode_generic for an item that is not)."""

@@ -192,6 +192,33 @@ def test_the_deepest_file_that_passes():
         "manifest.pages[0].panels[0].variants[0].params.identity[0].card: nested too deeply"}
 
 
+@dataclasses.dataclass
+class _Inner:
+    n: int = 0
+
+
+@dataclasses.dataclass
+class _Outer:
+    inner: _Inner | None = None
+    more: list[_Outer] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class _Only:
+    inner: _Inner | None = None
+
+
+def test_optional_and_recursive_dataclasses_at_the_depth_limit():
+    chain: dict = {"inner": {"n": 1}}
+    for _ in range(MAX_DEPTH // 2 + 1):
+        chain = {"more": [chain, {"inner": None}]}
+    for start in range(MAX_DEPTH - 3, MAX_DEPTH + 2):
+        for value in ({"inner": None}, {"inner": {"n": 2}}, {"inner": None, "more": [{"inner": None}]}, chain):
+            _same(_Outer, value, start)
+        for value in ({"inner": None}, {"inner": {"n": 2}}, {}, {"inner": 1}):
+            _same(_Only, value, start)
+
+
 def test_other_shapes_the_clipboard_decodes():
     book = _data(_book(pages=1))
     for tp, value in ((list[Panel], book["pages"][0]["panels"]), (list[Balloon], book["pages"][0]["balloons"]),
