@@ -485,7 +485,8 @@ class _Codegen:
             call = f"{cls_name}(**kw)"
             lines.append("    kw = {}")
         for i, ((field_name, _, required), (check, _)) in enumerate(zip(fields, checks)):
-            lines += [f"    v{i} = value.get({field_name!r}, _NO)", f"    if v{i} is not _NO:", f"        v{i} = {check}"]
+            lines += [f"    v{i} = value.get({field_name!r}, _NO)", f"    if v{i} is not _NO:",
+                      f"        v{i} = {check}"]
             if required:
                 lines += ["    else:", f"        raise _E(_path(where) + {': missing ' + repr(field_name)!r})"]
             if call.endswith("(**kw)"):
@@ -516,7 +517,8 @@ class _Codegen:
         if isinstance(tp, type) and tp in _LEAVES:
             return _LEAVES[tp].format(x=x), x, off
         if tp is float:  # a finite float as it is; an int well inside float's range as float(x)
-            return (f"({x}.__class__ is float and {x} - {x} == 0.0 or {x}.__class__ is int and -1e300 < {x} < 1e300)",
+            finite = f"{x}.__class__ is float and {x} - {x} == 0.0"
+            return (f"({finite} or {x}.__class__ is int and -1e300 < {x} < 1e300)",
                     f"({x} if {x}.__class__ is float else float({x}))", off)
         origin, args = _shape(tp)
         if origin in (typing.Union, types.UnionType):
@@ -578,25 +580,42 @@ def _field(value: Any, name: str) -> Any:
     return value.get(name) if isinstance(value, dict) else None
 
 
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _long_loop(variants: list) -> int | None:
+    """The frame count of the first of these variants whose loop is over the limit, or None."""
+    for variant in variants:
+        motion = variant.get("motion") if isinstance(variant, dict) else None
+        frames = motion.get("frames") if isinstance(motion, dict) else None
+        if isinstance(frames, list) and len(frames) > limits.MAX_FRAMES_PER_LOOP:
+            return len(frames)
+    return None
+
+
 def check_raw_counts(data: dict) -> None:
-    """Refuse absurd counts (pages, panels, balloons, variants, cards, references) before decoding."""
-    pages = data.get("pages") if isinstance(data.get("pages"), list) else []
-    problem = limits.count_problem(
-        ((_count(_field(page, "panels")), _count(_field(page, "balloons")),
-          (_count(_field(panel, "variants")) for panel in (_field(page, "panels") or [])
-           if isinstance(_field(page, "panels"), list)))
-         for page in pages),
-        [_count(_field(card, "references")) for group in ("characters", "styles")
-         for card in (data.get(group) if isinstance(data.get(group), list) else [])])
+    """Refuse absurd counts (pages, panels, balloons, variants, cards, references, loop frames) before
+    decoding; what is not a list where one belongs counts as empty (decoding refuses it)."""
+    pages, longest = [], None  # per page (panels, balloons, variants of each panel); the first long loop
+    for page in _items(data.get("pages")):
+        panels, variant_counts = _items(_field(page, "panels")), []
+        for panel in panels:
+            variants = panel.get("variants") if isinstance(panel, dict) else None
+            if isinstance(variants, list):
+                variant_counts.append(len(variants))
+                longest = _long_loop(variants) if longest is None else longest
+            else:
+                variant_counts.append(0)
+        pages.append((len(panels), _count(_field(page, "balloons")), variant_counts))
+    cards = [_count(_field(card, "references"))
+             for group in ("characters", "styles") for card in _items(data.get(group))]
+    problem = limits.count_problem(pages, cards)
     if problem:
         raise ManifestError(f"the project is over a limit: {problem}")
-    for page in pages:
-        for panel in (_field(page, "panels") if isinstance(_field(page, "panels"), list) else []):
-            for variant in (_field(panel, "variants") if isinstance(_field(panel, "variants"), list) else []):
-                frames = _count(_field(_field(variant, "motion"), "frames"))
-                if frames > limits.MAX_FRAMES_PER_LOOP:
-                    raise ManifestError(f"the project is over a limit: a loop has {frames} frames "
-                                        f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
+    if longest is not None:
+        raise ManifestError(f"the project is over a limit: a loop has {longest} frames "
+                            f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
 
 
 def check_counts(project: Project) -> None:

@@ -226,3 +226,69 @@ def test_other_shapes_the_clipboard_decodes():
                       (str | None, None), (int | str, "x"), (Any, {"a": [1, math.nan]}), (tuple[int, ...], [1])):
         _same(tp, value)
     assert manifest.decode(list[int], [1, 2], "w") == [1, 2]
+
+
+def _reference_check_raw_counts(data: dict) -> None:
+    """check_raw_counts as it was before it was made faster (the reference it is compared with)."""
+    from app import limits
+    from app.manifest import _count, _field
+
+    pages = data.get("pages") if isinstance(data.get("pages"), list) else []
+    problem = limits.count_problem(
+        ((_count(_field(page, "panels")), _count(_field(page, "balloons")),
+          (_count(_field(panel, "variants")) for panel in (_field(page, "panels") or [])
+           if isinstance(_field(page, "panels"), list)))
+         for page in pages),
+        [_count(_field(card, "references")) for group in ("characters", "styles")
+         for card in (data.get(group) if isinstance(data.get(group), list) else [])])
+    if problem:
+        raise ManifestError(f"the project is over a limit: {problem}")
+    for page in pages:
+        for panel in (_field(page, "panels") if isinstance(_field(page, "panels"), list) else []):
+            for variant in (_field(panel, "variants") if isinstance(_field(panel, "variants"), list) else []):
+                frames = _count(_field(_field(variant, "motion"), "frames"))
+                if frames > limits.MAX_FRAMES_PER_LOOP:
+                    raise ManifestError(f"the project is over a limit: a loop has {frames} frames "
+                                        f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
+
+
+def _raw_outcome(check: Any, data: dict) -> tuple[str, str]:
+    try:
+        check(data)
+        return "ok", ""
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__, str(exc)
+
+
+def _over(rng: random.Random) -> Any:
+    """A list just over (or at) one of the count limits, or something that is not a list."""
+    from app import limits
+
+    n = rng.choice([limits.MAX_PANELS_PER_PAGE, limits.MAX_BALLOONS_PER_PAGE, limits.MAX_VARIANTS_PER_PANEL,
+                    limits.MAX_REFERENCES_PER_CARD, limits.MAX_FRAMES_PER_LOOP, limits.MAX_CARDS])
+    return rng.choice([[{}] * (n + rng.choice([0, 1])), ["f"] * (n + 1), "ab", {"a": 1}, None, 0, [5]])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_raw_counts_refuse_what_they_refused(seed):
+    from app.manifest import check_raw_counts
+
+    rng = random.Random(seed)
+    base = _data(_book(pages=2))
+    outcomes = set()
+    for _ in range(150):
+        data = _copy(base)
+        for _ in range(rng.randint(1, 3)):
+            parent, key = _place(data, rng)
+            parent[key] = _over(rng)
+        old, new = _raw_outcome(_reference_check_raw_counts, data), _raw_outcome(check_raw_counts, data)
+        assert new == old or (old[0] == "TypeError" and new[0] == "ok")  # "panels": 5 crashed the old one
+        outcomes.add(new[0])
+    assert outcomes == {"ok", "ManifestError"}
+
+
+def test_a_number_where_a_list_belongs_is_refused_with_one_line():
+    data = {"schema": manifest.SCHEMA_VERSION, **_data(_book(pages=1))}
+    data["pages"][0]["panels"] = 5  # check_raw_counts used to raise TypeError on it
+    with pytest.raises(ManifestError, match=r"^manifest\.pages\[0\]\.panels: expected a list, got 5$"):
+        manifest.manifest_to_project(data, {})
