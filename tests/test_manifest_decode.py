@@ -260,13 +260,27 @@ def _raw_outcome(check: Any, data: dict) -> tuple[str, str]:
         return type(exc).__name__, str(exc)
 
 
-def _over(rng: random.Random) -> Any:
-    """A list just over (or at) one of the count limits, or something that is not a list."""
+def _over(rng: random.Random, key: Any) -> Any:
+    """A list at, just over or well over the limit on the count held at ``key``, or something not a list."""
     from app import limits
 
-    n = rng.choice([limits.MAX_PANELS_PER_PAGE, limits.MAX_BALLOONS_PER_PAGE, limits.MAX_VARIANTS_PER_PANEL,
-                    limits.MAX_REFERENCES_PER_CARD, limits.MAX_FRAMES_PER_LOOP, limits.MAX_CARDS])
-    return rng.choice([[{}] * (n + rng.choice([0, 1])), ["f"] * (n + 1), "ab", {"a": 1}, None, 0, [5]])
+    n = {"pages": limits.MAX_PAGES, "panels": limits.MAX_PANELS_PER_PAGE, "balloons": limits.MAX_BALLOONS_PER_PAGE,
+         "variants": limits.MAX_VARIANTS_PER_PANEL, "frames": limits.MAX_FRAMES_PER_LOOP,
+         "references": limits.MAX_REFERENCES_PER_CARD}.get(key, limits.MAX_CARDS)
+    return rng.choice([[{}] * (n + rng.choice([0, 1, 2, 40])), ["f"] * (n + rng.choice([0, 1])),
+                       "ab", {"a": 1}, None, 0, [5]])
+
+
+def _count_places(data: dict) -> list[tuple[Any, Any]]:
+    """The places that hold a counted list: pages, panels, balloons, variants, frames, cards, references."""
+    out = [(data, "pages"), (data, "characters"), (data, "styles")]
+    out += [(card, "references") for card in data["characters"] + data["styles"]]
+    for page in data["pages"]:
+        out += [(page, "panels"), (page, "balloons")]
+        for panel in page["panels"]:
+            out.append((panel, "variants"))
+            out += [(variant.get("motion") or variant, "frames") for variant in panel["variants"]]
+    return out
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -278,9 +292,10 @@ def test_raw_counts_refuse_what_they_refused(seed):
     outcomes = set()
     for _ in range(150):
         data = _copy(base)
+        places = _count_places(data)
         for _ in range(rng.randint(1, 3)):
-            parent, key = _place(data, rng)
-            parent[key] = _over(rng)
+            parent, key = _place(data, rng) if rng.random() < 0.3 else rng.choice(places)
+            parent[key] = _over(rng, key)
         old, new = _raw_outcome(_reference_check_raw_counts, data), _raw_outcome(check_raw_counts, data)
         assert new == old or (old[0] == "TypeError" and new[0] == "ok")  # "panels": 5 crashed the old one
         outcomes.add(new[0])
