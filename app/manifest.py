@@ -18,7 +18,7 @@ import typing
 from typing import Any, Callable
 
 from . import layout, limits
-from .project import SCHEMA_VERSION, Page, Project, Rect, Variant
+from .project import SCHEMA_VERSION, CharacterCard, Page, Panel, Project, Rect, StyleCard, Variant
 
 MAX_DEPTH = 32
 
@@ -632,59 +632,68 @@ def check_project(project: Project, image_keys: set[str], checked: PageEncodings
     """Semantic checks: counts, page sizes, geometry, unique ids, card bindings, image references.
 
     A page ``checked`` already knows (unchanged since it was encoded) skips the checks that depend
-    on the page alone (:func:`check_page`)."""
+    on the page alone (:func:`check_page`). Places are written out only for an error."""
     check_counts(project)
     if not 36 <= project.dpi <= 2400:
         raise ManifestError(f"dpi {project.dpi} is out of range (36–2400)")
     ids: set[str] = set()
 
-    def unique(item_id: str, where: str) -> None:
+    def unique(item_id: str, where: str, *numbers: int) -> None:
+        """``where``: the place's pattern, its ``{}`` filled with ``numbers`` for an error."""
         if not item_id or item_id in ids:
-            raise ManifestError(f"{where}: duplicate or empty id {item_id!r}")
+            raise ManifestError(f"{where.format(*numbers)}: duplicate or empty id {item_id!r}")
         ids.add(item_id)
 
     for c, card in enumerate(project.characters):
-        unique(card.id, f"characters[{c}]")
+        unique(card.id, "characters[{}]", c)
     for c, card in enumerate(project.styles):
-        unique(card.id, f"styles[{c}]")
+        unique(card.id, "styles[{}]", c)
     char_ids = {c.id for c in project.characters}
     style_ids = {c.id for c in project.styles}
     for p, page in enumerate(project.pages):
-        where = f"pages[{p}]"
-        unique(page.id, where)
+        unique(page.id, "pages[{}]", p)
         if checked is None or not checked.known(page):
-            check_page(page, where)
+            check_page(page, f"pages[{p}]")
         for i, panel in enumerate(page.panels):
-            pw = f"{where}.panels[{i}]"
-            unique(panel.id, pw)
+            unique(panel.id, "pages[{}].panels[{}]", p, i)
             for b in panel.characters:
                 if b.card not in char_ids:
-                    raise ManifestError(f"{pw} is bound to unknown character card {b.card!r}")
+                    raise ManifestError(f"pages[{p}].panels[{i}] is bound to unknown character card {b.card!r}")
             for b in panel.styles:
                 if b.card not in style_ids:
-                    raise ManifestError(f"{pw} is bound to unknown style card {b.card!r}")
-            vids = set()
-            for v, variant in enumerate(panel.variants):
-                unique(variant.id, f"{pw}.variants[{v}]")
-                vids.add(variant.id)
-                if variant.image not in image_keys:
-                    raise ManifestError(f"{pw}.variants[{v}] refers to missing image {variant.image!r}")
-                if variant.motion is not None:
-                    _check_motion(variant, image_keys, f"{pw}.variants[{v}].motion")
-            if panel.current is not None and panel.current not in vids:
-                raise ManifestError(f"{pw}.current refers to unknown variant {panel.current!r}")
+                    raise ManifestError(f"pages[{p}].panels[{i}] is bound to unknown style card {b.card!r}")
+            _check_variants(panel, image_keys, unique, p, i)
         for i, balloon in enumerate(page.balloons):
-            unique(balloon.id, f"{where}.balloons[{i}]")
+            unique(balloon.id, "pages[{}].balloons[{}]", p, i)
     for card in [*project.characters, *project.styles]:
-        if not -10 <= card.lora_weight <= 10:  # NaN fails too
-            raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
-        for r, ref in enumerate(card.references):
-            if ref.image not in image_keys:
-                raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
-            if not 0 <= ref.weight <= 100:
-                raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
-            if not 0 <= ref.face_index < 1000:
-                raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
+        _check_card(card, image_keys)
+
+
+def _check_variants(panel: Panel, image_keys: set[str], unique: Callable[..., None], p: int, i: int) -> None:
+    """A panel's variants: unique ids, images that exist, loops; its current variant among them."""
+    vids = set()
+    for v, variant in enumerate(panel.variants):
+        unique(variant.id, "pages[{}].panels[{}].variants[{}]", p, i, v)
+        vids.add(variant.id)
+        if variant.image not in image_keys:
+            raise ManifestError(f"pages[{p}].panels[{i}].variants[{v}] refers to missing image {variant.image!r}")
+        if variant.motion is not None:
+            _check_motion(variant, image_keys, f"pages[{p}].panels[{i}].variants[{v}].motion")
+    if panel.current is not None and panel.current not in vids:
+        raise ManifestError(f"pages[{p}].panels[{i}].current refers to unknown variant {panel.current!r}")
+
+
+def _check_card(card: CharacterCard | StyleCard, image_keys: set[str]) -> None:
+    """A card's LoRA weight and references (images that exist, weights and face indexes in range)."""
+    if not -10 <= card.lora_weight <= 10:  # NaN fails too
+        raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
+    for r, ref in enumerate(card.references):
+        if ref.image not in image_keys:
+            raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
+        if not 0 <= ref.weight <= 100:
+            raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
+        if not 0 <= ref.face_index < 1000:
+            raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
 
 
 def _check_motion(variant: Variant, image_keys: set[str], where: str) -> None:
@@ -712,33 +721,57 @@ def check_page(page: Page, where: str) -> None:
         if not 0 <= value <= 100:
             raise ManifestError(f"{where}.{name} {value:g} is out of range (0–100 mm)")
     for i, panel in enumerate(page.panels):
-        pw = f"{where}.panels[{i}]"
-        _geometry(panel.points, page, pw)
+        _geometry(panel.points, page, "{}.panels[{}]", where, i)
         if not 0.05 <= panel.placement.scale <= 20:
-            raise ManifestError(f"{pw}.placement.scale {panel.placement.scale} is out of range (0.05–20)")
+            raise ManifestError(f"{where}.panels[{i}].placement.scale {panel.placement.scale} "
+                                f"is out of range (0.05–20)")
         if abs(panel.placement.offset_x) > 10_000 or abs(panel.placement.offset_y) > 10_000:
-            raise ManifestError(f"{pw}.placement offset is absurd")
+            raise ManifestError(f"{where}.panels[{i}].placement offset is absurd")
         for b in panel.characters:
             if not 0 <= b.weight <= 100:
-                raise ManifestError(f"{pw}: cw {b.weight} is out of range (0–100)")
+                raise ManifestError(f"{where}.panels[{i}]: cw {b.weight} is out of range (0–100)")
         for b in panel.styles:
             if not 0 <= b.weight <= 1000:
-                raise ManifestError(f"{pw}: sw {b.weight} is out of range (0–1000)")
+                raise ManifestError(f"{where}.panels[{i}]: sw {b.weight} is out of range (0–1000)")
     for i, balloon in enumerate(page.balloons):
-        bw = f"{where}.balloons[{i}]"
-        _geometry(balloon.rect.points(), page, bw)
+        _geometry(balloon.rect.points(), page, "{}.balloons[{}]", where, i)
         if balloon.tail is not None:
-            _geometry([balloon.tail, (balloon.tail[0] + 1, balloon.tail[1]), (balloon.tail[0], balloon.tail[1] + 1)],
-                      page, f"{bw}.tail")
+            tail = balloon.tail
+            _geometry([tail, (tail[0] + 1, tail[1]), (tail[0], tail[1] + 1)], page, "{}.balloons[{}].tail", where, i)
         if not 0.5 <= balloon.font_size <= 500:
-            raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
+            raise ManifestError(f"{where}.balloons[{i}].font_size {balloon.font_size} is out of range (0.5–500 pt)")
 
 
-def _geometry(points: list, page: Page, where: str) -> None:
+def _geometry(points: list, page: Page, where: str, *parts: Any) -> None:
+    """:func:`layout.validate_geometry` as a ManifestError naming ``where`` (its ``{}`` filled with
+    ``parts``); an outline :func:`_plainly_valid` passes skips it."""
+    if _plainly_valid(points, page):
+        return
     try:
         layout.validate_geometry(points, page)
     except ValueError as exc:
-        raise ManifestError(f"{where}: {exc}") from None
+        raise ManifestError(f"{where.format(*parts)}: {exc}") from None
+
+
+def _plainly_valid(points: list, page: Page) -> bool:
+    """A sufficient condition for :func:`layout.validate_geometry` to pass, in a few comparisons:
+    3–64 corners, all within 10× the page's larger side (so finite), and an area over its 0.25 mm²
+    by more than any rounding of the sum (the terms are at most twice the limit squared). Anything
+    else (or odd) is left to it, for its exact result."""
+    try:
+        if not 3 <= len(points) <= 64:
+            return False
+        limit = 10 * max(page.width_mm, page.height_mm)
+        twice_area = 0.0
+        px, py = points[-1]
+        for x, y in points:
+            if not (-limit <= x <= limit and -limit <= y <= limit):
+                return False
+            twice_area += px * y - x * py
+            px, py = x, y
+        return abs(twice_area) >= 0.5 + len(points) * limit * limit * 1e-13
+    except Exception:  # noqa: BLE001 - odd values: validate_geometry says what it says
+        return False
 
 
 # --- migrations ------------------------------------------------------------------------------------------
