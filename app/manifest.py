@@ -550,15 +550,23 @@ class _Codegen:
         return ("True" if cond == "True" else f"({x} is None or {cond})"), value, max(off, height)
 
     def list_of(self, item: Any, x: str, where: str, off: int) -> _Inline:
-        """``list[T]``: a list, each item checked inline (decode_generic for an item that is not)."""
+        """``list[T]``: a list, each item checked inline (decode_generic for an item that is not); an
+        empty list and a list of one item without a comprehension (the commonest lists are short)."""
         y, k = f"_y{off}", f"_k{off}"
-        item_where = f"({where}, {k})"
-        cond, value, height = self.inline(item, y, item_where, off + 1)
-        if cond is None:
+        each, height = self.list_item(item, y, f"({where}, {k})", off)
+        if each is None:
             return None, x, 0
-        if cond != "True":
-            value = f"{value} if {cond} else _g({self.bind(item)}, {y}, _path({item_where}), depth + {off + 1})"
-        return f"{x}.__class__ is list", f"[{value} for {k}, {y} in enumerate({x})]", max(off, height)
+        first, _ = self.list_item(item, f"{x}[0]", f"({where}, 0)", off)
+        value = f"([] if not {x} else [{first}] if len({x}) == 1 else [{each} for {k}, {y} in enumerate({x})])"
+        return f"{x}.__class__ is list", value, max(off, height)
+
+    def list_item(self, item: Any, y: str, where: str, off: int) -> tuple[str | None, int]:
+        """The expression of a list's item ``y`` (at ``depth + off + 1``: inline, else decode_generic;
+        None if never inline) and its height."""
+        cond, value, height = self.inline(item, y, where, off + 1)
+        if cond is None or cond == "True":
+            return (None if cond is None else value), height
+        return f"{value} if {cond} else _g({self.bind(item)}, {y}, _path({where}), depth + {off + 1})", height
 
     def tuple_of(self, args: tuple, x: str, where: str, off: int) -> _Inline:
         """``tuple[A, B, ...]``: a list of that length whose items all pass their inline checks."""
