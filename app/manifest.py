@@ -291,7 +291,9 @@ def _short(value: Any) -> str:
 # a lone surrogate, an int, a finite float, true/false, an enum value, None, a list, a point) are
 # checked inline; anything else goes to decode_generic for that field, which then gives the very
 # result or error it would have given. A decoder whose inline checks could pass MAX_DEPTH (read when
-# it is built) hands the whole value to decode_generic instead.
+# it is built) hands the whole value to decode_generic instead. An object holding exactly its fields,
+# in order (as encode() writes them), is read in one step; places travel as (parent, step) pairs and
+# are written out only for an error. tests/test_manifest_decode.py compares both decoders.
 
 class _Slow(Exception):
     """A plain JSON value the fast copy leaves to :func:`_plain_json` (for its exact result or error)."""
