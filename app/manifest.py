@@ -18,7 +18,7 @@ import typing
 from typing import Any, Callable
 
 from . import layout, limits
-from .project import SCHEMA_VERSION, Page, Project, Rect, Variant
+from .project import SCHEMA_VERSION, CharacterCard, Page, Panel, Project, Rect, StyleCard, Variant
 
 MAX_DEPTH = 32
 
@@ -184,8 +184,9 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
-def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
-    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``."""
+def decode_generic(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
+    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``: the
+    reference decoder, dispatching on the type at every value (:func:`decode` is its fast twin)."""
     if depth > MAX_DEPTH:
         raise ManifestError(f"{where}: nested too deeply")
     if tp is str and type(value) is str:  # the most common leaves first
@@ -198,10 +199,10 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
             return None
         real = [a for a in args if a is not type(None)]
         if len(real) == 1:
-            return decode(real[0], value, where, depth)
+            return decode_generic(real[0], value, where, depth)
         for arg in real:
             try:
-                return decode(arg, value, where, depth)
+                return decode_generic(arg, value, where, depth)
             except ManifestError:
                 continue
         raise ManifestError(f"{where}: unexpected value {_short(value)}")
@@ -236,18 +237,18 @@ def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
         if not isinstance(value, list):
             raise ManifestError(f"{where}: expected a list, got {_short(value)}")
         (item,) = args
-        return [decode(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        return [decode_generic(item, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if origin is tuple:
         if not isinstance(value, list) or len(value) != len(args):
             raise ManifestError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
-        return tuple(decode(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(decode_generic(a, v, f"{where}[{i}]", depth + 1) for i, (a, v) in enumerate(zip(args, value)))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ManifestError(f"{where}: expected an object, got {_short(value)}")
         kwargs = {}
         for name, hint, required in _decode_fields(tp):
             if name in value:
-                kwargs[name] = decode(hint, value[name], f"{where}.{name}", depth + 1)
+                kwargs[name] = decode_generic(hint, value[name], f"{where}.{name}", depth + 1)
             elif required:
                 raise ManifestError(f"{where}: missing {name!r}")
         return tp(**kwargs)
@@ -283,6 +284,302 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# --- specialised decoders --------------------------------------------------------------------------------
+#
+# decode() builds, once per type, Python source for a decoder specialised to that type (one function
+# per dataclass, as ``dataclasses`` builds __init__): each field's common values (an exact str without
+# a lone surrogate, an int, a finite float, true/false, an enum value, None, a list, a point) are
+# checked inline; anything else goes to decode_generic for that field, which then gives the very
+# result or error it would have given. A decoder whose inline checks could pass MAX_DEPTH (read when
+# it is built) hands the whole value to decode_generic instead. An object holding exactly its fields,
+# in order (as encode() writes them), is read in one step; places travel as (parent, step) pairs and
+# are written out only for an error. tests/test_manifest_decode.py compares both decoders.
+
+class _Slow(Exception):
+    """A plain JSON value the fast copy leaves to :func:`_plain_json` (for its exact result or error)."""
+
+
+_NO = object()  # a missing key
+# Where a value lies, as decode_generic names it: its text, or (the parent's place, ".field" or a list
+# index), so that a place is only written out for an error.
+Where = str | tuple
+_DECODERS: dict[Any, Callable[[Any, str, int], Any]] = {}
+_DECODERS_LOCK = threading.Lock()
+_sur = _SURROGATE.search
+
+
+def decode(tp: Any, value: Any, where: str, depth: int = 0) -> Any:
+    """Build a value of type ``tp`` from JSON data, or raise ManifestError naming ``where``: what
+    :func:`decode_generic` gives (the same value or the same error), with a decoder built for ``tp``."""
+    try:
+        fn = _DECODERS.get(tp)
+    except TypeError:  # an unhashable annotation
+        return decode_generic(tp, value, where, depth)
+    if fn is None:
+        fn = _build_decoder(tp)
+    return fn(value, where, depth)
+
+
+def _build_decoder(tp: Any) -> Callable[[Any, str, int], Any]:
+    """The specialised decoder of ``tp`` (and of the dataclasses it holds), built and kept."""
+    with _DECODERS_LOCK:
+        if tp not in _DECODERS:
+            try:
+                _Codegen().build(tp)
+            except Exception:  # noqa: BLE001 - a type the generator cannot follow (say, a bad hint)
+                _DECODERS[tp] = lambda value, where, depth: decode_generic(tp, value, where, depth)
+        return _DECODERS[tp]
+
+
+def _path(where: Where) -> str:
+    """The text of a place: ``where`` itself, or the place a (parent, ".name" or index) pair names."""
+    steps = []
+    while where.__class__ is tuple:
+        where, step = where
+        steps.append(f"[{step}]" if step.__class__ is int else step)
+    return where + "".join(reversed(steps))
+
+
+def _plain(value: Any, where: Where, depth: int) -> Any:
+    """:func:`_plain_json` of ``value``: a fast copy of an object or a list whose every part is ordinary."""
+    try:
+        if value.__class__ is dict:
+            return _plain_dict(value, depth)
+        if value.__class__ is list:
+            return _plain_list(value, depth)
+    except _Slow:
+        pass
+    return _plain_json(value, _path(where), depth)
+
+
+def _plain_dict(value: dict, depth: int) -> dict:
+    """A copy of an object of exact JSON types without a lone surrogate or a non-finite number, all
+    within MAX_DEPTH; else _Slow (as :func:`_plain_list`, whose leaf checks it repeats for speed)."""
+    if depth >= MAX_DEPTH:
+        raise _Slow
+    out = {}
+    for key, item in value.items():
+        if key.__class__ is not str or not key.isascii() and _sur(key):
+            raise _Slow
+        kind = item.__class__
+        if kind is str:
+            if not item.isascii() and _sur(item):
+                raise _Slow
+        elif kind is dict or kind is list:
+            item = (_plain_dict if kind is dict else _plain_list)(item, depth + 1)
+        elif kind is float:
+            if item - item != 0.0:  # not finite
+                raise _Slow
+        elif kind is not int and kind is not bool and item is not None:
+            raise _Slow
+        out[key] = item
+    return out
+
+
+def _plain_list(value: list, depth: int) -> list:
+    """A copy of a list of exact JSON types without a lone surrogate or a non-finite number, all
+    within MAX_DEPTH; else _Slow."""
+    if depth >= MAX_DEPTH:
+        raise _Slow
+    out = []
+    for item in value:
+        kind = item.__class__
+        if kind is str:
+            if not item.isascii() and _sur(item):
+                raise _Slow
+        elif kind is dict or kind is list:
+            item = (_plain_dict if kind is dict else _plain_list)(item, depth + 1)
+        elif kind is float:
+            if item - item != 0.0:  # not finite
+                raise _Slow
+        elif kind is not int and kind is not bool and item is not None:
+            raise _Slow
+        out.append(item)
+    return out
+
+
+# An inline check: (condition, value, height). ``condition`` is a Python expression that is true when
+# the inline value is exactly what decode_generic gives ("True": always; None: never inline), ``value``
+# the expression of that value, ``height`` the deepest offset checked inline (for MAX_DEPTH).
+_Inline = tuple[str | None, str, int]
+_LEAVES = {
+    str: "{x}.__class__ is str and ({x}.isascii() or not _sur({x}))",
+    int: "{x}.__class__ is int",
+    bool: "({x} is True or {x} is False)",
+}
+
+
+def _dataclass_made_init(cls: type) -> bool:
+    """``cls.__init__`` is the one ``dataclasses`` wrote (exec'd source) for all its fields, so that
+    passing a field's default (or its factory's result) equals leaving the argument out."""
+    code = getattr(cls.__init__, "__code__", None)
+    return (cls.__dataclass_params__.init and all(f.init for f in dataclasses.fields(cls))
+            and code is not None and code.co_filename == "<string>")
+
+
+class _Codegen:
+    """The source of the decoders of one type and the dataclasses it reaches, run in one namespace."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"_g": decode_generic, "_E": ManifestError, "_plain": _plain, "_path": _path,
+                                   "_sur": _sur, "_NO": _NO}
+        self.funcs: dict[type, str] = {}
+        self.sources: list[str] = []
+
+    def bind(self, obj: Any, prefix: str = "_t") -> str:
+        """A name for ``obj`` in the decoders' namespace."""
+        name = f"{prefix}{len(self.ns)}"
+        self.ns[name] = obj
+        return name
+
+    def build(self, tp: Any) -> None:
+        """Define and register the decoders of ``tp`` and of every dataclass it reaches."""
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            top = self.dataclass(tp)
+        else:
+            top = "_top"
+            cond, value, height = self.inline(tp, "value", "where", 0)
+            self.sources.append(self.guarded(top, self.bind(tp), cond, value, height))
+        exec("\n\n".join(self.sources), self.ns)  # noqa: S102 - our own source, as dataclasses does
+        for cls, name in self.funcs.items():
+            _DECODERS.setdefault(cls, self.ns[name])
+        _DECODERS[tp] = self.ns[top]
+
+    @staticmethod
+    def guarded(name: str, tp: str, cond: str | None, value: str, height: int) -> str:
+        """A decoder of a type other than a dataclass: its inline check, else decode_generic."""
+        if cond is None:
+            return f"def {name}(value, where, depth):\n    return _g({tp}, value, _path(where), depth)"
+        inline = value if cond == "True" else f"{value} if {cond} else _g({tp}, value, _path(where), depth)"
+        return (f"def {name}(value, where, depth):\n"
+                f"    if depth > {MAX_DEPTH - height}:\n        return _g({tp}, value, _path(where), depth)\n"
+                f"    return {inline}")
+
+    def dataclass(self, cls: type) -> str:
+        """The name of the decoder of dataclass ``cls`` (its source added when first asked)."""
+        name = self.funcs.get(cls)
+        if name is None:
+            known = _DECODERS.get(cls)
+            name = self.funcs[cls] = self.bind(known, "_known") if known else f"_dc{len(self.funcs)}"
+            if known is None:
+                self.sources.append(self.dataclass_source(cls, name))
+        return name
+
+    def dataclass_source(self, cls: type, name: str) -> str:
+        """``def name(value, where, depth)``: each field checked inline where it can be, in field order;
+        an object with exactly the fields, in order (as :func:`encode` writes them), read in one step."""
+        fields = _decode_fields(cls)
+        checks = [self.field_check(hint, f"v{i}", f"(where, {'.' + field_name!r})")
+                  for i, (field_name, hint, _) in enumerate(fields)]
+        cls_name = self.bind(cls, "_cls")
+        lines = [f"def {name}(value, where, depth):",
+                 f"    if depth > {MAX_DEPTH - max([0, *(h for _, h in checks)])} or value.__class__ is not dict:",
+                 f"        return _g({cls_name}, value, _path(where), depth)"]
+        names = [f"v{i}" for i in range(len(fields))]
+        call = f"{cls_name}({', '.join(f'{f[0]}=v{i}' for i, f in enumerate(fields))})"
+        if _dataclass_made_init(cls) and fields:
+            keys = self.bind([f[0] for f in fields], "_keys")
+            lines += [f"    if len(value) == {len(fields)} and [*value] == {keys}:",
+                      f"        {', '.join(names)}, = value.values()",
+                      *(f"        v{i} = {check}" for i, (check, _) in enumerate(checks)),
+                      f"        return {call}"]
+        else:
+            call = f"{cls_name}(**kw)"
+            lines.append("    kw = {}")
+        for i, ((field_name, _, required), (check, _)) in enumerate(zip(fields, checks)):
+            lines += [f"    v{i} = value.get({field_name!r}, _NO)", f"    if v{i} is not _NO:",
+                      f"        v{i} = {check}"]
+            if required:
+                lines += ["    else:", f"        raise _E(_path(where) + {': missing ' + repr(field_name)!r})"]
+            if call.endswith("(**kw)"):
+                lines += [f"    if v{i} is not _NO:", f"        kw[{field_name!r}] = v{i}"]
+            elif not required:  # what the dataclass's __init__ takes for a missing argument
+                lines += ["    else:", f"        v{i} = {self.default(cls, field_name)}"]
+        return "\n".join([*lines, f"    return {call}"])
+
+    def field_check(self, hint: Any, x: str, where: str) -> tuple[str, int]:
+        """The expression of a field's decoded value ``x`` (inline, else decode_generic) and its height."""
+        cond, value, height = self.inline(hint, x, where, 1)
+        if cond is None:
+            return f"_g({self.bind(hint)}, {x}, _path({where}), depth + 1)", height
+        if cond == "True":
+            return value, height
+        return f"{value} if {cond} else _g({self.bind(hint)}, {x}, _path({where}), depth + 1)", height
+
+    def default(self, cls: type, name: str) -> str:
+        """The expression of a field's default: its value, or a call of its factory."""
+        field = cls.__dataclass_fields__[name]
+        if field.default is dataclasses.MISSING:
+            return f"{self.bind(field.default_factory, '_f')}()"
+        return self.bind(field.default, "_d")
+
+    def inline(self, tp: Any, x: str, where: str, off: int) -> _Inline:
+        """The inline check of a value ``x`` of type ``tp`` at ``depth + off`` (see :data:`_Inline`)."""
+        depth = f"depth + {off}"
+        if isinstance(tp, type) and tp in _LEAVES:
+            return _LEAVES[tp].format(x=x), x, off
+        if tp is float:  # a finite float as it is; an int well inside float's range as float(x)
+            finite = f"{x}.__class__ is float and {x} - {x} == 0.0"
+            return (f"({finite} or {x}.__class__ is int and -1e300 < {x} < 1e300)",
+                    f"({x} if {x}.__class__ is float else float({x}))", off)
+        origin, args = _shape(tp)
+        if origin in (typing.Union, types.UnionType):
+            return self.optional(args, x, where, off)
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            members = self.bind({m.value: m for m in tp}, "_m")
+            return f"{x}.__class__ is str and {x} in {members}", f"{members}[{x}]", off
+        if tp is Any:
+            return "True", f"_plain({x}, {where}, {depth})", 0
+        if tp is dict or origin is dict:
+            return f"{x}.__class__ is dict", f"(_plain({x}, {where}, {depth}) if {x} else {{}})", off
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            return "True", f"{self.dataclass(tp)}({x}, {where}, {depth})", 0
+        if origin is list:
+            return self.list_of(args[0], x, where, off)
+        if origin is tuple and args and Ellipsis not in args:
+            return self.tuple_of(args, x, where, off)
+        return None, x, 0
+
+    def optional(self, args: tuple, x: str, where: str, off: int) -> _Inline:
+        """``T | None``: None, else T's inline check (other unions are left to decode_generic)."""
+        real = [a for a in args if a is not type(None)]
+        if len(real) != 1 or len(args) != 2:
+            return None, x, 0
+        cond, value, height = self.inline(real[0], x, where, off)
+        if cond is None:
+            return f"{x} is None", "None", off
+        value = value if value == x else f"(None if {x} is None else {value})"
+        return ("True" if cond == "True" else f"({x} is None or {cond})"), value, max(off, height)
+
+    def list_of(self, item: Any, x: str, where: str, off: int) -> _Inline:
+        """``list[T]``: a list, each item checked inline (decode_generic for an item that is not); an
+        empty list and a list of one item without a comprehension (the commonest lists are short)."""
+        y, k = f"_y{off}", f"_k{off}"
+        each, height = self.list_item(item, y, f"({where}, {k})", off)
+        if each is None:
+            return None, x, 0
+        first, _ = self.list_item(item, f"{x}[0]", f"({where}, 0)", off)
+        value = f"([] if not {x} else [{first}] if len({x}) == 1 else [{each} for {k}, {y} in enumerate({x})])"
+        return f"{x}.__class__ is list", value, max(off, height)
+
+    def list_item(self, item: Any, y: str, where: str, off: int) -> tuple[str | None, int]:
+        """The expression of a list's item ``y`` (at ``depth + off + 1``: inline, else decode_generic;
+        None if never inline) and its height."""
+        cond, value, height = self.inline(item, y, where, off + 1)
+        if cond is None or cond == "True":
+            return (None if cond is None else value), height
+        return f"{value} if {cond} else _g({self.bind(item)}, {y}, _path({where}), depth + {off + 1})", height
+
+    def tuple_of(self, args: tuple, x: str, where: str, off: int) -> _Inline:
+        """``tuple[A, B, ...]``: a list of that length whose items all pass their inline checks."""
+        parts = [self.inline(a, f"{x}[{i}]", "''", off + 1) for i, a in enumerate(args)]
+        if any(cond in (None, "True") for cond, _, _ in parts):
+            return None, x, 0
+        cond = " and ".join([f"{x}.__class__ is list", f"len({x}) == {len(args)}", *(c for c, _, _ in parts)])
+        value = "(" + "".join(f"{v}, " for _, v, _ in parts) + ")"
+        return cond, value, max(off, *(h for _, _, h in parts))
+
+
 # --- checks beyond types ---------------------------------------------------------------------------------
 
 def _count(value: Any) -> int:
@@ -293,25 +590,42 @@ def _field(value: Any, name: str) -> Any:
     return value.get(name) if isinstance(value, dict) else None
 
 
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _long_loop(variants: list) -> int | None:
+    """The frame count of the first of these variants whose loop is over the limit, or None."""
+    for variant in variants:
+        motion = variant.get("motion") if isinstance(variant, dict) else None
+        frames = motion.get("frames") if isinstance(motion, dict) else None
+        if isinstance(frames, list) and len(frames) > limits.MAX_FRAMES_PER_LOOP:
+            return len(frames)
+    return None
+
+
 def check_raw_counts(data: dict) -> None:
-    """Refuse absurd counts (pages, panels, balloons, variants, cards, references) before decoding."""
-    pages = data.get("pages") if isinstance(data.get("pages"), list) else []
-    problem = limits.count_problem(
-        ((_count(_field(page, "panels")), _count(_field(page, "balloons")),
-          (_count(_field(panel, "variants")) for panel in (_field(page, "panels") or [])
-           if isinstance(_field(page, "panels"), list)))
-         for page in pages),
-        [_count(_field(card, "references")) for group in ("characters", "styles")
-         for card in (data.get(group) if isinstance(data.get(group), list) else [])])
+    """Refuse absurd counts (pages, panels, balloons, variants, cards, references, loop frames) before
+    decoding; what is not a list where one belongs counts as empty (decoding refuses it)."""
+    pages, longest = [], None  # per page (panels, balloons, variants of each panel); the first long loop
+    for page in _items(data.get("pages")):
+        panels, variant_counts = _items(_field(page, "panels")), []
+        for panel in panels:
+            variants = panel.get("variants") if isinstance(panel, dict) else None
+            if isinstance(variants, list):
+                variant_counts.append(len(variants))
+                longest = _long_loop(variants) if longest is None else longest
+            else:
+                variant_counts.append(0)
+        pages.append((len(panels), _count(_field(page, "balloons")), variant_counts))
+    cards = [_count(_field(card, "references"))
+             for group in ("characters", "styles") for card in _items(data.get(group))]
+    problem = limits.count_problem(pages, cards)
     if problem:
         raise ManifestError(f"the project is over a limit: {problem}")
-    for page in pages:
-        for panel in (_field(page, "panels") if isinstance(_field(page, "panels"), list) else []):
-            for variant in (_field(panel, "variants") if isinstance(_field(panel, "variants"), list) else []):
-                frames = _count(_field(_field(variant, "motion"), "frames"))
-                if frames > limits.MAX_FRAMES_PER_LOOP:
-                    raise ManifestError(f"the project is over a limit: a loop has {frames} frames "
-                                        f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
+    if longest is not None:
+        raise ManifestError(f"the project is over a limit: a loop has {longest} frames "
+                            f"(the limit is {limits.MAX_FRAMES_PER_LOOP})")
 
 
 def check_counts(project: Project) -> None:
@@ -328,59 +642,68 @@ def check_project(project: Project, image_keys: set[str], checked: PageEncodings
     """Semantic checks: counts, page sizes, geometry, unique ids, card bindings, image references.
 
     A page ``checked`` already knows (unchanged since it was encoded) skips the checks that depend
-    on the page alone (:func:`check_page`)."""
+    on the page alone (:func:`check_page`). Places are written out only for an error."""
     check_counts(project)
     if not 36 <= project.dpi <= 2400:
         raise ManifestError(f"dpi {project.dpi} is out of range (36–2400)")
     ids: set[str] = set()
 
-    def unique(item_id: str, where: str) -> None:
+    def unique(item_id: str, where: str, *numbers: int) -> None:
+        """``where``: the place's pattern, its ``{}`` filled with ``numbers`` for an error."""
         if not item_id or item_id in ids:
-            raise ManifestError(f"{where}: duplicate or empty id {item_id!r}")
+            raise ManifestError(f"{where.format(*numbers)}: duplicate or empty id {item_id!r}")
         ids.add(item_id)
 
     for c, card in enumerate(project.characters):
-        unique(card.id, f"characters[{c}]")
+        unique(card.id, "characters[{}]", c)
     for c, card in enumerate(project.styles):
-        unique(card.id, f"styles[{c}]")
+        unique(card.id, "styles[{}]", c)
     char_ids = {c.id for c in project.characters}
     style_ids = {c.id for c in project.styles}
     for p, page in enumerate(project.pages):
-        where = f"pages[{p}]"
-        unique(page.id, where)
+        unique(page.id, "pages[{}]", p)
         if checked is None or not checked.known(page):
-            check_page(page, where)
+            check_page(page, f"pages[{p}]")
         for i, panel in enumerate(page.panels):
-            pw = f"{where}.panels[{i}]"
-            unique(panel.id, pw)
+            unique(panel.id, "pages[{}].panels[{}]", p, i)
             for b in panel.characters:
                 if b.card not in char_ids:
-                    raise ManifestError(f"{pw} is bound to unknown character card {b.card!r}")
+                    raise ManifestError(f"pages[{p}].panels[{i}] is bound to unknown character card {b.card!r}")
             for b in panel.styles:
                 if b.card not in style_ids:
-                    raise ManifestError(f"{pw} is bound to unknown style card {b.card!r}")
-            vids = set()
-            for v, variant in enumerate(panel.variants):
-                unique(variant.id, f"{pw}.variants[{v}]")
-                vids.add(variant.id)
-                if variant.image not in image_keys:
-                    raise ManifestError(f"{pw}.variants[{v}] refers to missing image {variant.image!r}")
-                if variant.motion is not None:
-                    _check_motion(variant, image_keys, f"{pw}.variants[{v}].motion")
-            if panel.current is not None and panel.current not in vids:
-                raise ManifestError(f"{pw}.current refers to unknown variant {panel.current!r}")
+                    raise ManifestError(f"pages[{p}].panels[{i}] is bound to unknown style card {b.card!r}")
+            _check_variants(panel, image_keys, unique, p, i)
         for i, balloon in enumerate(page.balloons):
-            unique(balloon.id, f"{where}.balloons[{i}]")
+            unique(balloon.id, "pages[{}].balloons[{}]", p, i)
     for card in [*project.characters, *project.styles]:
-        if not -10 <= card.lora_weight <= 10:  # NaN fails too
-            raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
-        for r, ref in enumerate(card.references):
-            if ref.image not in image_keys:
-                raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
-            if not 0 <= ref.weight <= 100:
-                raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
-            if not 0 <= ref.face_index < 1000:
-                raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
+        _check_card(card, image_keys)
+
+
+def _check_variants(panel: Panel, image_keys: set[str], unique: Callable[..., None], p: int, i: int) -> None:
+    """A panel's variants: unique ids, images that exist, loops; its current variant among them."""
+    vids = set()
+    for v, variant in enumerate(panel.variants):
+        unique(variant.id, "pages[{}].panels[{}].variants[{}]", p, i, v)
+        vids.add(variant.id)
+        if variant.image not in image_keys:
+            raise ManifestError(f"pages[{p}].panels[{i}].variants[{v}] refers to missing image {variant.image!r}")
+        if variant.motion is not None:
+            _check_motion(variant, image_keys, f"pages[{p}].panels[{i}].variants[{v}].motion")
+    if panel.current is not None and panel.current not in vids:
+        raise ManifestError(f"pages[{p}].panels[{i}].current refers to unknown variant {panel.current!r}")
+
+
+def _check_card(card: CharacterCard | StyleCard, image_keys: set[str]) -> None:
+    """A card's LoRA weight and references (images that exist, weights and face indexes in range)."""
+    if not -10 <= card.lora_weight <= 10:  # NaN fails too
+        raise ManifestError(f"card {card.id!r}: LoRA weight {card.lora_weight} is out of range (-10–10)")
+    for r, ref in enumerate(card.references):
+        if ref.image not in image_keys:
+            raise ManifestError(f"card {card.id!r} reference {r} refers to missing image {ref.image!r}")
+        if not 0 <= ref.weight <= 100:
+            raise ManifestError(f"card {card.id!r} reference {r}: weight {ref.weight} is out of range (0–100)")
+        if not 0 <= ref.face_index < 1000:
+            raise ManifestError(f"card {card.id!r} reference {r}: face index {ref.face_index} is out of range")
 
 
 def _check_motion(variant: Variant, image_keys: set[str], where: str) -> None:
@@ -408,33 +731,57 @@ def check_page(page: Page, where: str) -> None:
         if not 0 <= value <= 100:
             raise ManifestError(f"{where}.{name} {value:g} is out of range (0–100 mm)")
     for i, panel in enumerate(page.panels):
-        pw = f"{where}.panels[{i}]"
-        _geometry(panel.points, page, pw)
+        _geometry(panel.points, page, "{}.panels[{}]", where, i)
         if not 0.05 <= panel.placement.scale <= 20:
-            raise ManifestError(f"{pw}.placement.scale {panel.placement.scale} is out of range (0.05–20)")
+            raise ManifestError(f"{where}.panels[{i}].placement.scale {panel.placement.scale} "
+                                f"is out of range (0.05–20)")
         if abs(panel.placement.offset_x) > 10_000 or abs(panel.placement.offset_y) > 10_000:
-            raise ManifestError(f"{pw}.placement offset is absurd")
+            raise ManifestError(f"{where}.panels[{i}].placement offset is absurd")
         for b in panel.characters:
             if not 0 <= b.weight <= 100:
-                raise ManifestError(f"{pw}: cw {b.weight} is out of range (0–100)")
+                raise ManifestError(f"{where}.panels[{i}]: cw {b.weight} is out of range (0–100)")
         for b in panel.styles:
             if not 0 <= b.weight <= 1000:
-                raise ManifestError(f"{pw}: sw {b.weight} is out of range (0–1000)")
+                raise ManifestError(f"{where}.panels[{i}]: sw {b.weight} is out of range (0–1000)")
     for i, balloon in enumerate(page.balloons):
-        bw = f"{where}.balloons[{i}]"
-        _geometry(balloon.rect.points(), page, bw)
+        _geometry(balloon.rect.points(), page, "{}.balloons[{}]", where, i)
         if balloon.tail is not None:
-            _geometry([balloon.tail, (balloon.tail[0] + 1, balloon.tail[1]), (balloon.tail[0], balloon.tail[1] + 1)],
-                      page, f"{bw}.tail")
+            tail = balloon.tail
+            _geometry([tail, (tail[0] + 1, tail[1]), (tail[0], tail[1] + 1)], page, "{}.balloons[{}].tail", where, i)
         if not 0.5 <= balloon.font_size <= 500:
-            raise ManifestError(f"{bw}.font_size {balloon.font_size} is out of range (0.5–500 pt)")
+            raise ManifestError(f"{where}.balloons[{i}].font_size {balloon.font_size} is out of range (0.5–500 pt)")
 
 
-def _geometry(points: list, page: Page, where: str) -> None:
+def _geometry(points: list, page: Page, where: str, *parts: Any) -> None:
+    """:func:`layout.validate_geometry` as a ManifestError naming ``where`` (its ``{}`` filled with
+    ``parts``); an outline :func:`_plainly_valid` passes skips it."""
+    if _plainly_valid(points, page):
+        return
     try:
         layout.validate_geometry(points, page)
     except ValueError as exc:
-        raise ManifestError(f"{where}: {exc}") from None
+        raise ManifestError(f"{where.format(*parts)}: {exc}") from None
+
+
+def _plainly_valid(points: list, page: Page) -> bool:
+    """A sufficient condition for :func:`layout.validate_geometry` to pass, in a few comparisons:
+    3–64 corners, all within 10× the page's larger side (so finite), and an area over its 0.25 mm²
+    by more than any rounding of the sum (the terms are at most twice the limit squared). Anything
+    else (or odd) is left to it, for its exact result."""
+    try:
+        if not 3 <= len(points) <= 64:
+            return False
+        limit = 10 * max(page.width_mm, page.height_mm)
+        twice_area = 0.0
+        px, py = points[-1]
+        for x, y in points:
+            if not (-limit <= x <= limit and -limit <= y <= limit):
+                return False
+            twice_area += px * y - x * py
+            px, py = x, y
+        return abs(twice_area) >= 0.5 + len(points) * limit * limit * 1e-13
+    except Exception:  # noqa: BLE001 - odd values: validate_geometry says what it says
+        return False
 
 
 # --- migrations ------------------------------------------------------------------------------------------
