@@ -17,10 +17,8 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox,
 from app.background import BackgroundTasks
 from app.document import Document
 from app.generation.queue import EngineSettings, JobQueue, JobState
-from app.generation.request import choose_model, current_image, pan_spec
 from engine.errors import one_line
 from engine.jobs import EngineError, JobKind, ModelNotFoundError
-from engine.registry import ModelKind
 
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
@@ -183,6 +181,8 @@ class GenerationController(QObject):
     def model_problem(self) -> str:
         """What stops generation before it starts: no image model installed or the chosen one not
         found (one line naming the models folder and the files to put there); "" when there is one."""
+        from app.generation.request import choose_model  # the request builder loads with the first job
+
         registry = self.queue.registry
         try:
             model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
@@ -295,10 +295,13 @@ class GenerationController(QObject):
         problem = self.model_problem()
         if problem or self.queue.settings.engine != "local":
             return problem
+        from app.generation.request import choose_model
+        from engine.motion import find_motion_adapter
+        from engine.registry import ModelKind
+
         registry = self.queue.registry
         if registry.models((ModelKind.MOTION_ADAPTER,)):
             return ""  # whether one fits the model is known once the model is read: the job says so
-        from engine.motion import find_motion_adapter
 
         try:
             model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
@@ -318,6 +321,8 @@ class GenerationController(QObject):
         panel = self.doc.project.panel_or_none(panel_id)
         if panel is None:
             return []
+        from app.generation.request import current_image
+
         extra = {"init_image": current_image(self.doc.project, panel)} if options.continuity and panel.image else None
         return self.queue.submit_panels([panel_id], JobKind.ANIMATE, options.fields(), extra=extra,
                                         select=self.act_auto_pick.isChecked())
@@ -339,6 +344,8 @@ class GenerationController(QObject):
         panel_id = panel_id or self._single_panel()
         if not panel_id:
             return []
+        from app.generation.request import pan_spec
+
         spec = pan_spec(direction, amount if amount is not None else self.pan_amount.value(), zoom_out)
         return self.queue.submit_panels([panel_id], JobKind.OUTPAINT, outpaint=spec,
                                         select=self.act_auto_pick.isChecked())
