@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.jobs import EngineError
-
 from . import edits
 from .document import Document
 
@@ -84,6 +82,7 @@ class CardTrainer(QObject):
     def start(self, card_id: str, model: Optional[str] = None, resume: bool = False, **overrides: Any) -> bool:
         """Start training (``overrides``: steps, rank, learning_rate, resolution, checkpoint_every,
         device…). Returns False, with a ``failed`` message, when it cannot start."""
+        from engine.jobs import EngineError
         from engine.registry import ModelRegistry
 
         from .workers import TrainingThread, live_threads

@@ -25,7 +25,9 @@ HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", 
          # editor; the clipboard code with the first copy or paste, the socket with the first save
          "engine.training", "engine.registry", "engine.families", "engine.sampling", "app.generation.request",
          "app.generation.result", "app.generation.card_model", "app.workers", "app.sheet", "app.identity.conditions",
-         "widgets.identity.card_editor", "app.clipboard", "socket")
+         "widgets.identity.card_editor", "app.clipboard", "socket",
+         # the engine's job types with the first job (or the Animate dialog), the prompt flags with the preset menu
+         "engine.jobs", "engine.prompt_flags")
 
 START = """
 import json, sys

@@ -33,12 +33,12 @@ from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from engine.errors import one_line
-from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
 
 from ..background import BackgroundTasks
 from ..document import Document
 
-if TYPE_CHECKING:  # the registry, the request builder, the worker and the identity code load with the first job
+if TYPE_CHECKING:  # the engine's data, the registry, the request builder, the worker, the identity code: first job
+    from engine.jobs import JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
     from engine.registry import ModelRegistry
 
     from ..workers import EngineWorker
@@ -103,8 +103,9 @@ class EngineSettings:
         os.environ[FACES_ON_CPU_ENV] = "1" if self.faces_on_cpu else "0"
 
 
-KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
-              JobKind.UPSCALE: "Upscale", JobKind.EDIT: "Edit", JobKind.ANIMATE: "Animate"}
+#: A job's name in the queue by its :class:`engine.jobs.JobKind` value.
+KIND_NAMES = {"generate": "Generate", "vary_region": "Vary region", "outpaint": "Extend", "upscale": "Upscale",
+              "edit": "Edit", "animate": "Animate"}
 
 
 class JobQueue(QObject):
@@ -184,7 +185,7 @@ class JobQueue(QObject):
 
     # --- submitting -------------------------------------------------------------------------------
 
-    def submit_panels(self, panel_ids: list[str], kind: JobKind = JobKind.GENERATE,
+    def submit_panels(self, panel_ids: list[str], kind: Optional[JobKind] = None,
                       overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1,
                       mask: Optional[Image.Image] = None, outpaint: Optional[OutpaintSpec] = None,
                       prompt: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
@@ -195,10 +196,13 @@ class JobQueue(QObject):
         ``identity_strength``) over the panel's and the project's settings; ``repeat`` > 1 queues
         copies with seeds advanced past each batch. ``select=False`` stages the results in the
         history without picking one. A panel whose request cannot be built (no image to vary, no
-        model…) gets a failed job and one message.
+        model…) gets a failed job and one message. ``kind`` defaults to GENERATE.
         """
+        from engine.jobs import EngineError, JobKind
+
         from .request import Overrides
 
+        kind = JobKind.GENERATE if kind is None else kind
         ids: list[str] = []
         try:
             registry = self.model_registry
@@ -212,7 +216,7 @@ class JobQueue(QObject):
             ids += self._submit_one(panel_id, spec, max(1, int(repeat)), select)
         return ids
 
-    def submit_page(self, page_id: str, kind: JobKind = JobKind.GENERATE,
+    def submit_page(self, page_id: str, kind: Optional[JobKind] = None,
                     overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1, select: bool = True) -> list[str]:
         """Queue every panel of a page, in its reading order."""
         page = self.doc.project.page(page_id)
@@ -220,6 +224,8 @@ class JobQueue(QObject):
                                   repeat=repeat, select=select)
 
     def _submit_one(self, panel_id: str, overrides: Overrides, repeat: int, select: bool) -> list[str]:
+        from engine.jobs import EngineError, GenerationRequest, JobKind
+
         from .request import choose_model, needed_analysis
 
         kind = overrides.kind
@@ -248,6 +254,8 @@ class JobQueue(QObject):
     def _analyse(self, jobs: list[Job], missing: dict[str, dict[str, bytes]], overrides: Overrides,
                  rounds: int) -> None:
         """Analyse faces in the helper process; then cache them and build the jobs' request."""
+        from engine.jobs import EngineError
+
         from ..identity import faces as face_cache
         from .request import needed_analysis, with_analysis
 
@@ -278,6 +286,8 @@ class JobQueue(QObject):
     def _prepare(self, jobs: list[Job], overrides: Overrides) -> list[str]:
         """Build the request of ``jobs`` (copies with advancing seeds) and queue them on the worker.
         The engine validates each request: an invalid one fails as its job, with one line."""
+        from engine.jobs import EngineError
+
         from .request import build_request, repeat_requests
 
         first = jobs[0]
@@ -304,6 +314,8 @@ class JobQueue(QObject):
         return [job.id for job in jobs]
 
     def _failed_job(self, panel_id: str, kind: JobKind, label: str, exc: BaseException) -> Job:
+        from engine.jobs import GenerationRequest
+
         text = one_line(exc)
         job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
         self._add(job)
@@ -315,9 +327,9 @@ class JobQueue(QObject):
         try:
             page, panel = self.doc.project.find_panel(panel_id)
         except KeyError:
-            return f"{KIND_NAMES[kind]} {panel_id}"
+            return f"{KIND_NAMES[kind.value]} {panel_id}"
         number = page.panels_in_reading_order().index(panel) + 1
-        return f"{KIND_NAMES[kind]} p{self.doc.project.page_index(page.id) + 1}·{number}"
+        return f"{KIND_NAMES[kind.value]} p{self.doc.project.page_index(page.id) + 1}·{number}"
 
     def _add(self, job: Job) -> None:
         self.jobs[job.id] = job

@@ -18,7 +18,6 @@ from app.background import BackgroundTasks
 from app.document import Document
 from app.generation.queue import EngineSettings, JobQueue, JobState
 from engine.errors import one_line
-from engine.jobs import EngineError, JobKind, ModelNotFoundError
 
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
@@ -182,6 +181,7 @@ class GenerationController(QObject):
         """What stops generation before it starts: no image model installed or the chosen one not
         found (one line naming the models folder and the files to put there); "" when there is one."""
         from app.generation.request import choose_model  # the request builder loads with the first job
+        from engine.jobs import EngineError, ModelNotFoundError
 
         registry = self.queue.registry
         try:
@@ -254,6 +254,8 @@ class GenerationController(QObject):
             self.show_message("Paint a mask on the panel image first (Mask tool, M)")
             return []
         prompt = self.region_prompt.text().strip() or None
+        from engine.jobs import JobKind  # the engine's plain data loads with the first job
+
         return self.queue.submit_panels([layer.panel_id], JobKind.VARY_REGION, mask=layer.mask_image(),
                                         prompt=prompt, extra={"feather_px": self.feather.value()},
                                         repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
@@ -269,6 +271,8 @@ class GenerationController(QObject):
             self.show_message("Type an instruction in the Edit field first (e.g. \"night, rain\")")
             self.edit_prompt.setFocus()
             return []
+        from engine.jobs import JobKind
+
         return self.queue.submit_panels([panel_id], JobKind.EDIT, prompt=instruction, repeat=self.repeat.value(),
                                         select=self.act_auto_pick.isChecked())
 
@@ -296,6 +300,7 @@ class GenerationController(QObject):
         if problem or self.queue.settings.engine != "local":
             return problem
         from app.generation.request import choose_model
+        from engine.jobs import EngineError
         from engine.motion import find_motion_adapter
         from engine.registry import ModelKind
 
@@ -322,6 +327,7 @@ class GenerationController(QObject):
         if panel is None:
             return []
         from app.generation.request import current_image
+        from engine.jobs import JobKind
 
         extra = {"init_image": current_image(self.doc.project, panel)} if options.continuity and panel.image else None
         return self.queue.submit_panels([panel_id], JobKind.ANIMATE, options.fields(), extra=extra,
@@ -329,6 +335,8 @@ class GenerationController(QObject):
 
     def _note_failed_loop(self, job_id: str) -> None:
         """A loop that failed (e.g. no motion adapter fits the model) says why in the note bar."""
+        from engine.jobs import JobKind
+
         job = self.queue.jobs.get(job_id)
         if job is not None and job.kind is JobKind.ANIMATE and job.state is JobState.FAILED and job.message:
             self.modelMissing.emit(f"{job.label}: {job.message}")
@@ -345,6 +353,7 @@ class GenerationController(QObject):
         if not panel_id:
             return []
         from app.generation.request import pan_spec
+        from engine.jobs import JobKind
 
         spec = pan_spec(direction, amount if amount is not None else self.pan_amount.value(), zoom_out)
         return self.queue.submit_panels([panel_id], JobKind.OUTPAINT, outpaint=spec,
@@ -358,6 +367,8 @@ class GenerationController(QObject):
             return []
         strength = self.refine_strength.value() if refine is None else refine
         overrides = {"refine_strength": float(strength)} if strength and strength > 0 else {}
+        from engine.jobs import JobKind
+
         return self.queue.submit_panels([panel_id], JobKind.UPSCALE, overrides, select=self.act_auto_pick.isChecked())
 
     # --- preferences ------------------------------------------------------------------------------

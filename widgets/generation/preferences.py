@@ -16,7 +16,6 @@ from app.generation.queue import EngineSettings
 from widgets.engine_settings import EngineSettingsPage, load_engine_choice, save_engine_choice
 from engine.device import DEVICES
 from engine.errors import one_line
-from engine.jobs import ModelNotFoundError
 from engine.memory import MEMORY_LABELS, MEMORY_MODES
 
 if TYPE_CHECKING:  # the registry and the samplers load when the dialog opens, not with the window
@@ -64,6 +63,7 @@ def describe_models(registry: ModelRegistry) -> tuple[list[str], str]:
 def model_to_use(registry: ModelRegistry, chosen: str) -> str:
     """What Generate will use with the model field ``chosen`` ("" = the project names none): the
     model's name, kind and file, or why there is none."""
+    from engine.jobs import ModelNotFoundError
     from engine.registry import GENERATORS
 
     models = registry.models(GENERATORS)
