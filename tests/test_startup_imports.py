@@ -26,8 +26,8 @@ HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", 
          "engine.training", "engine.registry", "engine.families", "engine.sampling", "app.generation.request",
          "app.generation.result", "app.generation.card_model", "app.workers", "app.sheet", "app.identity.conditions",
          "widgets.identity.card_editor", "app.clipboard", "socket",
-         # the engine's job types with the first job (or the Animate dialog), the prompt flags with the preset menu
-         "engine.jobs", "engine.prompt_flags")
+         # the engine's job types with the first job, the prompt flags with the preset menu, the Animate dialog
+         "engine.jobs", "engine.prompt_flags", "widgets.generation.animate")
 
 START = """
 import json, sys

@@ -8,7 +8,7 @@ region prompt, pan amount, refine strength). :mod:`widgets.actions` places them 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -22,8 +22,10 @@ from engine.errors import one_line
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
 from ..canvas.mask import MaskMode
-from .animate import AnimateDialog, AnimateOptions
 from .preferences import PreferencesDialog, load_engine_settings
+
+if TYPE_CHECKING:  # the Animate dialog loads when it first opens
+    from .animate import AnimateDialog, AnimateOptions
 
 PAN_DIRECTIONS = ("left", "right", "up", "down")
 
@@ -58,7 +60,7 @@ class GenerationController(QObject):
         self.last_message = ""
         self.question: QMessageBox | None = None  # the open question box (tests answer it)
         self.animate_dialog: AnimateDialog | None = None  # the open Animate dialog
-        self.animate_options = AnimateOptions()  # what the last Animate asked for
+        self.animate_options: AnimateOptions | None = None  # what the last Animate asked for (None: the defaults)
         self.queue = JobQueue(doc, load_engine_settings(qsettings), self, tasks=tasks)
         self._build_actions(parent)
         self._build_inputs()
@@ -286,7 +288,10 @@ class GenerationController(QObject):
         page, _ = self.doc.project.find_panel(panel_id)
         number = [p.id for p in page.panels_in_reading_order()].index(panel_id) + 1
         label = f"p{self.doc.project.page_index(page.id) + 1}·{number}"
-        dialog = AnimateDialog(label, panel.image is not None, self.animate_options, self.dialog_parent)
+        from .animate import AnimateDialog, AnimateOptions
+
+        dialog = AnimateDialog(label, panel.image is not None, self.animate_options or AnimateOptions(),
+                               self.dialog_parent)
         dialog.accepted.connect(lambda: self.animate(panel_id, dialog.options()))
         dialog.finished.connect(lambda _: setattr(self, "animate_dialog", None))
         self.animate_dialog = dialog
