@@ -17,8 +17,6 @@ from typing import Any, Iterable
 
 from PIL import Image
 
-from engine.training import default_trigger
-
 from . import layout, page_presets
 from .document import BookCommand, Document, ItemsCommand, SnapshotCommand
 from .images import image_key, stored_form
@@ -741,6 +739,8 @@ def attach_lora(doc: Document, card_id: str, lora_path: str, weight: float | Non
     if weight is not None:
         fields["lora_weight"] = float(weight)
     if isinstance(card, CharacterCard) and not card.trigger.strip():
+        from engine.training import default_trigger  # the training package loads on first use
+
         fields["trigger"] = default_trigger(card.name)
     update_card(doc, card_id, **fields)
 

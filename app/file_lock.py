@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -54,6 +53,8 @@ class ProjectLock:
         return self._lock.is_locked
 
     def acquire(self) -> "ProjectLock":
+        import socket  # both load with the first save, not with the window
+
         import filelock
 
         try:

@@ -11,14 +11,15 @@ import copy
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
-
-from engine.training import TrainingRequest, captions_for, default_trigger
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import edits, layout
 from .document import Document, SnapshotCommand
 from .images import decode_png
 from .project import CardBinding, CharacterCard, Page, Panel, Rect, new_id
+
+if TYPE_CHECKING:  # the training package loads on first use, not with the window
+    from engine.training import TrainingRequest
 
 SHEET_BACKGROUND = "character reference sheet, single character, plain neutral light grey background, even studio lighting"
 SHEET_NEGATIVE = "busy background, scenery, multiple characters, text, watermark, cropped, frame"
@@ -194,6 +195,8 @@ def card_training_request(doc: Document, card_id: str, base_model: str, output: 
                           **overrides: Any) -> TrainingRequest:
     """A TrainingRequest for a character card: its references, captions from description + trigger
     (+ view tags for sheet tiles). A card without a trigger word gets one from its name."""
+    from engine.training import TrainingRequest, captions_for, default_trigger
+
     card = doc.project.card(card_id)
     if not isinstance(card, CharacterCard):
         raise ValueError(f"{card.name} is a style card: LoRA training needs a character card")

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.jobs import EngineError
-from engine.registry import ModelRegistry
-from engine.training import TrainingRequest, TrainingResult
-
-from . import edits, sheet
+from . import edits
 from .document import Document
-from .generation.request import choose_model
-from .workers import TrainingThread, live_threads
+
+if TYPE_CHECKING:  # the registry, the training package and its thread load on the first run, not with the window
+    from engine.training import TrainingRequest, TrainingResult
+
+    from .workers import TrainingThread
 
 
 class CardTrainer(QObject):
@@ -58,6 +57,11 @@ class CardTrainer(QObject):
     def request_for(self, card_id: str, model: Optional[str] = None, resume: bool = False,
                     **overrides: Any) -> TrainingRequest:
         """The training request for a card (base model: asked for, the project's, or the only one)."""
+        from engine.registry import ModelRegistry
+
+        from . import sheet
+        from .generation.request import choose_model
+
         registry = ModelRegistry(self.models_dir)
         base = choose_model(self.doc.project, registry, model, self.doc.path.parent if self.doc.path else None)
         if resume:
@@ -67,6 +71,8 @@ class CardTrainer(QObject):
 
     def checkpoint_exists(self, card_id: str) -> bool:
         """Whether a cancelled run of this card left a checkpoint to resume from."""
+        from . import sheet
+
         try:
             folder = Path(str(sheet.default_lora_path(self.doc, card_id).with_suffix("")) + ".checkpoints")
         except (ValueError, KeyError):
@@ -76,6 +82,11 @@ class CardTrainer(QObject):
     def start(self, card_id: str, model: Optional[str] = None, resume: bool = False, **overrides: Any) -> bool:
         """Start training (``overrides``: steps, rank, learning_rate, resolution, checkpoint_every,
         device…). Returns False, with a ``failed`` message, when it cannot start."""
+        from engine.jobs import EngineError
+        from engine.registry import ModelRegistry
+
+        from .workers import TrainingThread, live_threads
+
         if self.running:
             self.failed.emit("a LoRA is already being trained: wait for it or cancel it")
             return False
@@ -116,6 +127,8 @@ class CardTrainer(QObject):
     def _end(self) -> None:
         thread, self._thread = self._thread, None
         if thread is not None:
+            from .workers import live_threads
+
             thread.wait()
             live_threads.discard(thread)
             thread.deleteLater()

@@ -30,11 +30,11 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import one_line
 from engine.jobs import EngineError, GenerationRequest, JobCancelled, JobFailure, JobProgress
-from engine.registry import ModelRegistry
-from engine.training import TrainingRequest, train_lora
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the registry and the training package load with the first job or run, not with the window
     from engine.api import Engine
+    from engine.registry import ModelRegistry
+    from engine.training import TrainingRequest
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +252,8 @@ class TrainingThread(QThread):
         self.request, self.registry, self.cancel_event = request, registry, cancel
 
     def run(self) -> None:  # worker thread
+        from engine.training import train_lora
+
         try:
             result = train_lora(self.request, on_step=lambda s, t, loss: self.stepped.emit(s, t, float(loss)),
                                 cancel=self.cancel_event, registry=self.registry)

@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from engine.jobs import EngineError
 
 #: Environment variable with the user's choice to keep face analysis on the CPU (read by engine.faces).
 FACES_ON_CPU_ENV = "PANELSMITH_FACES_ON_CPU"
@@ -62,6 +61,8 @@ class DeviceChoice:
 def choose_device(options: DeviceOptions = DeviceOptions()) -> DeviceChoice:
     """CUDA (fp16, or bf16 where supported) > MPS (fp16) > CPU (fp32), unless overridden."""
     import torch
+
+    from engine.jobs import EngineError  # not at import: the window's settings read DEVICES without the job types
 
     wanted = options.device
     if wanted == "auto":

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from engine.registry import ModelInfo, ModelKind, read_safetensors_header
+if TYPE_CHECKING:  # the registry loads with the first estimate (the window's settings need only the modes)
+    from engine.registry import ModelInfo
 
 #: The user's choices (Preferences "Memory"; ``--memory`` where a command has it).
 MEMORY_MODES = ("auto", "none", "model_offload", "sequential_offload")
@@ -80,6 +81,8 @@ def _numel(shape: list[int]) -> int:
 
 def _header_parameters(paths: list[Path], prefix: str = "") -> tuple[int, int]:
     """(parameters, stored bytes) of the tensors under `prefix` in these safetensors files."""
+    from engine.registry import read_safetensors_header
+
     count = stored = 0
     for path in paths:
         for name, entry in read_safetensors_header(path).items():
@@ -99,6 +102,8 @@ def _folder_weights(folder: Path) -> list[Path]:
 
 def estimate(info: ModelInfo, dtype: str = "fp16") -> MemoryEstimate:
     """The parameter counts of `info` and the bytes its weights take at `dtype`."""
+    from engine.registry import ModelKind
+
     size = _DTYPE_BYTES.get(dtype, 2)
     out = MemoryEstimate()
     if info.kind is ModelKind.CHECKPOINT:

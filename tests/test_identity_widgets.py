@@ -155,8 +155,11 @@ def test_style_card_editor_and_presets(win, qtbot):
     assert {"anime", "raw", "manga-ink", "western"} <= set(STYLE_PRESETS)
     assert parse_prompt("x --niji").style == "anime" and parse_prompt("x --style raw").style == "raw"
     menu = win.cards_dock.preset_menu
+    assert menu.isEmpty()  # the presets are listed when the menu first opens (no prompt flags at window start)
+    menu.popup(QPoint(0, 0))
     action = next(a for a in menu.actions() if "Manga Ink" in a.text())
     action.trigger()
+    menu.hide()
     card = win.doc.project.styles[-1]
     assert isinstance(card, StyleCard) and card.preset == "manga-ink" and card.references == []
     assert win.cards_dock.lists["style"].count() == 1

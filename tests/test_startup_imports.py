@@ -19,7 +19,15 @@ HEAVY = ("scipy", "scipy.ndimage", "onnx", "onnxruntime", "torch", "diffusers", 
          # lock, process pool or page-setup dialog until they are used
          "qtawesome", "qtpy", "filelock", "concurrent.futures.process", "widgets.page_setup", "app.script.builder",
          # numpy comes with the first job, face analysis or image import (engine.faces, the conditions, imageops)
-         "numpy", "engine.faces", "engine.conditioning", "engine.imageops")
+         "numpy", "engine.faces", "engine.conditioning", "engine.imageops",
+         # the generation and training code loads with the first job, run, dialog or menu that needs it: the
+         # registry (and the model families, samplers), the request builder, the worker threads, the card
+         # editor; the clipboard code with the first copy or paste, the socket with the first save
+         "engine.training", "engine.registry", "engine.families", "engine.sampling", "app.generation.request",
+         "app.generation.result", "app.generation.card_model", "app.workers", "app.sheet", "app.identity.conditions",
+         "widgets.identity.card_editor", "app.clipboard", "socket",
+         # the engine's job types with the first job, the prompt flags with the preset menu, the Animate dialog
+         "engine.jobs", "engine.prompt_flags", "widgets.generation.animate")
 
 START = """
 import json, sys

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QObject, QPointF
 from PySide6.QtWidgets import QApplication
 
-from app import clipboard, edits
+from app import edits
 from app.project import Rect
 
 from .canvas import PageView
+
+if TYPE_CHECKING:  # app.clipboard loads on the first copy or paste, not with the window
+    from app import clipboard
 
 PASTE_OFFSET_MM = 5.0
 
 
 def items_mime_data(payload: bytes, summary: str) -> QMimeData:
+    from app import clipboard
+
     data = QMimeData()
     data.setData(clipboard.MIME_TYPE, payload)
     data.setText(summary)
@@ -28,6 +34,8 @@ def items_mime_data(payload: bytes, summary: str) -> QMimeData:
 
 
 def clipboard_items(data: QMimeData | None) -> bytes:
+    from app import clipboard
+
     if data is None or not data.hasFormat(clipboard.MIME_TYPE):
         return b""
     return bytes(data.data(clipboard.MIME_TYPE))
@@ -66,6 +74,8 @@ class CanvasClipboard(QObject):
     # --- commands --------------------------------------------------------------------------------
 
     def copy(self) -> int:
+        from app import clipboard
+
         view = self.view
         view.finish_text_edit()
         ids = view.page_scene.selected_ids()
@@ -90,6 +100,8 @@ class CanvasClipboard(QObject):
     def paste(self, at: QPointF | None = None) -> list[str]:
         """Paste onto the shown page: where they were copied from on another page, a few mm further on
         each repeated paste onto the same page, or centred on ``at`` (a page point)."""
+        from app import clipboard
+
         view = self.view
         view.finish_text_edit()
         raw = clipboard_items(QApplication.clipboard().mimeData())
@@ -113,6 +125,8 @@ class CanvasClipboard(QObject):
         return self._add(items, dx, dy, "Paste")
 
     def duplicate(self) -> list[str]:
+        from app import clipboard
+
         view = self.view
         view.finish_text_edit()
         ids = view.page_scene.selected_ids()

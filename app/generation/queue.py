@@ -27,24 +27,22 @@ import dataclasses
 import enum
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from engine.device import FACES_ON_CPU_ENV
 from engine.errors import one_line
-from engine.jobs import EngineError, GenerationRequest, JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
-from engine.registry import ModelRegistry
 
 from ..background import BackgroundTasks
 from ..document import Document
-from ..identity import consistency, faces as face_cache
-from ..workers import EngineWorker
-from .engine_choice import COMFYUI, down_note, make_engine
-from .request import (Overrides, build_request, choose_model, needed_analysis, repeat_requests,
-                      with_analysis)
-from .result import apply_result
+
+if TYPE_CHECKING:  # the engine's data, the registry, the request builder, the worker, the identity code: first job
+    from engine.jobs import JobFailure, JobKind, JobProgress, JobResult, OutpaintSpec
+    from engine.registry import ModelRegistry
+
+    from ..workers import EngineWorker
+    from .request import Overrides
 
 ANALYSING = "analysing reference faces"
 SCORING = "scoring consistency"
@@ -100,11 +98,14 @@ class EngineSettings:
 
     def apply_environment(self) -> None:
         """Face analysis (also in the helper process, started after this) reads the choice from the environment."""
+        from engine.device import FACES_ON_CPU_ENV
+
         os.environ[FACES_ON_CPU_ENV] = "1" if self.faces_on_cpu else "0"
 
 
-KIND_NAMES = {JobKind.GENERATE: "Generate", JobKind.VARY_REGION: "Vary region", JobKind.OUTPAINT: "Extend",
-              JobKind.UPSCALE: "Upscale", JobKind.EDIT: "Edit", JobKind.ANIMATE: "Animate"}
+#: A job's name in the queue by its :class:`engine.jobs.JobKind` value.
+KIND_NAMES = {"generate": "Generate", "vary_region": "Vary region", "outpaint": "Extend", "upscale": "Upscale",
+              "edit": "Edit", "animate": "Animate"}
 
 
 class JobQueue(QObject):
@@ -125,7 +126,7 @@ class JobQueue(QObject):
         super().__init__(parent)
         self.doc = doc
         self.settings = settings
-        self.registry = ModelRegistry(settings.models_dir)
+        self._registry: Optional[ModelRegistry] = None  # made when first asked for (a job, Preferences)
         self.jobs: dict[str, Job] = {}
         self._worker: Optional[EngineWorker] = None
         self._stale_worker = False
@@ -147,9 +148,18 @@ class JobQueue(QObject):
         if settings.faces_on_cpu != self.settings.faces_on_cpu and not self.tasks.busy:
             self.tasks.shutdown()  # the helper process restarts with the new choice on its next task
         self.settings = settings
-        self.registry = ModelRegistry(settings.models_dir)
+        self._registry = None
         self._engine = None
         self._stale_worker = self._worker is not None
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The models folder's registry, made on first use (the window starts without it)."""
+        if self._registry is None:
+            from engine.registry import ModelRegistry
+
+            self._registry = ModelRegistry(self.settings.models_dir)
+        return self._registry
 
     @property
     def models_dir(self) -> Path:
@@ -158,6 +168,8 @@ class JobQueue(QObject):
     @property
     def model_registry(self):
         """Where model names resolve: the models folder, or the ComfyUI servers' lists."""
+        from .engine_choice import COMFYUI
+
         if self.settings.engine != COMFYUI:
             return self.registry
         if self._worker is not None and not self._stale_worker:
@@ -166,12 +178,14 @@ class JobQueue(QObject):
 
     def _next_engine(self):
         if self._engine is None:
+            from .engine_choice import make_engine
+
             self._engine = make_engine(self.settings, self.serverEvent.emit)
         return self._engine
 
     # --- submitting -------------------------------------------------------------------------------
 
-    def submit_panels(self, panel_ids: list[str], kind: JobKind = JobKind.GENERATE,
+    def submit_panels(self, panel_ids: list[str], kind: Optional[JobKind] = None,
                       overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1,
                       mask: Optional[Image.Image] = None, outpaint: Optional[OutpaintSpec] = None,
                       prompt: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
@@ -182,8 +196,13 @@ class JobQueue(QObject):
         ``identity_strength``) over the panel's and the project's settings; ``repeat`` > 1 queues
         copies with seeds advanced past each batch. ``select=False`` stages the results in the
         history without picking one. A panel whose request cannot be built (no image to vary, no
-        model…) gets a failed job and one message.
+        model…) gets a failed job and one message. ``kind`` defaults to GENERATE.
         """
+        from engine.jobs import EngineError, JobKind
+
+        from .request import Overrides
+
+        kind = JobKind.GENERATE if kind is None else kind
         ids: list[str] = []
         try:
             registry = self.model_registry
@@ -197,7 +216,7 @@ class JobQueue(QObject):
             ids += self._submit_one(panel_id, spec, max(1, int(repeat)), select)
         return ids
 
-    def submit_page(self, page_id: str, kind: JobKind = JobKind.GENERATE,
+    def submit_page(self, page_id: str, kind: Optional[JobKind] = None,
                     overrides: Optional[dict[str, Any]] = None, *, repeat: int = 1, select: bool = True) -> list[str]:
         """Queue every panel of a page, in its reading order."""
         page = self.doc.project.page(page_id)
@@ -205,6 +224,10 @@ class JobQueue(QObject):
                                   repeat=repeat, select=select)
 
     def _submit_one(self, panel_id: str, overrides: Overrides, repeat: int, select: bool) -> list[str]:
+        from engine.jobs import EngineError, GenerationRequest, JobKind
+
+        from .request import choose_model, needed_analysis
+
         kind = overrides.kind
         label = self._label(panel_id, kind)
         try:
@@ -231,6 +254,11 @@ class JobQueue(QObject):
     def _analyse(self, jobs: list[Job], missing: dict[str, dict[str, bytes]], overrides: Overrides,
                  rounds: int) -> None:
         """Analyse faces in the helper process; then cache them and build the jobs' request."""
+        from engine.jobs import EngineError
+
+        from ..identity import faces as face_cache
+        from .request import needed_analysis, with_analysis
+
         def done(found: Optional[dict], error: Optional[BaseException]) -> None:
             live = [j for j in jobs if not j.finished]
             if not live:  # cancelled meanwhile: add nothing
@@ -258,6 +286,10 @@ class JobQueue(QObject):
     def _prepare(self, jobs: list[Job], overrides: Overrides) -> list[str]:
         """Build the request of ``jobs`` (copies with advancing seeds) and queue them on the worker.
         The engine validates each request: an invalid one fails as its job, with one line."""
+        from engine.jobs import EngineError
+
+        from .request import build_request, repeat_requests
+
         first = jobs[0]
         try:
             _, panel = self.doc.project.find_panel(first.panel_id)
@@ -282,6 +314,8 @@ class JobQueue(QObject):
         return [job.id for job in jobs]
 
     def _failed_job(self, panel_id: str, kind: JobKind, label: str, exc: BaseException) -> Job:
+        from engine.jobs import GenerationRequest
+
         text = one_line(exc)
         job = Job(GenerationRequest().job_id, panel_id, kind, label, state=JobState.FAILED, message=text)
         self._add(job)
@@ -293,9 +327,9 @@ class JobQueue(QObject):
         try:
             page, panel = self.doc.project.find_panel(panel_id)
         except KeyError:
-            return f"{KIND_NAMES[kind]} {panel_id}"
+            return f"{KIND_NAMES[kind.value]} {panel_id}"
         number = page.panels_in_reading_order().index(panel) + 1
-        return f"{KIND_NAMES[kind]} p{self.doc.project.page_index(page.id) + 1}·{number}"
+        return f"{KIND_NAMES[kind.value]} p{self.doc.project.page_index(page.id) + 1}·{number}"
 
     def _add(self, job: Job) -> None:
         self.jobs[job.id] = job
@@ -347,6 +381,8 @@ class JobQueue(QObject):
             self._worker.stop()
             self._worker = None
         if self._worker is None:
+            from ..workers import EngineWorker
+
             # the engine scans with its own registry: the worker thread must not share ours
             engine, self._engine = self._next_engine(), None
             pool = getattr(engine, "pool", None)  # ComfyUI servers: as many jobs at once as their slots
@@ -399,6 +435,8 @@ class JobQueue(QObject):
     @Slot(str, str, str)
     def _on_server_event(self, kind: str, server: str, text: str) -> None:
         if kind == "down":
+            from .engine_choice import down_note
+
             self.message.emit(down_note(server))
 
     @Slot(object)
@@ -406,6 +444,8 @@ class JobQueue(QObject):
         job = self.jobs.get(result.job_id)
         if job is None or job.finished:  # cancelled while the result was on its way
             return
+        from ..identity import consistency
+
         if result.metadata.get("server"):
             job.server = str(result.metadata["server"])
         try:
@@ -432,6 +472,8 @@ class JobQueue(QObject):
 
     def _apply(self, job: Job, result: JobResult, scores: Optional[list[list[dict]]]) -> None:
         """Add a result to its panel's history (one undo step) and finish the job."""
+        from .result import apply_result
+
         try:
             job.variant_ids = apply_result(self.doc, job.panel_id, result, select=job.select, identity_scores=scores)
         except (KeyError, ValueError) as exc:  # the panel was deleted meanwhile

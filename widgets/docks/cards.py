@@ -12,8 +12,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBo
 
 from app import edits
 from app.document import Document
-from engine.prompt_flags import STYLE_PRESETS
-
 from .. import mime
 from ..thumbnails import ImageIcons, initials_icon
 
@@ -90,9 +88,7 @@ class CardsDock(QDockWidget):
         remove = QToolButton(text="Remove", toolTip="Remove the selected card (unbinds it everywhere)")
         remove.clicked.connect(self.remove_selected)
         self.preset_menu = QMenu("Add Style Preset", self)
-        for preset in STYLE_PRESETS:
-            self.preset_menu.addAction(PRESET_TITLES.get(preset, preset.title()),
-                                       lambda p=preset: self.add_style_preset(p))
+        self.preset_menu.aboutToShow.connect(self._list_presets)
         presets = QToolButton(text="+ Preset", toolTip="Add Style Preset: a style card from a bundled preset")
         presets.setMenu(self.preset_menu)
         presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -200,6 +196,15 @@ class CardsDock(QDockWidget):
         menu = self.card_menu(item.data(Qt.ItemDataRole.UserRole) if item else None, kind)
         menu.exec(lst.viewport().mapToGlobal(pos))
         menu.deleteLater()
+
+    def _list_presets(self) -> None:
+        """Fill the preset menu when it first opens (the prompt flags load then, not with the window)."""
+        if self.preset_menu.isEmpty():
+            from engine.prompt_flags import STYLE_PRESETS
+
+            for preset in STYLE_PRESETS:
+                self.preset_menu.addAction(PRESET_TITLES.get(preset, preset.title()),
+                                           lambda p=preset: self.add_style_preset(p))
 
     def add_style_preset(self, preset: str) -> str:
         """A style card from a bundled preset (no reference images needed)."""

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
                                QWidget)
 
 from app.limits import MAX_LOOP_FPS
-from engine.jobs import MAX_FRAMES
 
 RANDOM_SEED = -1  # the seed box's "random" value
 MAX_SEED = 2**31 - 1  # a QSpinBox holds a signed 32-bit int
@@ -36,6 +35,8 @@ class AnimateDialog(QDialog):
     """Frames, fps, "continue from the current image" and seed for one panel's loop."""
 
     def __init__(self, panel_label: str, has_image: bool, last: AnimateOptions, parent: QWidget | None = None) -> None:
+        from engine.jobs import MAX_FRAMES  # the engine's job types load when the dialog first opens
+
         super().__init__(parent)
         self.setObjectName("AnimateDialog")
         self.setWindowTitle(f"Animate {panel_label}")

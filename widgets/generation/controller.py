@@ -8,7 +8,7 @@ region prompt, pan amount, refine strength). :mod:`widgets.actions` places them 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -17,16 +17,15 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox,
 from app.background import BackgroundTasks
 from app.document import Document
 from app.generation.queue import EngineSettings, JobQueue, JobState
-from app.generation.request import choose_model, current_image, pan_spec
 from engine.errors import one_line
-from engine.jobs import EngineError, JobKind, ModelNotFoundError
-from engine.registry import ModelKind
 
 from ..canvas import PageView, Tool
 from ..canvas.jobs_overlay import PanelJobStates
 from ..canvas.mask import MaskMode
-from .animate import AnimateDialog, AnimateOptions
 from .preferences import PreferencesDialog, load_engine_settings
+
+if TYPE_CHECKING:  # the Animate dialog loads when it first opens
+    from .animate import AnimateDialog, AnimateOptions
 
 PAN_DIRECTIONS = ("left", "right", "up", "down")
 
@@ -61,7 +60,7 @@ class GenerationController(QObject):
         self.last_message = ""
         self.question: QMessageBox | None = None  # the open question box (tests answer it)
         self.animate_dialog: AnimateDialog | None = None  # the open Animate dialog
-        self.animate_options = AnimateOptions()  # what the last Animate asked for
+        self.animate_options: AnimateOptions | None = None  # what the last Animate asked for (None: the defaults)
         self.queue = JobQueue(doc, load_engine_settings(qsettings), self, tasks=tasks)
         self._build_actions(parent)
         self._build_inputs()
@@ -183,6 +182,9 @@ class GenerationController(QObject):
     def model_problem(self) -> str:
         """What stops generation before it starts: no image model installed or the chosen one not
         found (one line naming the models folder and the files to put there); "" when there is one."""
+        from app.generation.request import choose_model  # the request builder loads with the first job
+        from engine.jobs import EngineError, ModelNotFoundError
+
         registry = self.queue.registry
         try:
             model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
@@ -254,6 +256,8 @@ class GenerationController(QObject):
             self.show_message("Paint a mask on the panel image first (Mask tool, M)")
             return []
         prompt = self.region_prompt.text().strip() or None
+        from engine.jobs import JobKind  # the engine's plain data loads with the first job
+
         return self.queue.submit_panels([layer.panel_id], JobKind.VARY_REGION, mask=layer.mask_image(),
                                         prompt=prompt, extra={"feather_px": self.feather.value()},
                                         repeat=self.repeat.value(), select=self.act_auto_pick.isChecked())
@@ -269,6 +273,8 @@ class GenerationController(QObject):
             self.show_message("Type an instruction in the Edit field first (e.g. \"night, rain\")")
             self.edit_prompt.setFocus()
             return []
+        from engine.jobs import JobKind
+
         return self.queue.submit_panels([panel_id], JobKind.EDIT, prompt=instruction, repeat=self.repeat.value(),
                                         select=self.act_auto_pick.isChecked())
 
@@ -282,7 +288,10 @@ class GenerationController(QObject):
         page, _ = self.doc.project.find_panel(panel_id)
         number = [p.id for p in page.panels_in_reading_order()].index(panel_id) + 1
         label = f"p{self.doc.project.page_index(page.id) + 1}·{number}"
-        dialog = AnimateDialog(label, panel.image is not None, self.animate_options, self.dialog_parent)
+        from .animate import AnimateDialog, AnimateOptions
+
+        dialog = AnimateDialog(label, panel.image is not None, self.animate_options or AnimateOptions(),
+                               self.dialog_parent)
         dialog.accepted.connect(lambda: self.animate(panel_id, dialog.options()))
         dialog.finished.connect(lambda _: setattr(self, "animate_dialog", None))
         self.animate_dialog = dialog
@@ -295,10 +304,14 @@ class GenerationController(QObject):
         problem = self.model_problem()
         if problem or self.queue.settings.engine != "local":
             return problem
+        from app.generation.request import choose_model
+        from engine.jobs import EngineError
+        from engine.motion import find_motion_adapter
+        from engine.registry import ModelKind
+
         registry = self.queue.registry
         if registry.models((ModelKind.MOTION_ADAPTER,)):
             return ""  # whether one fits the model is known once the model is read: the job says so
-        from engine.motion import find_motion_adapter
 
         try:
             model = choose_model(self.doc.project, registry, None, self.doc.path.parent if self.doc.path else None)
@@ -318,12 +331,17 @@ class GenerationController(QObject):
         panel = self.doc.project.panel_or_none(panel_id)
         if panel is None:
             return []
+        from app.generation.request import current_image
+        from engine.jobs import JobKind
+
         extra = {"init_image": current_image(self.doc.project, panel)} if options.continuity and panel.image else None
         return self.queue.submit_panels([panel_id], JobKind.ANIMATE, options.fields(), extra=extra,
                                         select=self.act_auto_pick.isChecked())
 
     def _note_failed_loop(self, job_id: str) -> None:
         """A loop that failed (e.g. no motion adapter fits the model) says why in the note bar."""
+        from engine.jobs import JobKind
+
         job = self.queue.jobs.get(job_id)
         if job is not None and job.kind is JobKind.ANIMATE and job.state is JobState.FAILED and job.message:
             self.modelMissing.emit(f"{job.label}: {job.message}")
@@ -339,6 +357,9 @@ class GenerationController(QObject):
         panel_id = panel_id or self._single_panel()
         if not panel_id:
             return []
+        from app.generation.request import pan_spec
+        from engine.jobs import JobKind
+
         spec = pan_spec(direction, amount if amount is not None else self.pan_amount.value(), zoom_out)
         return self.queue.submit_panels([panel_id], JobKind.OUTPAINT, outpaint=spec,
                                         select=self.act_auto_pick.isChecked())
@@ -351,6 +372,8 @@ class GenerationController(QObject):
             return []
         strength = self.refine_strength.value() if refine is None else refine
         overrides = {"refine_strength": float(strength)} if strength and strength > 0 else {}
+        from engine.jobs import JobKind
+
         return self.queue.submit_panels([panel_id], JobKind.UPSCALE, overrides, select=self.act_auto_pick.isChecked())
 
     # --- preferences ------------------------------------------------------------------------------

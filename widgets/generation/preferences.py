@@ -4,6 +4,7 @@ of this project (model, scheduler, preset, steps, variants: ``project.settings``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QSettings, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
@@ -15,12 +16,11 @@ from app.generation.queue import EngineSettings
 from widgets.engine_settings import EngineSettingsPage, load_engine_choice, save_engine_choice
 from engine.device import DEVICES
 from engine.errors import one_line
-from engine.jobs import ModelNotFoundError
 from engine.memory import MEMORY_LABELS, MEMORY_MODES
-from engine.registry import GENERATORS, ModelRegistry
-from engine.sampling import SCHEDULERS as ENGINE_SCHEDULERS
 
-SCHEDULERS = ["", *ENGINE_SCHEDULERS]  # "": the model family's preset
+if TYPE_CHECKING:  # the registry and the samplers load when the dialog opens, not with the window
+    from engine.registry import ModelRegistry
+
 PRESETS = ["", "quality", "fast"]
 
 
@@ -46,6 +46,8 @@ def save_engine_settings(settings: QSettings, engine: EngineSettings) -> None:
 
 def describe_models(registry: ModelRegistry) -> tuple[list[str], str]:
     """Lines for the list of what the registry found, and a message (what is missing, problems)."""
+    from engine.registry import GENERATORS
+
     models = registry.refresh()
     lines = [f"{m.name}  —  {m.kind.value}" + (f", {m.arch.value}" if m.arch.value != "unknown" else "") for m in models]
     message = ""
@@ -61,6 +63,9 @@ def describe_models(registry: ModelRegistry) -> tuple[list[str], str]:
 def model_to_use(registry: ModelRegistry, chosen: str) -> str:
     """What Generate will use with the model field ``chosen`` ("" = the project names none): the
     model's name, kind and file, or why there is none."""
+    from engine.jobs import ModelNotFoundError
+    from engine.registry import GENERATORS
+
     models = registry.models(GENERATORS)
     if not chosen:
         if len(models) == 1:
@@ -79,6 +84,9 @@ def model_to_use(registry: ModelRegistry, chosen: str) -> str:
 
 class PreferencesDialog(QDialog):
     def __init__(self, doc: Document, engine: EngineSettings, parent: QWidget | None = None) -> None:
+        from engine.registry import ModelRegistry
+        from engine.sampling import SCHEDULERS
+
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.setObjectName("PreferencesDialog")
@@ -120,7 +128,7 @@ class PreferencesDialog(QDialog):
         self.will_use = QLabel(wordWrap=True, toolTip="The model Generate uses with these settings")
         self.will_use.setObjectName("ModelToUse")
         self.scheduler = QComboBox()
-        self.scheduler.addItems(SCHEDULERS)
+        self.scheduler.addItems(["", *SCHEDULERS])  # "": the model family's preset
         self.scheduler.setCurrentText(str(s.get("scheduler") or ""))
         self.preset = QComboBox()
         self.preset.addItems(PRESETS)
@@ -165,6 +173,8 @@ class PreferencesDialog(QDialog):
 
     def rescan(self) -> None:
         """List what the registry finds in the folder now (or say what is missing) and watch it."""
+        from engine.registry import GENERATORS, ModelRegistry
+
         registry = self.registry = ModelRegistry(self.folder.text().strip() or None)
         lines, message = describe_models(registry)
         self._watch(registry.models_dir)

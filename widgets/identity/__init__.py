@@ -7,16 +7,20 @@ queue. The character tools (sheet, tiles, LoRA training) are in :mod:`widgets.id
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMainWindow
 
 from app.background import BackgroundTasks
 
 from .canvas import IdentityCanvas
-from .card_editor import CardEditor
 from .consistency_dock import ConsistencyDock
 from app.identity.face_analysis import FaceAnalysis
 from app.identity.consistency_scores import ConsistencyScores
+
+if TYPE_CHECKING:  # the card editor (and the model line it shows) loads when a card is first edited
+    from .card_editor import CardEditor
 
 __all__ = ["IdentityUi", "install", "CardEditor", "ConsistencyDock", "IdentityCanvas"]
 
@@ -44,6 +48,8 @@ class IdentityUi(QObject):
 
     def edit_card(self, card_id: str) -> CardEditor:
         """Open (or raise) the editor of a card."""
+        from .card_editor import CardEditor
+
         editor = self.editors.get(card_id)
         if editor is None or not editor.isVisible():
             editor = CardEditor(self.window.doc, card_id, self.faces, self.window, models_dir=self._models_dir)
@@ -63,6 +69,15 @@ class IdentityUi(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         return self.tasks.wait(msecs)
+
+
+def __getattr__(name: str) -> Any:
+    """``CardEditor`` (in ``__all__``) is imported on first use."""
+    if name == "CardEditor":
+        from .card_editor import CardEditor
+
+        return CardEditor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def install(window: QMainWindow) -> IdentityUi:

@@ -7,7 +7,6 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QFontMetricsF, QMous
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QStyleOptionGraphicsItem, QWidget
 
 from app import edits
-from app.identity import conditions
 from app.project import CharacterCard, Panel
 
 from ..canvas.badges import HEIGHT, BadgeStripItem, initials
@@ -224,6 +223,8 @@ class IdentityCanvas(QObject):
 
     def badge_menu(self, panel_id: str, card_id: str) -> QMenu:
         """Region presets, edit and unbind for one character bound to a panel."""
+        from app.identity import conditions  # with the first menu: the conditions pull in the request code
+
         card = self._card(card_id)
         panel = self.doc.project.find_panel(panel_id)[1]
         binding = next(b for b in panel.characters if b.card == card_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QListWidget, QWidget
 
-from app import sheet
 from app.document import Document
 from app.generation.queue import EngineSettings
 from app.project import CharacterCard
@@ -85,6 +84,8 @@ class Characters(QObject):
         if card is None:
             self.message.emit("Choose a character card in the Card Library first")
             return None
+        from app import sheet
+
         page_id = self.view.run_edit(sheet.create_sheet_page, self.doc, card.id)
         if isinstance(page_id, str):
             self.view.page_scene.set_page(page_id)
@@ -98,6 +99,8 @@ class Characters(QObject):
         if card is None or not ids:
             self.message.emit("Select sheet tiles and a character card first")
             return 0
+        from app import sheet
+
         added = self.view.run_edit(sheet.add_tiles_to_card, self.doc, card.id, ids)
         if isinstance(added, int) and not isinstance(added, bool):
             self.message.emit(f"{added} reference{'s' if added != 1 else ''} added to {card.name}")
