@@ -139,7 +139,8 @@ def build(pages: int) -> Path:
     """The cached book of ``pages`` pages (built on first use)."""
     path = CACHE / f"book{pages}.comic"
     if path.exists():
-        _add_previews(path)
+        if (CODE / "app" / "image_previews.py").exists():  # not for an older checkout (BOOK_CODE)
+            _add_previews(path)
         return path
     from concurrent.futures import ProcessPoolExecutor
 
