@@ -351,6 +351,9 @@ def child_save(path: str) -> dict:
     window.load(work, offer_recovery=False)
     window.show()
     _first_frame(window.view)
+    settle = time.perf_counter()  # the opening's own aftermath (page thumbnails, card pictures) first
+    while time.perf_counter() - settle < 1.0:
+        app.processEvents()
     out = {}
     for key, run in (("save48_max_gap_ms", window.save),
                      ("save48_full_max_gap_ms", lambda: window._save_to(work, compact=True))):
