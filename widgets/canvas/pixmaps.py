@@ -5,7 +5,9 @@ A panel asks :meth:`PixmapCache.scaled` for its image at the device size it cove
 image's stored preview covers (see :mod:`app.image_previews`) is scaled from the preview, at once;
 otherwise the first time an image is shown (a small one) it is scaled at once; later sizes (each
 zoom step) and large images are scaled by a thread pool, and the panel meanwhile draws the nearest
-copy it has (or its preview), stretched. Decoding a full image makes its preview on the way.
+copy it has (or its preview), stretched. An image shown larger than itself (or rotated) is drawn
+from its source, decoded on the same threads (:meth:`PixmapCache.magnified`). Decoding a full
+image makes its preview on the way.
 ``ready`` says when a scaled copy arrived, so the scene repaints the panels showing it.
 """
 
