@@ -38,6 +38,13 @@ def holder(project: str | os.PathLike) -> str:
         return "another process"
 
 
+def warm_up() -> None:
+    """Import what taking a lock needs (filelock, socket): a window calls it on a helper thread once
+    it has settled, so that its first save does not import them on the GUI thread (about 50 ms)."""
+    import socket  # noqa: F401 - imported for the first save
+    import filelock  # noqa: F401
+
+
 class ProjectLock:
     """Hold with ``acquire()``/``release()`` or as a context manager."""
 

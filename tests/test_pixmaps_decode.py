@@ -60,3 +60,46 @@ def test_a_page_shown_decodes_its_panel_images_side_by_side_once_each(qtbot, mon
     qtbot.waitUntil(lambda: all(win.view.page_scene.pixmaps.decoded(p.image) is not None for p in page.panels))
     assert len(threads) == len(page.panels)  # once each
     assert any(name.startswith("panelsmith-scale") for name in threads)
+
+
+def test_zooming_past_full_size_decodes_the_source_off_the_gui_thread(qtbot, monkeypatch):
+    """A panel shown larger than its image is drawn from the source, decoded on the scaling threads
+    (the nearest copy, stretched, meanwhile): zooming in never decodes on the GUI thread."""
+    import threading
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from app import edits
+    from tests.helpers_window import one_page_doc, open_window
+
+    doc = one_page_doc("Magnified")
+    panel = doc.project.pages[0].panels[0]
+    rng = np.random.default_rng(5)
+    edits.add_variant(doc, panel.id, _png(Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))))
+    doc.undo_stack.setClean()
+    threads: list[str] = []
+    real = pixmaps.decode
+
+    def spy(data: bytes):
+        threads.append(threading.current_thread().name)
+        return real(data)
+    real_get = pixmaps.PixmapCache.get
+
+    def get_spy(self, *args, **kwargs):  # the synchronous decode (Qt's decoder, on the caller's thread)
+        threads.append(threading.current_thread().name)
+        return real_get(self, *args, **kwargs)
+    monkeypatch.setattr(pixmaps, "decode", spy)
+    monkeypatch.setattr(pixmaps.PixmapCache, "get", get_spy)
+    win = open_window(qtbot, doc, width=900, height=700)
+    panel = win.doc.project.pages[0].panels[0]
+    item = win.view.page_scene.items_by_id[panel.id]
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    for _ in range(6):  # Ctrl+=, as a person zooms in: the 96 px high image covers far more pixels
+        QTest.keyClick(win, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert panel.bbox.h * win.view.px_per_mm() > 2 * 96
+    win.view.centerOn(panel.bbox.x + panel.bbox.w / 2, panel.bbox.y + panel.bbox.h / 2)
+    win.view.viewport().repaint()
+    qtbot.waitUntil(lambda: item.painted_size == (128, 96), timeout=10_000)  # the source itself, magnified
+    assert threads and "MainThread" not in threads

@@ -62,3 +62,30 @@ def test_window_start_on_the_sample_imports_nothing_heavy(tmp_path):
     # the sample's bound panel carries its stored consistency score: no face job (and no helper
     # process importing onnx) starts just because the window opened
     assert report["helper_started"] is False
+
+
+SETTLED = START.replace("for _ in range(5):\n    app.processEvents()\n", """import time
+end = time.perf_counter() + 3
+while time.perf_counter() < end and "filelock" not in sys.modules:
+    app.processEvents()
+    time.sleep(0.01)
+time.sleep(0.2)  # the helper thread finishes its imports
+""")
+
+
+def test_the_first_saves_modules_load_on_a_helper_thread_once_the_window_has_settled(tmp_path):
+    """What the first save imports (the file lock) loads after the first frame, off the GUI thread,
+    so that Ctrl+S does not stall the window importing it."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT),
+           "PANELSMITH_RECOVERY_DIR": str(tmp_path / "recovery")}
+    code = (f"HEAVY = ('filelock', 'socket')\nimport threading, builtins\nmain = threading.main_thread()\n"
+            f"real = builtins.__import__\non_gui = []\n"
+            f"def spy(name, *a, **k):\n    if name == 'filelock' and threading.current_thread() is main and "
+            f"'filelock' not in sys.modules:\n        on_gui.append(name)\n    return real(name, *a, **k)\n"
+            f"import sys\nbuiltins.__import__ = spy\n{SETTLED}\nprint(json.dumps(on_gui))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "settings")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report, on_gui = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert report["heavy"] == ["filelock", "socket"]  # loaded, without a save
+    assert on_gui == []  # and not by the GUI thread

@@ -47,6 +47,9 @@ def new_project() -> Project:
     return project
 
 
+WARM_UP_MS = 500  # after the first frame, the first save's imports load on a helper thread
+
+
 class FirstFrame(QObject):
     """Runs callbacks once ``widget`` has painted for the first time (work the first frame does not need)."""
 
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self.first_frame.later(self.pages_dock.thumbnailer.release)
         self.cards_dock = CardsDock(self.doc, self, hold_icons=True)  # the cards' pictures also come after it
         self.first_frame.later(self.cards_dock.icons.release)
+        self.first_frame.later(lambda: QTimer.singleShot(WARM_UP_MS, self._warm_up))
         self.props_dock = PanelPropertiesDock(self.doc, self)
         self.variants_dock = VariantsDock(self.doc, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.pages_dock)
@@ -372,6 +376,14 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         return self.load(path)
+
+    def _warm_up(self) -> None:
+        """Load the first save's modules (the file lock) on a helper thread while the window is idle."""
+        import threading
+
+        from app import file_lock
+
+        threading.Thread(target=file_lock.warm_up, name="panelsmith-warm-up", daemon=True).start()
 
     def load(self, path: str | Path, offer_recovery: bool = True, keep_path: bool = True) -> bool:
         """Open ``path`` (no unsaved-changes question); errors appear in a message box.

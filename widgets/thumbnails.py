@@ -195,14 +195,15 @@ class _IconJob(QRunnable):
 
 
 class ImageIcons(QObject):
-    """:func:`image_icon` by image key, drawn on a worker thread (a decode of the full image each) and
+    """:func:`image_icon` by image key, drawn on a worker thread (from its preview, or the full image) and
     kept: :meth:`icon` answers at once when known, else emits ``ready(key, size, pixmap)`` later.
     Between :meth:`hold` and :meth:`release` the drawings wait (see :class:`HeldPool`)."""
 
     ready = Signal(str, int, QPixmap)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, capacity: int = 256) -> None:
         super().__init__(parent)
+        self.capacity = capacity
         self.pool = HeldPool(self)
         self._signals = _IconSignals()
         self._signals.drawn.connect(self._drawn)
@@ -228,7 +229,7 @@ class ImageIcons(QObject):
     def _drawn(self, key: str, size: int, image: QImage) -> None:
         self._pending.discard((key, size))
         pix = None if image.isNull() else QPixmap.fromImage(image)
-        if len(self._pixmaps) > 256:
+        if len(self._pixmaps) > self.capacity:
             self._pixmaps.pop(next(iter(self._pixmaps)))
         self._pixmaps[(key, size)] = pix
         if pix is not None:

@@ -232,10 +232,11 @@ class PanelItem(QGraphicsItem):
             if pix is None and want:
                 painter.restore()
                 return False  # a large image's first copy is being scaled off the GUI thread
-            pix = pix or self.pixmaps.get(images, key)
-            if pix is None:
-                painter.restore()
-                return None
+            if pix is None:  # magnified (or rotated): the source, decoded off the GUI thread
+                pix, final = self.pixmaps.magnified(images, key)
+                if pix is None:
+                    painter.restore()
+                    return None if final else False
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pix, QRectF(pix.rect()))
         painter.restore()

@@ -5,7 +5,9 @@ A panel asks :meth:`PixmapCache.scaled` for its image at the device size it cove
 image's stored preview covers (see :mod:`app.image_previews`) is scaled from the preview, at once;
 otherwise the first time an image is shown (a small one) it is scaled at once; later sizes (each
 zoom step) and large images are scaled by a thread pool, and the panel meanwhile draws the nearest
-copy it has (or its preview), stretched. Decoding a full image makes its preview on the way.
+copy it has (or its preview), stretched. An image shown larger than itself (or rotated) is drawn
+from its source, decoded on the same threads (:meth:`PixmapCache.magnified`). Decoding a full
+image makes its preview on the way.
 ``ready`` says when a scaled copy arrived, so the scene repaints the panels showing it.
 """
 
@@ -64,16 +66,70 @@ class PixmapCache(QObject):
         self._no_preview: set[str] = set()  # keys whose stored preview would not decode
         self._lock = threading.Lock()
         self._pending: set[tuple[str, int, int]] = set()
+        self._pending_sources: set[str] = set()  # keys being decoded for drawing magnified
+        self._unreadable: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="panelsmith-scale")
         self._arrived.connect(self._store, Qt.ConnectionType.QueuedConnection)
+        self._source_arrived.connect(self._store_source, Qt.ConnectionType.QueuedConnection)
         allow_project_images()  # a large print-size panel image still shows on screen
 
     _arrived = Signal(str, int, int, QImage)
+    _source_arrived = Signal(str, QImage)
 
     # --- full-size sources ----------------------------------------------------------------------
 
+    def magnified(self, images, key: str) -> tuple[QPixmap | None, bool]:
+        """(pixmap, final): the image capped at :data:`MAX_SIDE`, for drawing it magnified (or
+        rotated); until it is decoded off the GUI thread, the nearest copy there is (or its preview),
+        not final, and ``ready`` says when it came. (None, True): it cannot be read."""
+        ck = (key, MAX_SIDE)
+        pix = self._cache.get(ck)
+        if pix is not None:
+            self._cache.move_to_end(ck)
+            return pix, True
+        if key in self._unreadable or key not in images:
+            return None, True
+        self._schedule_magnified(images, key)
+        latest = self._latest.get(key)
+        near = self._scaled.get((key, *latest)) if latest else None
+        if near is None:
+            preview = self._preview(key, self.size(images, key))
+            if preview is not None:
+                near = QPixmap.fromImage(area_scale(preview, preview.width, preview.height))
+                self._put((key, preview.width, preview.height), near)
+        return near, False
+
+    def _schedule_magnified(self, images, key: str) -> None:
+        if key in self._pending_sources:
+            return
+        data = images[key]
+        self._pending_sources.add(key)
+
+        def work() -> None:
+            try:
+                image = self._source(key, data)
+                if max(image.size) > MAX_SIDE:
+                    image = image.copy()
+                    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+                qimage = area_scale(image, image.width, image.height)
+            except Exception:  # an unreadable image: the panel shows its fallback
+                qimage = QImage()
+            self._source_arrived.emit(key, qimage)
+
+        self._pool.submit(work)
+
+    def _store_source(self, key: str, image: QImage) -> None:
+        self._pending_sources.discard(key)
+        if image.isNull():
+            self._unreadable.add(key)
+        else:
+            self._cache[(key, MAX_SIDE)] = QPixmap.fromImage(image)
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        self.ready.emit(key)
+
     def get(self, images, key: str | None, max_side: int = MAX_SIDE) -> QPixmap | None:
-        """The image (capped at ``max_side``) as a pixmap; drawn only when it is shown magnified."""
+        """The image (capped at ``max_side``) as a pixmap, decoded here (see :meth:`magnified`)."""
         if not key or key not in images:
             return None
         ck = (key, max_side)
@@ -151,8 +207,8 @@ class PixmapCache(QObject):
 
     @property
     def pending(self) -> int:
-        """Scaled copies being made off the GUI thread."""
-        return len(self._pending)
+        """Scaled copies (and sources to draw magnified) being made off the GUI thread."""
+        return len(self._pending) + len(self._pending_sources)
 
     def decoded(self, key: str) -> Image.Image | None:  # the full image's, never a preview's
         """The full-size pixels of ``key`` if they are at hand (decoded for the canvas), else None;

@@ -3,14 +3,13 @@ thread, and the preview that plays a loop in its History icon while it is select
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from app.project import Motion, Project
-from ..thumbnails import square_image
+from ..thumbnails import ImageIcons
 
 ICON_PX = 80
 BADGE_COLOUR = QColor(20, 20, 24, 210)
@@ -39,48 +38,13 @@ def with_motion_badge(pix: QPixmap, motion: Motion, frame: int | None = None) ->
     return out
 
 
-class FrameIcons(QObject):
-    """Square icons of loop frames by image key, decoded and scaled on a helper thread."""
-
-    ready = Signal(str)  # image key
-    _made = Signal(str, QImage)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._icons: dict[str, QPixmap] = {}
-        self._pending: set[str] = set()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="panelsmith-history")
-        self._made.connect(self._store, Qt.ConnectionType.QueuedConnection)
-
-    def get(self, project: Project, key: str) -> QPixmap | None:
-        """The icon of ``key``, or None while it is being made (``ready`` says when)."""
-        pix = self._icons.get(key)
-        if pix is None and key not in self._pending and key in project.images:
-            self._pending.add(key)
-            data = project.images[key]
-            self._pool.submit(lambda: self._made.emit(key, square_image(data, ICON_PX, key)))
-        return pix
-
-    def _store(self, key: str, image: QImage) -> None:
-        self._pending.discard(key)
-        if image.isNull():
-            return
-        if len(self._icons) > 1024:
-            self._icons.pop(next(iter(self._icons)))
-        self._icons[key] = QPixmap.fromImage(image)
-        self.ready.emit(key)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
 class LoopPreview(QObject):
     """Plays one loop variant in its History icon (at the loop's fps); the icon returns to the still
     when the preview stops. A frame not decoded yet keeps the icon shown until it is."""
 
     frameShown = Signal(str, int)  # variant id, frame index
 
-    def __init__(self, strip: QListWidget, icons: FrameIcons) -> None:
+    def __init__(self, strip: QListWidget, icons: ImageIcons) -> None:
         super().__init__(strip)
         self.strip = strip
         self.icons = icons
@@ -106,7 +70,7 @@ class LoopPreview(QObject):
         self.project, self.item, self.motion = project, item, motion
         self.still_icon, self.index = item.icon(), motion.still
         for key in motion.frames:  # decoded ahead, off the GUI thread
-            self.icons.get(project, key)
+            self.icons.icon(project, key, ICON_PX)
         self.timer.start(max(1, round(1000 / max(1, motion.fps))))
 
     def stop(self) -> None:
@@ -122,7 +86,7 @@ class LoopPreview(QObject):
         if self.item is None or self.motion is None or self.project is None:
             return
         following = (self.index + 1) % len(self.motion.frames)
-        pix = self.icons.get(self.project, self.motion.frames[following])
+        pix = self.icons.icon(self.project, self.motion.frames[following], ICON_PX)
         if pix is None:
             return
         self.index = following

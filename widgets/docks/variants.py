@@ -16,7 +16,8 @@ from app.document import Document
 from app.project import Panel, Variant
 
 from ..thumbnails import image_icon
-from .history_loops import FrameIcons, LoopPreview, with_motion_badge
+from ..thumbnails import ImageIcons
+from .history_loops import LoopPreview, with_motion_badge
 
 
 def variant_text(v: Variant) -> str:
@@ -53,7 +54,7 @@ class VariantsDock(QDockWidget):
         self.strip.itemEntered.connect(self._entered)
         self.strip.viewport().installEventFilter(self)
         self._hovered: QListWidgetItem | None = None
-        self.frame_icons = FrameIcons(self)
+        self.frame_icons = ImageIcons(self, capacity=1024)  # loop frames, decoded ahead while a loop plays
         self.preview = LoopPreview(self.strip, self.frame_icons)
         self.still_frame = QSpinBox(minimum=1, maximum=1, prefix="Frame ", toolTip="A frame of the selected loop")
         self.still_frame.setObjectName("StillFrame")
