@@ -218,6 +218,55 @@ def test_a_loop_plays_while_selected_and_stops_when_deselected(window, qtbot):
     qtbot.waitUntil(lambda: near(shown_colour(win, first), COLOURS[0]), timeout=5000)
 
 
+def test_a_loop_shown_magnified_plays_from_sources_decoded_off_the_gui_thread(window, qtbot, monkeypatch):
+    """Zoomed in past the frames' own size, a loop plays from their sources, decoded on the scaling
+    threads: each frame appears once it is ready, never an empty panel, never a decode on the GUI thread."""
+    import threading
+
+    from widgets.canvas import pixmaps
+
+    on_gui: list[str] = []
+    real_get = pixmaps.PixmapCache.get
+    monkeypatch.setattr(pixmaps.PixmapCache, "get", lambda self, *a, **k: (
+        on_gui.append("get") if threading.current_thread() is threading.main_thread() else None) or real_get(self, *a, **k))
+    win = window()
+    from app import image_previews
+
+    image_previews.SHELF.clear()  # frames without previews (a book from before them): the sources only
+    scene, first = win.view.page_scene, panels(win)[0]
+    item = scene.items_by_id[first]
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    for _ in range(12):  # Ctrl+=, as a person zooms in, until the 600 px high frames are magnified
+        if item.box.h * win.view.px_per_mm() > 700:
+            break
+        QTest.keyClick(win, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    box = item.box
+    win.view.centerOn(box.x + box.w / 2, box.y + box.h / 2)
+    gate = threading.Event()  # the scaling threads held: no frame's source can be decoded yet
+    for _ in range(2):
+        item.pixmaps._pool.submit(gate.wait)
+    try:
+        click_panel(win, first)
+        assert scene.loop_player.playing == {first}
+        qtbot.wait(400)  # three ticks of the loop's 8 fps
+        assert item.frame_key is None  # the still stays until the next frame's source is ready
+    finally:
+        gate.set()
+    seen, empty = set(), []
+
+    def all_frames_seen() -> bool:
+        colour = shown_colour(win, first)
+        seen.update(i for i, c in enumerate(COLOURS) if near(colour, c))
+        if not any(near(colour, c) for c in COLOURS):
+            empty.append(colour)
+        return seen == {0, 1, 2, 3}
+
+    qtbot.waitUntil(all_frames_seen, timeout=20000)
+    assert item.target_size is None  # drawn magnified, from the sources
+    assert empty == [] and on_gui == []
+
+
 def test_a_loop_plays_while_hovered(window, qtbot):
     win = window()
     scene = win.view.page_scene

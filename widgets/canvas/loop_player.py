@@ -110,6 +110,9 @@ class LoopPlayer(QObject):
             self._prefetch(loop)
             item.pixmaps.prefetch(item.project.images, key, *size)  # evicted meanwhile: ask again
             return  # keep the frame shown until the next one is ready
+        if size is None and not item.pixmaps.has_magnified(key):  # shown magnified: its source, decoded off the GUI thread
+            item.pixmaps.magnified(item.project.images, key)
+            return
         loop.index = following
         loop.ticks += 1
         item.frame_key = key

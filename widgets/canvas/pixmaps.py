@@ -99,6 +99,10 @@ class PixmapCache(QObject):
                 self._put((key, preview.width, preview.height), near)
         return near, False
 
+    def has_magnified(self, key: str) -> bool:
+        """Whether ``key``'s source is ready to draw magnified (see :meth:`magnified`)."""
+        return (key, MAX_SIDE) in self._cache
+
     def _schedule_magnified(self, images, key: str) -> None:
         if key in self._pending_sources:
             return
