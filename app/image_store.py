@@ -104,6 +104,16 @@ class Stored:
             raise DamagedImageError(f"an image in {self.source.path.name} is damaged (bad checksum)")
 
 
+def stored_entry(source: FileSource, info) -> Stored | None:
+    """Where the data of ``info`` (a stored zip entry of ``source``) lies, from its local header;
+    None when that header is not sound."""
+    local = source.read(info.header_offset, 30)
+    if local[:4] != b"PK\x03\x04":
+        return None
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    return Stored(source, start, info.file_size, info.CRC)
+
+
 class _Cache:
     """Recently read images, bounded by their total size; shared by copies of one store."""
 

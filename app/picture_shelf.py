@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Union
 
-from .image_store import FileSource, Stored
+from .image_store import FileSource, Stored, stored_entry
 
 
 class InFile:
@@ -37,12 +37,9 @@ class InFile:
     def stored(self) -> Stored:
         """Where the entry's bytes lie (reads its local header once; OSError if it is not sound)."""
         if self._stored is None:
-            local = self.source.read(self.info.header_offset, 30)
-            if local[:4] != b"PK\x03\x04":
+            self._stored = stored_entry(self.source, self.info)
+            if self._stored is None:
                 raise OSError(f"{self.info.filename}: bad local header")
-            start = (self.info.header_offset + 30 + int.from_bytes(local[26:28], "little")
-                     + int.from_bytes(local[28:30], "little"))
-            self._stored = Stored(self.source, start, self.info.file_size, self.info.CRC)
         return self._stored
 
     def read(self) -> bytes:

@@ -50,7 +50,7 @@ from engine.errors import one_line
 from engine.limits import MAX_IMAGE_PIXELS
 
 from . import image_previews, page_thumbnails
-from .image_store import FileSource, ImageStore, Stored
+from .image_store import FileSource, ImageStore, Stored, stored_entry
 from .picture_shelf import InFile, Kept
 from .limits import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_MANIFEST_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .manifest import (EncodedPage, ManifestError, PageEncodings, check_project, manifest_to_project,
@@ -339,11 +339,9 @@ def _write_zip(f: IO[bytes], manifest: bytes, thumb: Callable[[], bytes | None] 
         pictures = [*((f"thumbnails/{fp}.png", png) for fp, png in (page_thumbs or {}).items()),
                     *((image_previews.entry_name(key), jpg) for key, jpg in (previews or {}).items())]
         for name, data in pictures:
-            try:
-                put(name, data if isinstance(data, bytes) else data.read(), zipfile.ZIP_STORED)
-            except OSError as exc:  # a thumbnail or preview is optional: an unreadable one is drawn again later
-                if exc.errno is not None:
-                    raise
+            picture = _picture_bytes(data)
+            if picture is not None:
+                put(name, picture, zipfile.ZIP_STORED)
         thumb_png = thumb() if thumb else None
         if thumb_png:
             put(THUMBNAIL, thumb_png, zipfile.ZIP_STORED)
@@ -449,13 +447,9 @@ def _append(snap: SaveSnapshot, path: Path, plan: _AppendPlan) -> dict[str, Stor
                     info.external_attr = 0o644 << 16
                     _copy_stored(zf, info, data)
                     continue
-                try:
-                    data = data if isinstance(data, bytes) else data.read()
-                except OSError as exc:  # a thumbnail or preview is optional: an unreadable one is drawn again later
-                    if exc.errno is not None:
-                        raise
-                    continue
-                _put(zf, name, data, zipfile.ZIP_STORED, now)
+                picture = _picture_bytes(data)
+                if picture is not None:
+                    _put(zf, name, picture, zipfile.ZIP_STORED, now)
             if thumb:
                 _put(zf, THUMBNAIL, thumb, zipfile.ZIP_STORED, now, snap.cover_fp)
             zf.close()  # the central directory, then the end record: the last bytes written
@@ -570,6 +564,20 @@ def _zip_end_at(f: IO[bytes], at: int, size: int) -> int | None:
         return None
     f.seek(cd_offset)
     return end if f.read(4) == b"PK\x01\x02" else None
+
+
+def _picture_bytes(data: Kept) -> bytes | None:
+    """The bytes of a page thumbnail or image preview to write; None when the file it lies in no
+    longer reads back as it did (a picture is optional: it is drawn again later). An I/O error
+    (errno set) is raised: the save fails."""
+    if isinstance(data, bytes):
+        return data
+    try:
+        return data.read()
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        return None
 
 
 def _known(shelf, names) -> dict[str, Kept]:
@@ -887,7 +895,8 @@ def _place_pictures(source: FileSource, infos: list[zipfile.ZipInfo]) -> None:
     for info in infos:
         name = info.filename
         if name.startswith("images/"):
-            images.add(name[7:-4])
+            if m := _IMAGE_NAME.match(name):
+                images.add(m.group(1))
         elif name.startswith("thumbnails/"):
             if m := _PAGE_THUMB_NAME.match(name):
                 thumbs.append((m.group(1), info))
@@ -905,11 +914,10 @@ def _locate_images(source: FileSource, infos: dict[str, zipfile.ZipInfo]) -> dic
         m = _IMAGE_NAME.match(entry)
         if m is None or info.compress_type != zipfile.ZIP_STORED:
             continue
-        local = source.read(info.header_offset, 30)
-        if local[:4] != b"PK\x03\x04":
+        where = stored_entry(source, info)
+        if where is None:
             raise _Refused(f"entry {entry!r} has a bad local header")
-        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-        found[m.group(1)] = Stored(source, start, info.file_size, info.CRC)
+        found[m.group(1)] = where
     return found
 
 

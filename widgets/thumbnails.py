@@ -152,10 +152,10 @@ def square_image(png: bytes, size: int, key: str | None = None) -> QImage:
     Drawn from the image's stored preview when ``key`` has one large enough (see
     :mod:`app.image_previews`), else decoded by Pillow, which lets the GUI thread run meanwhile."""
     pixels = None
-    if key is not None and image_previews.known(key) is not None:
+    if key is not None:
         try:
             pixels = image_previews.decode(key, png_size(png[:33]))
-        except ValueError:
+        except ValueError:  # not a PNG header: decoded whole below (or refused)
             pixels = None
         if pixels is not None and min(pixels.size) < size:
             pixels = None

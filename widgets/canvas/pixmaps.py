@@ -95,9 +95,14 @@ class PixmapCache(QObject):
         if near is None:
             preview = self._preview(key, self.size(images, key))
             if preview is not None:
-                near = QPixmap.fromImage(area_scale(preview, preview.width, preview.height))
-                self._put((key, preview.width, preview.height), near)
+                near = self._preview_copy(key, preview)
         return near, False
+
+    def _preview_copy(self, key: str, preview: Image.Image) -> QPixmap:
+        """``key``'s preview at its own size, kept as a scaled copy (the nearest one, until a better comes)."""
+        pix = QPixmap.fromImage(area_scale(preview, preview.width, preview.height))
+        self._put((key, preview.width, preview.height), pix)
+        return pix
 
     def has_magnified(self, key: str) -> bool:
         """Whether ``key``'s source is ready to draw magnified (see :meth:`magnified`)."""
@@ -187,8 +192,7 @@ class PixmapCache(QObject):
         latest = self._latest.get(key)
         near = self._scaled.get((key, *latest)) if latest else None
         if near is None and preview is not None:  # shown larger than its preview: that, stretched, meanwhile
-            near = QPixmap.fromImage(area_scale(preview, preview.width, preview.height))
-            self._put((key, preview.width, preview.height), near)
+            near = self._preview_copy(key, preview)
             self._schedule(images, key, width, height)
             return near, False
         source_px = full[0] * full[1]

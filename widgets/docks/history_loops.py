@@ -3,7 +3,6 @@ thread, and the preview that plays a loop in its History icon while it is select
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem

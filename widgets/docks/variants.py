@@ -15,8 +15,7 @@ from app import edits
 from app.document import Document
 from app.project import Panel, Variant
 
-from ..thumbnails import image_icon
-from ..thumbnails import ImageIcons
+from ..thumbnails import ImageIcons, image_icon
 from .history_loops import LoopPreview, with_motion_badge
 
 
